@@ -1,0 +1,44 @@
+#!/bin/sh
+# README command 2 (and all that .ci/run does): install, build and run the
+# whole test suite in three configurations, then print the summary line.
+#   plain   debugoptimized, -Werror, every suite
+#   asan    AddressSanitizer + UBSan, every suite
+#   tsan    ThreadSanitizer, every suite
+# The last line is "N passed, N failed" (", N skipped" when some skipped).
+set -u
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+
+ROOT=${WSYS_CI_BUILD_ROOT:-build-ci}
+CONFIGS=${WSYS_CI_CONFIGS:-"plain asan tsan"}
+JOBS=${WSYS_CI_JOBS:-$(nproc)}
+dirs=""
+
+for cfg in $CONFIGS; do
+  dir="$ROOT/$cfg"
+  dirs="$dirs $dir"
+  case "$cfg" in
+    plain) opts="-Dsanitize=none -Dbench=true";  mult=1 ;;
+    asan)  opts="-Dsanitize=address -Dbench=false"; mult=3 ;;
+    tsan)  opts="-Dsanitize=thread -Dbench=false";  mult=4 ;;
+    *) echo "unknown configuration '$cfg' in WSYS_CI_CONFIGS"; exit 2 ;;
+  esac
+  echo "== $cfg: configure and build"
+  # shellcheck disable=SC2086
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" --werror --buildtype=debugoptimized $opts >"$ROOT-$cfg-setup.log" 2>&1 \
+      || { cat "$ROOT-$cfg-setup.log"; rm -rf "$dir/meson-logs/testlog.json"; continue; }
+  fi
+  if ! ninja -C "$dir" -j "$JOBS"; then
+    echo "build failed for $cfg"
+    rm -f "$dir/meson-logs/testlog.json"
+    continue
+  fi
+  echo "== $cfg: test"
+  meson test -C "$dir" --num-processes "$JOBS" --timeout-multiplier "$mult" \
+    --print-errorlogs >/dev/null 2>&1 || true
+  grep -E '^ *[0-9]+/[0-9]+ ' "$dir/meson-logs/testlog.txt" | sed "s/^/[$cfg] /" || true
+done
+
+# shellcheck disable=SC2086
+exec python3 scripts/test-summary.py $dirs
