@@ -1,12 +1,15 @@
 #include "winsys/drm/model_opener.h"
 
-#include <cerrno>
+#include "winsys/sim/sim_drm_file.h"
 
 namespace wsys::drm {
 
-// The kernel model does not exist yet: say so rather than pretend.
-bool model_opener_available() { return false; }
+bool model_opener_available() { return true; }
 
-Result<std::unique_ptr<DrmFile>> open_model(const std::string&) { return Error(-ENODEV); }
+Result<std::unique_ptr<DrmFile>> open_model(const std::string& driver) {
+  auto f = sim::SimDrmFile::open(driver);
+  if (!f) return Error(f.error());
+  return std::unique_ptr<DrmFile>(std::move(*f));
+}
 
 }  // namespace wsys::drm

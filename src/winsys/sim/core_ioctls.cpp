@@ -1,0 +1,90 @@
+// DRM core ioctls of the model: VERSION, GET_CAP, GEM_CLOSE, PRIME.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "drm-uapi/drm_core.h"
+#include "winsys/sim/ioctls.h"
+#include "winsys/sim/sim_device.h"
+#include "winsys/sim/user_copy.h"
+
+namespace wsys::sim {
+
+namespace {
+// Copies as much of `s` as fits the user's buffer, then reports the full
+// length, as drm_copy_field() does.
+int copy_field(char* user_buf, __kernel_size_t* len, const std::string& s) {
+  size_t n = std::min(static_cast<size_t>(*len), s.size());
+  *len = s.size();
+  if (n && user_buf) return copy_to_user(reinterpret_cast<uintptr_t>(user_buf), s.data(), n);
+  return 0;
+}
+}  // namespace
+
+int ioctl_version(SimFile& f, void* data) {
+  auto* v = static_cast<drm_version*>(data);
+  const SimDriverVersion& sv = f.device()->version();
+  v->version_major = sv.major;
+  v->version_minor = sv.minor;
+  v->version_patchlevel = sv.patchlevel;
+  int r = copy_field(v->name, &v->name_len, sv.name);
+  if (!r) r = copy_field(v->date, &v->date_len, sv.date);
+  if (!r) r = copy_field(v->desc, &v->desc_len, sv.desc);
+  return r;
+}
+
+int ioctl_get_cap(SimFile&, void* data) {
+  auto* c = static_cast<drm_get_cap*>(data);
+  switch (c->capability) {
+    case DRM_CAP_PRIME: c->value = DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT; return 0;
+    case DRM_CAP_SYNCOBJ: c->value = 1; return 0;
+    case DRM_CAP_SYNCOBJ_TIMELINE: c->value = 1; return 0;
+    default: return -EINVAL;
+  }
+}
+
+int ioctl_gem_close(SimFile& f, void* data) {
+  auto* c = static_cast<drm_gem_close*>(data);
+  return f.close_handle(c->handle);
+}
+
+int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
+  auto* p = static_cast<drm_prime_handle*>(data);
+  if (p->flags & ~static_cast<uint32_t>(DRM_CLOEXEC | DRM_RDWR)) return -EINVAL;
+  SimBoPtr bo = f.lookup_bo(p->handle);
+  if (!bo) return -ENOENT;
+  if (!bo->exportable) return -EINVAL;
+  // The dma-buf is the object's memfd itself, so any process can import it.
+  int fd = fcntl(bo->memfd(), (p->flags & DRM_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+  if (fd < 0) return -errno;
+  bo->exported = true;
+  p->fd = fd;
+  return 0;
+}
+
+int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
+  auto* p = static_cast<drm_prime_handle*>(data);
+  if (fcntl(p->fd, F_GETFD) < 0) return -EBADF;
+  if (!is_model_dmabuf(p->fd)) return -EINVAL;
+  struct stat st;
+  if (fstat(p->fd, &st) != 0) return -errno;
+  // The same buffer imported twice (or re-imported by its exporter) is the
+  // same object, so the file gets the same handle.
+  SimBoPtr bo = f.device()->bo_by_inode(st.st_ino);
+  if (!bo) {
+    int err = 0;
+    bo = SimBo::import(f.device(), p->fd, &err);
+    if (!bo) return err;
+  }
+  bo->exported = true;  // shared: never purged by the shrinker
+  uint32_t h = f.handle_for(bo);
+  if (!h) return -ENOSPC;
+  p->handle = h;
+  return 0;
+}
+
+}  // namespace wsys::sim

@@ -1,0 +1,74 @@
+#include "winsys/sim/gem.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "winsys/sim/sim_device.h"
+
+namespace wsys::sim {
+
+namespace {
+// Every model GEM memfd carries this name; PRIME import checks it so a
+// random fd is refused like a non-dma-buf fd is by the kernel.
+constexpr const char kMemfdName[] = "wsys-sim-gem";
+}  // namespace
+
+bool is_model_dmabuf(int fd) {
+  char path[64], target[128];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  if (n <= 0) return false;
+  target[n] = 0;
+  return std::strncmp(target, "/memfd:", 7) == 0 &&
+         std::strncmp(target + 7, kMemfdName, sizeof kMemfdName - 1) == 0;
+}
+
+SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
+    : dev_(dev), memfd_(memfd), size_(size), inode_(ino), imported_(imported) {}
+
+SimBo::~SimBo() {
+  dev_->unregister_bo(this);
+  ::close(memfd_);
+}
+
+std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* err) {
+  int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
+  if (fd < 0) {
+    *err = -errno;
+    return nullptr;
+  }
+  if (ftruncate(fd, static_cast<off_t>(size_bytes)) != 0) {
+    *err = errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;
+    ::close(fd);
+    return nullptr;
+  }
+  struct stat st;
+  fstat(fd, &st);
+  std::shared_ptr<SimBo> bo(new SimBo(dev, fd, size_bytes, st.st_ino, false));
+  dev->register_bo(bo);
+  return bo;
+}
+
+std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
+  struct stat st;
+  if (fstat(dmabuf_fd, &st) != 0 || !is_model_dmabuf(dmabuf_fd)) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  int fd = fcntl(dmabuf_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = -errno;
+    return nullptr;
+  }
+  std::shared_ptr<SimBo> bo(new SimBo(dev, fd, static_cast<uint64_t>(st.st_size), st.st_ino, true));
+  dev->register_bo(bo);
+  return bo;
+}
+
+}  // namespace wsys::sim

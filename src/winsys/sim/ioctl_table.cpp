@@ -1,0 +1,132 @@
+// ioctl number -> handler, per driver, and the drm_ioctl()-style dispatch.
+#include <linux/ioctl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "drm-uapi/drm_core.h"
+#include "drm-uapi/panfrost_drm.h"
+#include "drm-uapi/panthor_drm.h"
+#include "winsys/sim/ioctls.h"
+#include "winsys/sim/sim_device.h"
+#include "winsys/sim/user_copy.h"
+
+namespace wsys::sim {
+
+namespace {
+
+struct IoctlDesc {
+  unsigned long cmd;  // the model's (newest) number: direction and size
+  IoctlHandler fn;
+};
+
+// DRM core ioctls, indexed by nr.
+const IoctlDesc* core_desc(unsigned nr) {
+  static const IoctlDesc table[] = {
+      {DRM_IOCTL_VERSION, ioctl_version},
+      {DRM_IOCTL_GET_CAP, ioctl_get_cap},
+      {DRM_IOCTL_GEM_CLOSE, ioctl_gem_close},
+      {DRM_IOCTL_PRIME_HANDLE_TO_FD, ioctl_prime_handle_to_fd},
+      {DRM_IOCTL_PRIME_FD_TO_HANDLE, ioctl_prime_fd_to_handle},
+      {DRM_IOCTL_SYNCOBJ_CREATE, ioctl_syncobj_create},
+      {DRM_IOCTL_SYNCOBJ_DESTROY, ioctl_syncobj_destroy},
+      {DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, ioctl_syncobj_handle_to_fd},
+      {DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, ioctl_syncobj_fd_to_handle},
+      {DRM_IOCTL_SYNCOBJ_WAIT, ioctl_syncobj_wait},
+      {DRM_IOCTL_SYNCOBJ_RESET, ioctl_syncobj_reset},
+      {DRM_IOCTL_SYNCOBJ_SIGNAL, ioctl_syncobj_signal},
+      {DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, ioctl_syncobj_timeline_wait},
+      {DRM_IOCTL_SYNCOBJ_QUERY, ioctl_syncobj_query},
+      {DRM_IOCTL_SYNCOBJ_TRANSFER, ioctl_syncobj_transfer},
+      {DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, ioctl_syncobj_timeline_signal},
+      {DRM_IOCTL_SYNCOBJ_EVENTFD, ioctl_syncobj_eventfd},
+  };
+  for (const IoctlDesc& d : table)
+    if (_IOC_NR(d.cmd) == nr) return &d;
+  return nullptr;
+}
+
+const IoctlDesc* panthor_desc(unsigned nr) {
+  // Driver version 1.5: BO_SYNC and BO_QUERY_INFO (1.7) do not exist yet,
+  // so their numbers fall off the end of the table, as on a 1.5 kernel.
+  static const IoctlDesc table[] = {
+      {DRM_IOCTL_PANTHOR_DEV_QUERY, ioctl_panthor_dev_query},
+      {DRM_IOCTL_PANTHOR_VM_CREATE, ioctl_panthor_vm_create},
+      {DRM_IOCTL_PANTHOR_VM_DESTROY, ioctl_panthor_vm_destroy},
+      {DRM_IOCTL_PANTHOR_VM_BIND, ioctl_panthor_vm_bind},
+      {DRM_IOCTL_PANTHOR_VM_GET_STATE, ioctl_panthor_vm_get_state},
+      {DRM_IOCTL_PANTHOR_BO_CREATE, ioctl_panthor_bo_create},
+      {DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, ioctl_panthor_bo_mmap_offset},
+      {DRM_IOCTL_PANTHOR_GROUP_CREATE, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_GROUP_DESTROY, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_GROUP_SUBMIT, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label},
+      {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset},
+  };
+  for (const IoctlDesc& d : table)
+    if (_IOC_NR(d.cmd) == nr) return &d;
+  return nullptr;
+}
+
+const IoctlDesc* panfrost_desc(unsigned nr) {
+  static const IoctlDesc table[] = {
+      {DRM_IOCTL_PANFROST_SUBMIT, ioctl_not_modelled},
+      {DRM_IOCTL_PANFROST_WAIT_BO, ioctl_not_modelled},
+      {DRM_IOCTL_PANFROST_CREATE_BO, ioctl_panfrost_create_bo},
+      {DRM_IOCTL_PANFROST_MMAP_BO, ioctl_panfrost_mmap_bo},
+      {DRM_IOCTL_PANFROST_GET_PARAM, ioctl_panfrost_get_param},
+      {DRM_IOCTL_PANFROST_GET_BO_OFFSET, ioctl_panfrost_get_bo_offset},
+      {DRM_IOCTL_PANFROST_MADVISE, ioctl_not_modelled},
+      {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo},
+  };
+  for (const IoctlDesc& d : table)
+    if (_IOC_NR(d.cmd) == nr) return &d;
+  return nullptr;
+}
+
+constexpr unsigned kDriverBase = 0x40;  // DRM_COMMAND_BASE
+constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
+
+}  // namespace
+
+int ioctl_not_modelled(SimFile&, void*) { return -EOPNOTSUPP; }
+
+int SimFile::ioctl(unsigned long cmd, void* user_arg) {
+  unsigned nr = _IOC_NR(cmd);
+  const IoctlDesc* d = nullptr;
+  if (nr >= kDriverBase && nr < kDriverEnd)
+    d = dev_->is_panthor() ? panthor_desc(nr) : panfrost_desc(nr);
+  else
+    d = core_desc(nr);
+  if (!d) return -EINVAL;
+
+  // As drm_ioctl(): the user's size, in and out only where both the user's
+  // number and the driver's agree, and never less than the driver's struct.
+  size_t in_size = _IOC_SIZE(cmd), out_size = _IOC_SIZE(cmd);
+  if (!(cmd & d->cmd & (static_cast<unsigned long>(_IOC_WRITE) << _IOC_DIRSHIFT))) in_size = 0;
+  if (!(cmd & d->cmd & (static_cast<unsigned long>(_IOC_READ) << _IOC_DIRSHIFT))) out_size = 0;
+  size_t ksize = std::max({in_size, out_size, static_cast<size_t>(_IOC_SIZE(d->cmd))});
+
+  alignas(16) unsigned char stack_buf[128];
+  std::unique_ptr<unsigned char[]> heap_buf;
+  unsigned char* kdata = stack_buf;
+  if (ksize > sizeof stack_buf) {
+    heap_buf.reset(new unsigned char[ksize]);
+    kdata = heap_buf.get();
+  }
+  std::memset(kdata, 0, ksize);
+  if (in_size && copy_from_user(kdata, reinterpret_cast<uintptr_t>(user_arg), in_size) != 0)
+    return -EFAULT;
+
+  int ret = d->fn(*this, kdata);
+
+  if (out_size && copy_to_user(reinterpret_cast<uintptr_t>(user_arg), kdata, out_size) != 0)
+    ret = -EFAULT;
+  return ret;
+}
+
+}  // namespace wsys::sim

@@ -1,0 +1,89 @@
+#include "winsys/sim/sim_device.h"
+
+#include <cerrno>
+
+namespace wsys::sim {
+
+namespace {
+// DRM hands out fake mmap offsets above 4 GiB (DRM_FILE_PAGE_OFFSET_START),
+// in pages. The model does the same so offsets look like the kernel's.
+constexpr uint64_t kFirstOffsetPage = (0xFFFFFFFFull >> 12) + 1;
+
+// Driver versions the model implements (what DRM_IOCTL_VERSION reports).
+// panthor 1.5: everything through SET_USER_MMIO_OFFSET; panfrost 1.4 labels.
+SimDriverVersion version_for(const std::string& driver) {
+  if (driver == "panthor")
+    return {"panthor", 1, 5, 0, "20230801", "Panthor DRM driver (wsys kernel model)"};
+  return {"panfrost", 1, 4, 0, "20180908", "panfrost DRM (wsys kernel model)"};
+}
+}  // namespace
+
+SimDevice::SimDevice(std::string driver, GpuIdentity gpu)
+    : version_(version_for(driver)),
+      gpu_(std::move(gpu)),
+      panthor_(driver == "panthor"),
+      next_offset_pages_(kFirstOffsetPage) {}
+
+SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
+  static std::mutex m;
+  static SimDevice* panthor = nullptr;
+  static SimDevice* panfrost = nullptr;
+  std::lock_guard<std::mutex> g(m);
+  SimDevice** slot = driver == "panthor" ? &panthor : driver == "panfrost" ? &panfrost : nullptr;
+  if (!slot) {
+    if (why) *why = "the kernel model has no driver '" + driver + "'";
+    return nullptr;
+  }
+  if (!*slot) {
+    GpuIdentity gpu;
+    if (!gpu_identity_for(driver, &gpu, why)) return nullptr;
+    // Never destroyed: files and worker threads may outlive static destructors.
+    *slot = new SimDevice(driver, std::move(gpu));
+  }
+  return *slot;
+}
+
+void SimDevice::register_bo(const SimBoPtr& bo) {
+  std::lock_guard<std::mutex> g(lock_);
+  bo->mmap_offset_ = next_offset_pages_ << 12;
+  next_offset_pages_ += bo->size() >> 12;
+  if (bo->size() & 0xfff) next_offset_pages_++;
+  by_offset_[bo->mmap_offset_] = bo;
+  by_inode_[bo->inode()] = bo;
+  live_bos_++;
+  live_bytes_ += bo->size();
+}
+
+void SimDevice::unregister_bo(SimBo* bo) {
+  std::lock_guard<std::mutex> g(lock_);
+  by_offset_.erase(bo->mmap_offset_);
+  auto it = by_inode_.find(bo->inode());
+  // Only erase the entry if it is this object's (it has expired by now).
+  if (it != by_inode_.end() && it->second.expired()) by_inode_.erase(it);
+  live_bos_--;
+  live_bytes_ -= bo->size();
+}
+
+SimBoPtr SimDevice::bo_by_mmap_offset(uint64_t offset) {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = by_offset_.find(offset);
+  return it == by_offset_.end() ? nullptr : it->second.lock();
+}
+
+SimBoPtr SimDevice::bo_by_inode(ino_t ino) {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = by_inode_.find(ino);
+  return it == by_inode_.end() ? nullptr : it->second.lock();
+}
+
+uint64_t SimDevice::live_bos() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return live_bos_;
+}
+
+uint64_t SimDevice::live_bo_bytes() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return live_bytes_;
+}
+
+}  // namespace wsys::sim

@@ -1,0 +1,65 @@
+// SimDevice: one model GPU (per driver flavour, per process), shared by all
+// open files of that flavour, as one kernel device is shared by all opens
+// of its render node.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "winsys/sim/gem.h"
+#include "winsys/sim/gpu_identity.h"
+
+namespace wsys::sim {
+
+struct SimDriverVersion {
+  std::string name;
+  int major, minor, patchlevel;
+  std::string date, desc;
+};
+
+class SimDevice {
+ public:
+  // The process-wide device for "panthor" or "panfrost" (created on first
+  // use with WSYS_SIM_GPU applied). Null with *why set if it cannot be.
+  static SimDevice* get(const std::string& driver, std::string* why);
+
+  const std::string& driver() const { return version_.name; }
+  bool is_panthor() const { return panthor_; }
+  const SimDriverVersion& version() const { return version_; }
+  const GpuIdentity& gpu() const { return gpu_; }
+
+  // GEM object registry: fake mmap offsets and dma-buf inodes.
+  void register_bo(const SimBoPtr& bo);  // assigns the mmap offset
+  void unregister_bo(SimBo* bo);  // from ~SimBo
+  // The live object whose mmap offset is exactly `offset`, if any.
+  SimBoPtr bo_by_mmap_offset(uint64_t offset);
+  // The live object of this device backed by the memfd with `ino`, if any.
+  SimBoPtr bo_by_inode(ino_t ino);
+
+  // Counters for tests and wsys-info.
+  uint64_t live_bos() const;
+  uint64_t live_bo_bytes() const;
+
+ private:
+  SimDevice(std::string driver, GpuIdentity gpu);
+  SimDriverVersion version_;
+  GpuIdentity gpu_;
+  bool panthor_;
+
+  mutable std::mutex lock_;
+  uint64_t next_offset_pages_;
+  std::map<uint64_t, std::weak_ptr<SimBo>> by_offset_;
+  std::map<ino_t, std::weak_ptr<SimBo>> by_inode_;
+  uint64_t live_bos_ = 0, live_bytes_ = 0;
+  friend class SimBo;
+};
+
+inline constexpr uint64_t kPageSize = 4096;
+inline uint64_t page_align(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+
+}  // namespace wsys::sim

@@ -1,0 +1,74 @@
+#include "winsys/sim/sim_drm_file.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "drm-uapi/drm_core.h"
+#include "winsys/sim/sim_device.h"
+
+namespace wsys::sim {
+
+Result<std::unique_ptr<SimDrmFile>> SimDrmFile::open(const std::string& driver, std::string* why) {
+  SimDevice* dev = SimDevice::get(driver, why);
+  if (!dev) return Error(-ENODEV);
+  const SimDriverVersion& sv = dev->version();
+  drm::DriverVersion v;
+  v.name = sv.name;
+  v.major = sv.major;
+  v.minor = sv.minor;
+  v.patchlevel = sv.patchlevel;
+  v.date = sv.date;
+  v.desc = sv.desc;
+  auto f = std::make_unique<SimFile>(dev);
+  return std::unique_ptr<SimDrmFile>(new SimDrmFile(std::move(f), std::move(v), "sim:" + driver));
+}
+
+SimDrmFile::~SimDrmFile() = default;
+
+int SimDrmFile::ioctl(unsigned long request, void* arg) { return file_->ioctl(request, arg); }
+
+Result<void*> sim_mmap(SimFile& file, void* addr, size_t length, int prot, int flags,
+                       uint64_t offset) {
+  if (length == 0) return Error(-EINVAL);
+  SimBoPtr bo = file.device()->bo_by_mmap_offset(offset);
+  if (!bo) return Error(-EINVAL);
+  if (!file.has_bo(bo.get())) return Error(-EACCES);
+  if (page_align(length) > bo->size()) return Error(-EINVAL);
+  // A private writable mapping of a GEM object would be copy-on-write,
+  // which the kernel refuses.
+  if ((flags & MAP_TYPE) != MAP_SHARED && (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
+    return Error(-EINVAL);
+  if (!bo->mmap_allowed) return Error(-EINVAL);
+  void* p = ::mmap(addr, length, prot, flags, bo->memfd(), 0);
+  if (p == MAP_FAILED) return Error(-errno);
+  return p;
+}
+
+Result<void*> SimDrmFile::mmap(void* addr, size_t length, int prot, int flags, uint64_t offset) {
+  return sim_mmap(*file_, addr, length, prot, flags, offset);
+}
+
+int SimDrmFile::munmap(void* addr, size_t length) {
+  return ::munmap(addr, length) == 0 ? 0 : -errno;
+}
+
+Result<int> SimDrmFile::prime_handle_to_fd(uint32_t handle, uint32_t flags) {
+  drm_prime_handle args{};
+  args.handle = handle;
+  args.flags = flags;
+  args.fd = -1;
+  int r = ioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &args);
+  if (r) return Error(r);
+  return args.fd;
+}
+
+Result<uint32_t> SimDrmFile::prime_fd_to_handle(int fd) {
+  drm_prime_handle args{};
+  args.fd = fd;
+  int r = ioctl(DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
+  if (r) return Error(r);
+  return args.handle;
+}
+
+}  // namespace wsys::sim

@@ -1,0 +1,76 @@
+// SimFile: one open file of the model device (what open(2) of a render node
+// creates in the kernel: a drm_file). Holds the file's GEM handles, syncobj
+// handles and VMs, and dispatches ioctls the way drm_ioctl() does.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "winsys/sim/gem.h"
+#include "winsys/sim/handle_table.h"
+#include "winsys/sim/signalling.h"
+#include "winsys/sim/syncobj.h"
+
+namespace wsys::sim {
+
+class SimDevice;
+class SimVm;
+
+inline constexpr uint32_t kMaxVmsPerFile = 32;  // panthor VM ids 1..32
+
+class SimFile {
+ public:
+  explicit SimFile(SimDevice* dev);
+  ~SimFile();
+  SimFile(const SimFile&) = delete;
+  SimFile& operator=(const SimFile&) = delete;
+
+  // drm_ioctl(): copies the argument in (user size, zero-filled up to the
+  // model's struct size), runs the handler, copies out (even on error, as
+  // the kernel does). Returns 0 or a negative errno.
+  int ioctl(unsigned long cmd, void* user_arg);
+
+  SimDevice* device() const { return dev_; }
+
+  // --- GEM handles ---
+  // Returns the file's handle for `bo`, creating one if needed (the same
+  // object always has the same handle in one file). 0 if the table is full.
+  uint32_t handle_for(const SimBoPtr& bo);
+  SimBoPtr lookup_bo(uint32_t handle);
+  // True if this file holds a handle to `bo` (the mmap permission check).
+  bool has_bo(const SimBo* bo);
+  // GEM_CLOSE: -EINVAL for an unknown handle.
+  int close_handle(uint32_t handle);
+  size_t bo_handle_count();
+
+  // --- syncobj handles ---
+  uint32_t add_syncobj(SyncobjPtr s);
+  SyncobjPtr lookup_syncobj(uint32_t handle);
+  SyncobjPtr remove_syncobj(uint32_t handle);
+
+  // --- VMs (panthor ids 1..32; panfrost uses the single per-file VM) ---
+  // Installs `vm` at the lowest free id; returns the id or 0 if all 32 used.
+  uint32_t add_vm(std::shared_ptr<SimVm> vm);
+  std::shared_ptr<SimVm> lookup_vm(uint32_t id);
+  std::shared_ptr<SimVm> remove_vm(uint32_t id);
+  // panfrost: the file's address space, created with the file.
+  std::shared_ptr<SimVm> panfrost_vm();
+  void set_panfrost_vm(std::shared_ptr<SimVm> vm);
+
+  // Guards the tables above. May be held while allocating, so it is a
+  // ReclaimMutex: a signalling section must never take it.
+  ReclaimMutex& lock() { return lock_; }
+
+ private:
+  SimDevice* dev_;
+  ReclaimMutex lock_;
+  HandleTable<SimBo> bos_;
+  std::unordered_map<const SimBo*, uint32_t> bo_handles_;
+  HandleTable<Syncobj> syncobjs_;
+  std::array<std::shared_ptr<SimVm>, kMaxVmsPerFile + 1> vms_;
+  std::shared_ptr<SimVm> panfrost_vm_;
+};
+
+}  // namespace wsys::sim

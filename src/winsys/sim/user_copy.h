@@ -1,0 +1,24 @@
+// copy_from_user / copy_to_user for the model.
+//
+// The model runs in the caller's process, so "user memory" is ordinary
+// memory, but a bad pointer must give -EFAULT as the kernel does, not crash
+// the process. These use process_vm_readv/writev on the own process, which
+// the kernel answers with EFAULT for unmapped or unreadable ranges.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wsys::sim {
+
+// 0 or -EFAULT. n == 0 always succeeds.
+int copy_from_user(void* dst, uint64_t user_src, size_t n);
+int copy_to_user(uint64_t user_dst, const void* src, size_t n);
+
+// Helpers for typed pointers.
+template <typename T>
+int copy_from_user(T* dst, const void* user_src) {
+  return copy_from_user(dst, reinterpret_cast<uintptr_t>(user_src), sizeof(T));
+}
+
+}  // namespace wsys::sim
