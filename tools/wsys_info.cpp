@@ -3,12 +3,21 @@
 // Real render nodes come from libdrm (drmGetDevices2 + drmGetVersion); only
 // panthor and panfrost nodes are usable, others are listed as unsupported so
 // the user sees why they are not picked. The kernel model's flavours are
-// listed after them. The last section says which device WSYS_DEVICE selects.
+// listed after them. Each usable device gets a block of key properties read
+// through the DrmFile ioctl boundary (panthor DEV_QUERY, panfrost
+// GET_PARAM), so the model and a real kernel are queried the same way. The
+// last section says which device WSYS_DEVICE selects.
+#include <cinttypes>
+#include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "drm-uapi/panfrost_drm.h"
+#include "drm-uapi/panthor_drm.h"
 #include "winsys/drm/device_select.h"
+#include "winsys/drm/real_drm_file.h"
 
 using namespace wsys::drm;
 
@@ -19,9 +28,133 @@ void print_version(const DriverVersion& v) {
   if (!v.desc.empty()) std::printf(" (%s)", v.desc.c_str());
 }
 
+void prop(const char* key, const std::string& value) {
+  std::printf("      %-18s %s\n", key, value.c_str());
+}
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+// Marketing names of Mali product ids (GPU_ID >> 16), as Mesa knows them.
+const char* product_name(uint32_t id) {
+  struct Entry {
+    uint32_t id;
+    const char* name;
+  };
+  static const Entry table[] = {
+      {0x0600, "Mali-T600"}, {0x0620, "Mali-T620"}, {0x0720, "Mali-T720"},   {0x0750, "Mali-T760"},
+      {0x0820, "Mali-T820"}, {0x0830, "Mali-T830"}, {0x0860, "Mali-T860"},   {0x0880, "Mali-T880"},
+      {0x6000, "Mali-G71"},  {0x6221, "Mali-G72"},  {0x7090, "Mali-G51"},    {0x7093, "Mali-G31"},
+      {0x7211, "Mali-G76"},  {0x7212, "Mali-G52"},  {0x7402, "Mali-G52 r1"}, {0x9091, "Mali-G57"},
+      {0x9093, "Mali-G57"},  {0xa867, "Mali-G610"}, {0xac74, "Mali-G310"},
+  };
+  for (const Entry& e : table)
+    if (e.id == id) return e.name;
+  return nullptr;
+}
+
+std::string gpu_name(uint32_t product_id) {
+  const char* n = product_name(product_id);
+  return n ? fmt("%s (product 0x%04x)", n, product_id)
+           : fmt("unknown Mali (product 0x%04x)", product_id);
+}
+
+std::string cores(uint64_t shader_present) {
+  return fmt("%d (shader_present 0x%" PRIx64 ")", __builtin_popcountll(shader_present),
+             shader_present);
+}
+
+std::string err(const char* what, int r) {
+  return fmt("%s failed: %s", what, std::strerror(-r));
+}
+
+void print_panthor(DrmFile& f) {
+  drm_panthor_gpu_info gi;
+  std::memset(&gi, 0, sizeof gi);
+  drm_panthor_dev_query q{};
+  q.type = DRM_PANTHOR_DEV_QUERY_GPU_INFO;
+  q.size = sizeof gi;  // the kernel zero-fills what it does not know
+  q.pointer = reinterpret_cast<uintptr_t>(&gi);
+  if (int r = f.ioctl(DRM_IOCTL_PANTHOR_DEV_QUERY, &q)) {
+    prop("properties", err("DEV_QUERY(GPU_INFO)", r));
+    return;
+  }
+  prop("GPU", gpu_name(gi.gpu_id >> 16));
+  prop("architecture",
+       fmt("v%u.%u.%u (CSF), GPU_ID 0x%08x", DRM_PANTHOR_ARCH_MAJOR(gi.gpu_id),
+           DRM_PANTHOR_ARCH_MINOR(gi.gpu_id), DRM_PANTHOR_ARCH_REV(gi.gpu_id), gi.gpu_id));
+  prop("shader cores", cores(gi.shader_present));
+  prop("max_threads", fmt("%u", gi.max_threads));
+  prop("thread_tls_alloc", "not reported by panthor (TLS is sized by max_threads)");
+  prop("VA bits", fmt("%u", DRM_PANTHOR_MMU_VA_BITS(gi.mmu_features)));
+
+  drm_panthor_csif_info ci;
+  std::memset(&ci, 0, sizeof ci);
+  q = {};
+  q.type = DRM_PANTHOR_DEV_QUERY_CSIF_INFO;
+  q.size = sizeof ci;
+  q.pointer = reinterpret_cast<uintptr_t>(&ci);
+  if (int r = f.ioctl(DRM_IOCTL_PANTHOR_DEV_QUERY, &q)) {
+    prop("CSIF", err("DEV_QUERY(CSIF_INFO)", r));
+    return;
+  }
+  prop("CSIF", fmt("%u group slots, %u stream slots per group, %u registers", ci.csg_slot_count,
+                   ci.cs_slot_count, ci.cs_reg_count));
+}
+
+void print_panfrost(DrmFile& f) {
+  auto get = [&f](uint32_t param, uint64_t* v) {
+    drm_panfrost_get_param p{};
+    p.param = param;
+    int r = f.ioctl(DRM_IOCTL_PANFROST_GET_PARAM, &p);
+    *v = p.value;
+    return r;
+  };
+  uint64_t prod = 0, shader = 0, threads = 0, tls = 0, mmu = 0, js = 0;
+  if (int r = get(DRM_PANFROST_PARAM_GPU_PROD_ID, &prod)) {
+    prop("properties", err("GET_PARAM(GPU_PROD_ID)", r));
+    return;
+  }
+  prop("GPU", gpu_name(static_cast<uint32_t>(prod)));
+  if (prod < 0x1000) {
+    // Midgard's legacy ids: T600/T620/T720 are v4, the rest v5.
+    unsigned arch = (prod == 0x600 || prod == 0x620 || prod == 0x720) ? 4 : 5;
+    prop("architecture", fmt("v%u (Midgard, Job Manager)", arch));
+  } else {
+    unsigned arch = static_cast<unsigned>(prod >> 12);
+    prop("architecture", fmt("v%u (%s, Job Manager)", arch, arch >= 9 ? "Valhall" : "Bifrost"));
+  }
+  if (!get(DRM_PANFROST_PARAM_SHADER_PRESENT, &shader)) prop("shader cores", cores(shader));
+  if (!get(DRM_PANFROST_PARAM_MAX_THREADS, &threads)) prop("max_threads", fmt("%" PRIu64, threads));
+  if (!get(DRM_PANFROST_PARAM_THREAD_TLS_ALLOC, &tls))
+    prop("thread_tls_alloc",
+         tls ? fmt("%" PRIu64, tls) : std::string("0 (TLS is sized by max_threads)"));
+  if (!get(DRM_PANFROST_PARAM_MMU_FEATURES, &mmu))
+    prop("VA bits", fmt("%" PRIu64 " (panfrost maps BOs in [32 MiB, 4 GiB))", mmu & 0xff));
+  if (!get(DRM_PANFROST_PARAM_JS_PRESENT, &js))
+    prop("job slots", fmt("%d (js_present 0x%" PRIx64 ")", __builtin_popcountll(js), js));
+}
+
+void print_properties(DrmFile& f) {
+  const std::string& drv = f.version().name;
+  if (drv == "panthor")
+    print_panthor(f);
+  else if (drv == "panfrost")
+    print_panfrost(f);
+}
+
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--help]\n"
-               "Lists the GPU devices wsys can use and the one WSYS_DEVICE selects.\n", argv0);
+  std::fprintf(stderr,
+               "usage: %s [--help]\n"
+               "Lists the GPU devices wsys can use and the one WSYS_DEVICE selects.\n",
+               argv0);
   return 2;
 }
 
@@ -46,7 +179,14 @@ int main(int argc, char** argv) {
     std::printf("  %s  ", n.path.c_str());
     print_version(n.version);
     std::printf("  %s\n", n.supported ? "usable" : "not usable (wsys drives panthor and panfrost)");
-    supported += n.supported ? 1 : 0;
+    if (!n.supported) continue;
+    supported++;
+    auto f = RealDrmFile::open(n.path);
+    if (!f) {
+      prop("properties", err("open", f.error()));
+      continue;
+    }
+    print_properties(**f);
   }
   if (!nodes.empty() && supported == 0)
     std::printf("  no panthor or panfrost node: no Mali GPU is attached\n");
@@ -68,6 +208,7 @@ int main(int argc, char** argv) {
     std::printf("  sim:%s  ", drv.c_str());
     print_version((*f)->version());
     std::printf("\n");
+    print_properties(**f);
     usable++;
   }
 

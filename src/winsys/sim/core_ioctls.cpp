@@ -37,12 +37,13 @@ int ioctl_version(SimFile& f, void* data) {
   return r;
 }
 
-int ioctl_get_cap(SimFile&, void* data) {
+int ioctl_get_cap(SimFile& f, void* data) {
   auto* c = static_cast<drm_get_cap*>(data);
   switch (c->capability) {
     case DRM_CAP_PRIME: c->value = DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT; return 0;
     case DRM_CAP_SYNCOBJ: c->value = 1; return 0;
-    case DRM_CAP_SYNCOBJ_TIMELINE: c->value = 1; return 0;
+    // DRIVER_SYNCOBJ_TIMELINE: panthor has it, panfrost does not.
+    case DRM_CAP_SYNCOBJ_TIMELINE: c->value = f.device()->is_panthor() ? 1 : 0; return 0;
     default: return -EINVAL;
   }
 }

@@ -1,10 +1,334 @@
-// PLACEHOLDER: replaced by the panfrost ioctl implementation.
+// panfrost ioctls of the model (driver version 1.4): GET_PARAM, CREATE_BO,
+// MMAP_BO, GET_BO_OFFSET, SET_LABEL_BO, and the per-file GPU address space.
+//
+// As in the kernel, every open file has its own address space, [32 MiB,
+// 4 GiB), and every object that gets a handle in a file (CREATE_BO or PRIME
+// import) is given a kernel-chosen VA there and mapped at once (the GEM
+// open callback); closing the handle unmaps it and frees the VA (the close
+// callback). Placement follows panfrost_gem_open and the drm_mm colour
+// rule of panfrost_mmu.c:
+//   - no-exec objects >= 2 MiB are 2 MiB-aligned, smaller ones 4 KiB;
+//   - executable objects are aligned to their own size (a multiple of the
+//     size, not a power of two), may not start or end on a 4 GiB boundary,
+//     and may not start in the last 16 MiB below one (the 24-bit program
+//     counter must not wrap inside a shader);
+//   - imported objects are no-exec.
+// The allocator is first fit over an address-ordered free list (the kernel
+// uses drm_mm's best fit; placement is not ABI, only the rules are).
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "drm-uapi/panfrost_drm.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/sim_device.h"
+#include "winsys/sim/user_copy.h"
+#include "winsys/sim/vm.h"
+
 namespace wsys::sim {
-int ioctl_panfrost_create_bo(SimFile&, void*) { return -EOPNOTSUPP; }
-int ioctl_panfrost_mmap_bo(SimFile&, void*) { return -EOPNOTSUPP; }
-int ioctl_panfrost_get_param(SimFile&, void*) { return -EOPNOTSUPP; }
-int ioctl_panfrost_get_bo_offset(SimFile&, void*) { return -EOPNOTSUPP; }
-int ioctl_panfrost_set_label_bo(SimFile&, void*) { return -EOPNOTSUPP; }
+
+namespace {
+
+constexpr uint64_t kPageShift = 12;
+constexpr uint64_t kVaStart = 32ull << 20;  // SZ_32M
+constexpr uint64_t kVaEnd = 4ull << 30;     // SZ_4G
+constexpr uint64_t kPfn4G = (4ull << 30) >> kPageShift;
+constexpr uint64_t kPfn16M = (16ull << 20) >> kPageShift;
+constexpr uint64_t kPfn2M = (2ull << 20) >> kPageShift;
+
+// CREATE_BO flags a 1.4 kernel knows (WB_MMAP is newer).
+constexpr uint32_t kBoFlags = PANFROST_BO_NOEXEC | PANFROST_BO_HEAP;
+constexpr size_t kLabelMax = 4096;  // PANFROST_BO_LABEL_MAXLEN, NUL included
+
+// First-fit page-range allocator over [first, end) pages.
+class VaRanges {
+ public:
+  VaRanges(uint64_t first, uint64_t end) { holes_[first] = end; }
+
+  // Returns the first page of `pages` pages, or 0 when nothing fits.
+  uint64_t alloc(uint64_t pages, uint64_t align, bool exec) {
+    for (auto it = holes_.begin(); it != holes_.end(); ++it) {
+      const uint64_t hs = it->first, he = it->second;
+      uint64_t cs = hs, ce = he;
+      if (exec) {  // panfrost's drm_mm colour adjustment for executable BOs
+        if ((cs & (kPfn4G - 1)) == 0) cs++;
+        if ((ce & (kPfn4G - 1)) == 0) ce--;
+        uint64_t next_seg = (cs + kPfn4G - 1) & ~(kPfn4G - 1);
+        if (next_seg - cs <= kPfn16M) cs = next_seg + 1;
+        ce = std::min(ce, ((cs + kPfn4G - 1) & ~(kPfn4G - 1)) - 1);
+      }
+      if (ce <= cs || ce - cs < pages) continue;
+      uint64_t start = cs;
+      if (align > 1 && start % align) start += align - start % align;
+      if (ce <= start || ce - start < pages) continue;
+      holes_.erase(it);
+      if (start > hs) holes_[hs] = start;
+      if (start + pages < he) holes_[start + pages] = he;
+      return start;
+    }
+    return 0;
+  }
+
+  void free(uint64_t start, uint64_t pages) {
+    uint64_t end = start + pages;
+    auto next = holes_.lower_bound(start);
+    if (next != holes_.end() && next->first == end) {
+      end = next->second;
+      next = holes_.erase(next);
+    }
+    if (next != holes_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second == start) {
+        prev->second = end;
+        return;
+      }
+    }
+    holes_[start] = end;
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> holes_;  // first page -> end page (exclusive)
+};
+
+// The file's address space and its object mappings (panfrost_file_priv).
+class PanfrostFile final : public SimFile::DriverPriv {
+ public:
+  PanfrostFile() : va_(kVaStart >> kPageShift, kVaEnd >> kPageShift) {}
+
+  int gem_open(SimFile& f, const SimBoPtr& bo) override {
+    const uint64_t size = bo->size();
+    const uint64_t pages = size >> kPageShift;
+    const bool noexec = bo->imported() || (bo->create_flags & PANFROST_BO_NOEXEC);
+    const bool heap = (bo->create_flags & PANFROST_BO_HEAP) != 0;
+    const uint64_t align = noexec ? (size >= (2ull << 20) ? kPfn2M : 0) : pages;
+
+    std::lock_guard<std::mutex> g(m_);
+    SimVmPtr vm = f.panfrost_vm();
+    if (!vm) {  // created on first use
+      SimVm::Config cfg;
+      cfg.va_size_bytes = kVaEnd;
+      cfg.user_va_start = kVaStart;
+      cfg.user_va_end = kVaEnd;
+      cfg.with_bind_queue = false;
+      int err = 0;
+      vm = SimVm::create(f.device(), cfg, &err);
+      if (!vm) return err ? err : -ENOMEM;
+      f.set_panfrost_vm(vm);
+    }
+    if (pages == 0) return -EINVAL;
+    uint64_t first = va_.alloc(pages, align, !noexec);
+    if (!first) return -ENOSPC;
+    const uint64_t va = first << kPageShift;
+    if (!heap) {  // heap objects are mapped on GPU fault, 2 MiB at a time
+      int r = vm->map(bo, 0, va, size, noexec ? static_cast<uint32_t>(kSimMapNoExec) : 0u);
+      if (r) {
+        va_.free(first, pages);
+        return r;
+      }
+    }
+    maps_[bo.get()] = Mapping{va, size, heap};
+    return 0;
+  }
+
+  void gem_close(SimFile& f, const SimBoPtr& bo) override {
+    std::lock_guard<std::mutex> g(m_);
+    auto it = maps_.find(bo.get());
+    if (it == maps_.end()) return;
+    const Mapping m = it->second;
+    maps_.erase(it);
+    if (!m.heap) {
+      if (SimVmPtr vm = f.panfrost_vm()) vm->unmap(m.va, m.size);
+    }
+    va_.free(m.va >> kPageShift, m.size >> kPageShift);
+  }
+
+  // The object's GPU VA in this file, 0 if it has none.
+  uint64_t va_of(const SimBo* bo) {
+    std::lock_guard<std::mutex> g(m_);
+    auto it = maps_.find(bo);
+    return it == maps_.end() ? 0 : it->second.va;
+  }
+
+ private:
+  struct Mapping {
+    uint64_t va, size;
+    bool heap;
+  };
+  std::mutex m_;
+  VaRanges va_;
+  std::unordered_map<const SimBo*, Mapping> maps_;
+};
+
+PanfrostFile* priv_of(SimFile& f) {
+  return static_cast<PanfrostFile*>(f.driver_priv());
+}
+
+uint64_t timestamp_ticks(uint64_t freq_hz) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t sec = static_cast<uint64_t>(ts.tv_sec), nsec = static_cast<uint64_t>(ts.tv_nsec);
+  return sec * freq_hz + nsec * freq_hz / 1000000000ull;
+}
+
+}  // namespace
+
+std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv() {
+  return std::make_unique<PanfrostFile>();
+}
+
+int ioctl_panfrost_get_param(SimFile& f, void* data) {
+  auto* p = static_cast<drm_panfrost_get_param*>(data);
+  if (p->pad) return -EINVAL;
+  const GpuIdentity& g = f.device()->gpu();
+  const uint32_t param = p->param;
+  switch (param) {
+    case DRM_PANFROST_PARAM_GPU_PROD_ID:
+      p->value = g.gpu_id >> 16;
+      break;
+    case DRM_PANFROST_PARAM_GPU_REVISION:
+      p->value = g.gpu_id & 0xffff;
+      break;
+    case DRM_PANFROST_PARAM_SHADER_PRESENT:
+      p->value = g.shader_present;
+      break;
+    case DRM_PANFROST_PARAM_TILER_PRESENT:
+      p->value = g.tiler_present;
+      break;
+    case DRM_PANFROST_PARAM_L2_PRESENT:
+      p->value = g.l2_present;
+      break;
+    case DRM_PANFROST_PARAM_STACK_PRESENT:
+      p->value = g.stack_present;
+      break;
+    case DRM_PANFROST_PARAM_AS_PRESENT:
+      p->value = g.as_present;
+      break;
+    case DRM_PANFROST_PARAM_JS_PRESENT:
+      p->value = g.js_present;
+      break;
+    case DRM_PANFROST_PARAM_L2_FEATURES:
+      p->value = g.l2_features;
+      break;
+    case DRM_PANFROST_PARAM_CORE_FEATURES:
+      p->value = g.core_features;
+      break;
+    case DRM_PANFROST_PARAM_TILER_FEATURES:
+      p->value = g.tiler_features;
+      break;
+    case DRM_PANFROST_PARAM_MEM_FEATURES:
+      p->value = g.mem_features;
+      break;
+    case DRM_PANFROST_PARAM_MMU_FEATURES:
+      p->value = g.mmu_features;
+      break;
+    case DRM_PANFROST_PARAM_THREAD_FEATURES:
+      p->value = g.thread_features;
+      break;
+    case DRM_PANFROST_PARAM_MAX_THREADS:
+      p->value = g.max_threads;
+      break;
+    case DRM_PANFROST_PARAM_THREAD_MAX_WORKGROUP_SZ:
+      p->value = g.thread_max_workgroup_size;
+      break;
+    case DRM_PANFROST_PARAM_THREAD_MAX_BARRIER_SZ:
+      p->value = g.thread_max_barrier_size;
+      break;
+    case DRM_PANFROST_PARAM_COHERENCY_FEATURES:
+      p->value = g.coherency_features;
+      break;
+    case DRM_PANFROST_PARAM_NR_CORE_GROUPS:
+      p->value = g.nr_core_groups;
+      break;
+    case DRM_PANFROST_PARAM_THREAD_TLS_ALLOC:
+      p->value = g.thread_tls_alloc;
+      break;
+    case DRM_PANFROST_PARAM_AFBC_FEATURES:
+      p->value = g.afbc_features;
+      break;                                   // 1.2
+    case DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP:  // 1.3
+      p->value = timestamp_ticks(g.timestamp_frequency);
+      break;
+    case DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY:
+      p->value = g.timestamp_frequency;
+      break;
+    default:
+      if (param >= DRM_PANFROST_PARAM_TEXTURE_FEATURES0 &&
+          param <= DRM_PANFROST_PARAM_TEXTURE_FEATURES3) {
+        p->value = g.texture_features[param - DRM_PANFROST_PARAM_TEXTURE_FEATURES0];
+      } else if (param >= DRM_PANFROST_PARAM_JS_FEATURES0 &&
+                 param <= DRM_PANFROST_PARAM_JS_FEATURES15) {
+        p->value = g.js_features[param - DRM_PANFROST_PARAM_JS_FEATURES0];
+      } else {
+        return -EINVAL;
+      }
+  }
+  return 0;
+}
+
+int ioctl_panfrost_create_bo(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_create_bo*>(data);
+  if (!a->size || a->pad || (a->flags & ~kBoFlags)) return -EINVAL;
+  // Heaps are never executable.
+  if ((a->flags & PANFROST_BO_HEAP) && !(a->flags & PANFROST_BO_NOEXEC)) return -EINVAL;
+  // Growable heap BOs (mapped 2 MiB at a time on GPU faults) are modelled
+  // with the job and fault work; until then say "not modelled".
+  if (a->flags & PANFROST_BO_HEAP) return -EOPNOTSUPP;
+
+  int err = 0;
+  SimBoPtr bo = SimBo::create(f.device(), page_align(a->size), &err);
+  if (!bo) return err;
+  bo->create_flags = a->flags;
+
+  // The handle's creation maps the object into this file's VM.
+  uint32_t h = f.handle_for(bo, &err);
+  if (!h) return err ? err : -ENOSPC;
+  a->handle = h;
+  uint64_t va = priv_of(f)->va_of(bo.get());
+  // Only possible if user space guessed the handle and closed it already.
+  if (!va) return -EINVAL;
+  a->offset = va;
+  return 0;
+}
+
+int ioctl_panfrost_mmap_bo(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_mmap_bo*>(data);
+  if (a->flags != 0) return -EINVAL;
+  SimBoPtr bo = f.lookup_bo(a->handle);
+  if (!bo) return -ENOENT;
+  // Heap pages are not pinned, so heaps cannot be mapped.
+  if (bo->create_flags & PANFROST_BO_HEAP) return -EINVAL;
+  a->offset = bo->mmap_offset();
+  return 0;
+}
+
+int ioctl_panfrost_get_bo_offset(SimFile& f, void* data) {
+  // No pad check: the kernel has none for this ioctl.
+  auto* a = static_cast<drm_panfrost_get_bo_offset*>(data);
+  SimBoPtr bo = f.lookup_bo(a->handle);
+  if (!bo) return -ENOENT;
+  uint64_t va = priv_of(f)->va_of(bo.get());
+  if (!va) return -EINVAL;
+  a->offset = va;
+  return 0;
+}
+
+int ioctl_panfrost_set_label_bo(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_set_label_bo*>(data);
+  if (a->pad) return -EINVAL;
+  SimBoPtr bo = f.lookup_bo(a->handle);
+  if (!bo) return -ENOENT;
+  std::string label;  // pointer 0 clears the label
+  if (a->label) {
+    int r = strndup_user(a->label, kLabelMax, &label);
+    if (r) return r == -EINVAL ? -E2BIG : r;
+  }
+  f.device()->set_bo_label(*bo, std::move(label));
+  return 0;
+}
+
 }  // namespace wsys::sim

@@ -70,7 +70,10 @@ SignallingSection::~SignallingSection() { t_depth--; }
 
 // Global allocation functions, replaced so allocations inside a signalling
 // section are seen. They forward to malloc (which the sanitizers intercept),
-// so behaviour is otherwise the standard one.
+// so behaviour is otherwise the standard one. The drm-shim compiles this file
+// with WSYS_SIM_NO_GLOBAL_NEW: a preloaded library must use the host
+// program's allocator, never replace it.
+#ifndef WSYS_SIM_NO_GLOBAL_NEW
 namespace {
 void* checked_alloc(std::size_t n) {
   wsys::sim::note_if_signalling(wsys::sim::ViolationKind::Allocation, "operator new");
@@ -111,3 +114,4 @@ void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif  // WSYS_SIM_NO_GLOBAL_NEW

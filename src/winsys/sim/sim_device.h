@@ -41,6 +41,16 @@ class SimDevice {
   // The live object of this device backed by the memfd with `ino`, if any.
   SimBoPtr bo_by_inode(ino_t ino);
 
+  // BO labels (BO_SET_LABEL / SET_LABEL_BO), under the device lock.
+  void set_bo_label(SimBo& bo, std::string label) {
+    std::lock_guard<std::mutex> g(lock_);
+    bo.label.swap(label);
+  }
+  std::string bo_label(const SimBo& bo) const {
+    std::lock_guard<std::mutex> g(lock_);
+    return bo.label;
+  }
+
   // Counters for tests and wsys-info.
   uint64_t live_bos() const;
   uint64_t live_bo_bytes() const;

@@ -8,7 +8,9 @@
 
 namespace wsys::sim {
 
-SimFile::SimFile(SimDevice* dev) : dev_(dev) {}
+SimFile::SimFile(SimDevice* dev) : dev_(dev) {
+  if (!dev->is_panthor()) priv_ = make_panfrost_file_priv();
+}
 
 SimFile::~SimFile() {
   // As drm_file release: VMs go first (their queues drain), then handles.
@@ -20,12 +22,32 @@ SimFile::~SimFile() {
   panfrost_vm_.reset();
 }
 
-uint32_t SimFile::handle_for(const SimBoPtr& bo) {
-  std::lock_guard<ReclaimMutex> g(lock_);
-  auto it = bo_handles_.find(bo.get());
-  if (it != bo_handles_.end()) return it->second;
-  uint32_t h = bos_.insert(bo);
-  if (h) bo_handles_[bo.get()] = h;
+uint32_t SimFile::handle_for(const SimBoPtr& bo, int* err) {
+  std::lock_guard<ReclaimMutex> gg(gem_lock_);
+  {
+    std::lock_guard<ReclaimMutex> g(lock_);
+    auto it = bo_handles_.find(bo.get());
+    if (it != bo_handles_.end()) return it->second;
+  }
+  // As drm_gem_handle_create: the driver's open callback runs before the
+  // handle is published, and a failure leaves no handle behind.
+  if (priv_) {
+    int r = priv_->gem_open(*this, bo);
+    if (r) {
+      if (err) *err = r;
+      return 0;
+    }
+  }
+  uint32_t h;
+  {
+    std::lock_guard<ReclaimMutex> g(lock_);
+    h = bos_.insert(bo);
+    if (h) bo_handles_[bo.get()] = h;
+  }
+  if (!h) {
+    if (priv_) priv_->gem_close(*this, bo);
+    if (err) *err = -ENOSPC;
+  }
   return h;
 }
 
@@ -40,6 +62,7 @@ bool SimFile::has_bo(const SimBo* bo) {
 }
 
 int SimFile::close_handle(uint32_t handle) {
+  std::lock_guard<ReclaimMutex> gg(gem_lock_);
   SimBoPtr bo;  // released after the lock is dropped
   {
     std::lock_guard<ReclaimMutex> g(lock_);
@@ -47,6 +70,7 @@ int SimFile::close_handle(uint32_t handle) {
     if (!bo) return -EINVAL;
     bo_handles_.erase(bo.get());
   }
+  if (priv_) priv_->gem_close(*this, bo);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -34,10 +35,29 @@ class SimFile {
 
   SimDevice* device() const { return dev_; }
 
+  // --- Driver-private per-file state (the kernel's drm_file.driver_priv) ---
+  // gem_open/gem_close are the GEM object open/close callbacks: gem_open
+  // runs when an object gets its handle in this file (creation or PRIME
+  // import), before the handle exists, and may refuse it; gem_close runs
+  // after the handle went away (GEM_CLOSE). panfrost maps objects into the
+  // file's VM there. Neither is called on file close (VMs go first).
+  class DriverPriv {
+   public:
+    virtual ~DriverPriv() = default;
+    virtual int gem_open(SimFile&, const SimBoPtr&) { return 0; }
+    virtual void gem_close(SimFile&, const SimBoPtr&) {}
+  };
+  DriverPriv* driver_priv() const { return priv_.get(); }
+
+  // panthor SET_USER_MMIO_OFFSET (1.5): where this file's user MMIO page
+  // lives in its mmap space (the 64-bit default of a 64-bit process).
+  std::atomic<uint64_t> user_mmio_offset{1ull << 56};
+
   // --- GEM handles ---
   // Returns the file's handle for `bo`, creating one if needed (the same
-  // object always has the same handle in one file). 0 if the table is full.
-  uint32_t handle_for(const SimBoPtr& bo);
+  // object always has the same handle in one file). 0 if the table is full
+  // (*err = -ENOSPC) or the driver's gem_open refused (*err = its errno).
+  uint32_t handle_for(const SimBoPtr& bo, int* err = nullptr);
   SimBoPtr lookup_bo(uint32_t handle);
   // True if this file holds a handle to `bo` (the mmap permission check).
   bool has_bo(const SimBo* bo);
@@ -71,6 +91,13 @@ class SimFile {
   HandleTable<Syncobj> syncobjs_;
   std::array<std::shared_ptr<SimVm>, kMaxVmsPerFile + 1> vms_;
   std::shared_ptr<SimVm> panfrost_vm_;
+  // Serialises handle creation/removal with the driver's gem_open/close
+  // (taken before lock_).
+  ReclaimMutex gem_lock_;
+  std::unique_ptr<DriverPriv> priv_;
 };
+
+// panfrost's per-file state (panfrost_ioctls.cpp), created with the file.
+std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv();
 
 }  // namespace wsys::sim

@@ -1,16 +1,33 @@
 #include "winsys/sim/user_copy.h"
 
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace wsys::sim {
 
 namespace {
+// The own pid, cached; a forked child must not keep its parent's (it
+// would copy from and to the parent's memory), so fork resets the cache.
+std::atomic<pid_t> cached_pid{0};
+
+void forget_pid_in_child() {
+  cached_pid.store(0, std::memory_order_relaxed);
+}
+
 pid_t self_pid() {
-  static const pid_t pid = getpid();
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    static const int registered = pthread_atfork(nullptr, nullptr, forget_pid_in_child);
+    (void)registered;
+    pid = getpid();
+    cached_pid.store(pid, std::memory_order_relaxed);
+  }
   return pid;
 }
 
@@ -47,6 +64,29 @@ int copy_from_user(void* dst, uint64_t user_src, size_t n) { return vm_copy(dst,
 
 int copy_to_user(uint64_t user_dst, const void* src, size_t n) {
   return vm_copy(const_cast<void*>(src), user_dst, n, true);
+}
+
+int strndup_user(uint64_t user_src, size_t max_bytes, std::string* out) {
+  // Read page by page (never past the page holding the NUL), as
+  // strnlen_user only touches memory up to the terminator.
+  constexpr uint64_t kPage = 4096;
+  std::string s;
+  uint64_t p = user_src;
+  char buf[kPage];
+  while (s.size() < max_bytes) {
+    size_t n = static_cast<size_t>(kPage - (p & (kPage - 1)));
+    n = std::min(n, max_bytes - s.size());
+    if (int r = vm_copy(buf, p, n, false)) return r;
+    const void* nul = std::memchr(buf, 0, n);
+    if (nul) {
+      s.append(buf, static_cast<size_t>(static_cast<const char*>(nul) - buf));
+      *out = std::move(s);
+      return 0;
+    }
+    s.append(buf, n);
+    p += n;
+  }
+  return -EINVAL;
 }
 
 }  // namespace wsys::sim

@@ -8,12 +8,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace wsys::sim {
 
 // 0 or -EFAULT. n == 0 always succeeds.
 int copy_from_user(void* dst, uint64_t user_src, size_t n);
 int copy_to_user(uint64_t user_dst, const void* src, size_t n);
+
+// strndup_user(): reads a NUL-terminated string of at most `max_bytes`
+// bytes (NUL included) into *out (without the NUL). 0, -EFAULT for a bad
+// pointer, or -EINVAL when no NUL is found within max_bytes (callers such
+// as the label ioctls turn that into -E2BIG, as the kernel's do).
+int strndup_user(uint64_t user_src, size_t max_bytes, std::string* out);
 
 // Helpers for typed pointers.
 template <typename T>

@@ -1,14 +1,327 @@
-// PLACEHOLDER: replaced by the VM implementation.
 #include "winsys/sim/vm.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <new>
+
+#include "winsys/sim/bind_queue.h"
+#include "winsys/sim/sim_file.h"
+
 namespace wsys::sim {
-SimVmPtr SimVm::create(SimDevice*, const Config&, int* err) { *err = -EOPNOTSUPP; return nullptr; }
-SimVm::~SimVm() = default;
-void SimVm::destroy() {}
-uint8_t* SimVm::gpu_view(uint64_t) const { return nullptr; }
-uint64_t SimVm::va_size() const { return 0; }
-bool SimVm::usable() const { return false; }
-int SimVm::map(const SimBoPtr&, uint64_t, uint64_t, uint64_t, uint32_t) { return -EOPNOTSUPP; }
-int SimVm::unmap(uint64_t, uint64_t) { return -EOPNOTSUPP; }
-PageTableCounters SimVm::pt_counters() const { return {}; }
+
+namespace {
+
+constexpr uint64_t kVmPageSize = 4096;
+
+int cpu_prot(uint32_t flags) {
+  return (flags & kSimMapReadOnly) ? PROT_READ : PROT_READ | PROT_WRITE;
+}
+
+// A fresh mapping-list node, allocated here (ioctl context) so the run
+// step can link it into the tree without allocating.
+SimMappingTree::node_type make_node() {
+  SimMappingTree scratch;
+  scratch.emplace(0, SimMapping{});
+  return scratch.extract(scratch.begin());
+}
+
+SimMappingTree::node_type take_node(VmOp& op) {
+  for (auto& n : op.nodes)
+    if (!n.empty()) return std::move(n);
+  return {};
+}
+
+}  // namespace
+
+VmOp::VmOp() = default;
+
+VmOp::~VmOp() {
+  // Outside any signalling section (ioctl or the bind worker after the
+  // step): hand back unused reserved pages, free emptied tables; `removed`
+  // and `nodes` drop their BO references with the members.
+  if (vm && vm->pt_) vm->pt_->give_back(reserved_pages);
+  dead_pages.free_all();
+}
+
+// ------------------------------------------------------------------ SimVm
+
+SimVm::SimVm(SimDevice* dev, const Config& cfg) : dev_(dev), cfg_(cfg) {}
+
+SimVmPtr SimVm::create(SimDevice* dev, const Config& cfg, int* err) {
+  if (cfg.va_size_bytes == 0 || (cfg.va_size_bytes % kVmPageSize) != 0 ||
+      cfg.user_va_start > cfg.user_va_end || cfg.user_va_end > cfg.va_size_bytes) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  SimVmPtr vm;
+  try {
+    vm.reset(new SimVm(dev, cfg));
+    vm->pt_ = std::make_unique<PageTable>();
+    if (cfg.with_bind_queue) vm->queue_ = std::make_unique<BindQueue>(vm.get());
+  } catch (const std::bad_alloc&) {
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  void* p = ::mmap(nullptr, cfg.va_size_bytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    vm->window_released_ = true;
+    vm->destroyed_ = true;
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  vm->window_ = static_cast<uint8_t*>(p);
+  return vm;
+}
+
+SimVm::~SimVm() { destroy(); }
+
+SimVmPtr SimVm::lookup(SimFile& file, uint32_t id) { return file.lookup_vm(id); }
+
+void SimVm::destroy() {
+  std::lock_guard<std::mutex> dg(destroy_lock_);
+  if (window_released_ && destroyed_) return;
+  destroyed_.store(true, std::memory_order_release);
+  if (queue_) queue_->stop();
+  SimMappingTree gone;
+  PtPageList dead;
+  {
+    std::lock_guard<std::mutex> g(op_lock_);
+    if (!window_released_) {
+      pt_->clear(dead);
+      gone.swap(mappings_);
+      ::munmap(window_, cfg_.va_size_bytes);
+      window_released_ = true;
+    }
+  }
+  // `gone` drops the BO references, `dead` frees the tables, here.
+}
+
+uint8_t* SimVm::gpu_view(uint64_t va) const {
+  if (destroyed() || va >= cfg_.va_size_bytes) return nullptr;
+  return window_ + va;
+}
+
+PageTableCounters SimVm::pt_counters() const { return pt_->counters(); }
+
+bool SimVm::check_user_range(uint64_t va, uint64_t size) const {
+  uint64_t end = va + size;
+  return end >= va && va >= cfg_.user_va_start && end <= cfg_.user_va_end;
+}
+
+int SimVm::prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
+                       uint32_t flags, VmOpPtr* out) {
+  if (!bo || destroyed()) return -EINVAL;
+  if ((va | size | bo_offset) % kVmPageSize) return -EINVAL;
+  if (size > bo->size() || bo_offset > bo->size() - size) return -EINVAL;
+  // A BO private to a VM maps only into that VM (the kernel compares the
+  // VMs' root objects; a destroyed VM matches nothing).
+  SimVmPtr excl = bo->exclusive_vm.lock();
+  if ((bo->exclusive_vm_id != 0 || excl) && excl.get() != this) return -EINVAL;
+  if (!check_user_range(va, size)) return -EINVAL;
+  try {
+    auto op = std::make_unique<VmOp>();
+    op->vm = this;
+    op->type = VmOpType::Map;
+    op->va = va;
+    op->size = size;
+    op->bo = bo;  // pins the pages until the mapping is gone
+    op->bo_offset = bo_offset;
+    op->flags = flags & (kSimMapReadOnly | kSimMapNoExec | kSimMapUncached);
+    for (auto& n : op->nodes) n = make_node();
+    int r = pt_->reserve(op->reserved_pages, PageTable::map_reservation(va, size));
+    if (r) return r;
+    *out = std::move(op);
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int SimVm::prepare_unmap(uint64_t va, uint64_t size, VmOpPtr* out) {
+  if (destroyed()) return -EINVAL;
+  if ((va | size) % kVmPageSize) return -EINVAL;
+  uint64_t end = va + size;
+  if (end < va || end > cfg_.va_size_bytes) return -EINVAL;
+  try {
+    auto op = std::make_unique<VmOp>();
+    op->vm = this;
+    op->type = VmOpType::Unmap;
+    op->va = va;
+    op->size = size;
+    op->nodes[0] = make_node();  // a remnant when unmapping a hole
+    int r = pt_->reserve(op->reserved_pages, PageTable::unmap_reservation(va, size));
+    if (r) return r;
+    *out = std::move(op);
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+VmOpPtr SimVm::prepare_sync_only() {
+  auto op = std::make_unique<VmOp>();
+  op->vm = this;
+  op->type = VmOpType::SyncOnly;
+  return op;
+}
+
+int SimVm::restore_none(uint64_t va, uint64_t size) {
+  void* p = ::mmap(window_ + va, size, PROT_NONE,
+                   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+// Removes [va, end) from the mapping list and the page tables, with
+// drm_gpuvm's split semantics: a mapping partly inside keeps its outside
+// part(s) (at most two remnants per request). Uses only op's pre-allocated
+// node and pages; removed mappings move to op.removed.
+void SimVm::remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restore_cpu,
+                                bool* pt_ok) {
+  auto it = mappings_.lower_bound(va);
+  if (it != mappings_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second.size > va) it = prev;
+  }
+  while (it != mappings_.end() && it->first < end) {
+    uint64_t a = it->first, d = a + it->second.size;
+    uint64_t ua = std::max(a, va), ud = std::min(d, end);
+    if (!pt_->unmap(ua, ud - ua, op.reserved_pages, op.dead_pages)) *pt_ok = false;
+    if (restore_cpu) restore_none(ua, ud - ua);
+    SimMapping& m = it->second;
+    if (a < va && d > end) {
+      // A hole in the middle: the head stays in place, the tail gets the
+      // pre-allocated node.
+      SimMappingTree::node_type n = take_node(op);
+      m.size = va - a;
+      if (n.empty()) break;  // cannot happen: prepare reserved one
+      n.key() = end;
+      n.mapped().size = d - end;
+      n.mapped().bo = m.bo;
+      n.mapped().bo_offset = m.bo_offset + (end - a);
+      n.mapped().flags = m.flags;
+      mappings_.insert(std::move(n));
+      break;
+    }
+    if (a < va) {  // keep the head
+      m.size = va - a;
+      ++it;
+      continue;
+    }
+    auto next = std::next(it);
+    SimMappingTree::node_type nh = mappings_.extract(it);
+    if (nh.empty()) break;  // cannot happen: `it` is a valid element
+    if (d > end) {  // keep the tail: re-key the same node
+      nh.key() = end;
+      nh.mapped().bo_offset += end - a;
+      nh.mapped().size = d - end;
+      mappings_.insert(std::move(nh));
+      break;
+    }
+    op.removed.insert(std::move(nh));
+    it = next;
+  }
+}
+
+int SimVm::execute(VmOp& op, bool async) {
+  if (op.type == VmOpType::SyncOnly) return 0;
+  int ret = 0;
+  {
+    std::lock_guard<std::mutex> g(op_lock_);
+    if (window_released_) {
+      ret = -EINVAL;
+    } else if (op.type == VmOpType::Map && !usable()) {
+      ret = -EINVAL;
+    } else {
+      unsigned c = inject_count_.load();
+      while (c > 0 && !inject_count_.compare_exchange_weak(c, c - 1)) {
+      }
+      if (c > 0) ret = inject_err_.load();
+    }
+    if (ret == 0 && op.size != 0) {
+      uint64_t end = op.va + op.size;
+      bool pt_ok = true;
+      if (op.type == VmOpType::Unmap) {
+        remove_range_locked(op, op.va, end, /*restore_cpu=*/true, &pt_ok);
+      } else {
+        // The new mapping replaces whatever is there; MAP_FIXED replaces
+        // the CPU side in one go, so only the lists are updated first.
+        remove_range_locked(op, op.va, end, /*restore_cpu=*/false, &pt_ok);
+        if (!pt_->map(op.va, op.size, op.bo_offset, op.flags, op.reserved_pages,
+                      op.dead_pages)) {
+          restore_none(op.va, op.size);
+          ret = -ENOMEM;
+        } else {
+          void* p = ::mmap(window_ + op.va, op.size, cpu_prot(op.flags), MAP_FIXED | MAP_SHARED,
+                           op.bo->memfd(), static_cast<off_t>(op.bo_offset));
+          if (p == MAP_FAILED) {
+            ret = -errno;
+            PtPageList none;
+            pt_->unmap(op.va, op.size, none, op.dead_pages);
+            restore_none(op.va, op.size);
+          } else {
+            SimMappingTree::node_type n = take_node(op);
+            if (n.empty()) n = make_node();  // cannot happen: prepare reserved 3
+            n.key() = op.va;
+            n.mapped().size = op.size;
+            n.mapped().bo = std::move(op.bo);
+            n.mapped().bo_offset = op.bo_offset;
+            n.mapped().flags = op.flags;
+            mappings_.insert(std::move(n));
+          }
+        }
+      }
+    }
+  }
+  if (ret && async) unusable_.store(true, std::memory_order_release);
+  return ret;
+}
+
+int SimVm::map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
+               uint32_t flags) {
+  VmOpPtr op;
+  int r = prepare_map(bo, bo_offset, va, size, flags, &op);
+  if (r) return r;
+  return execute(*op, /*async=*/false);
+}
+
+int SimVm::unmap(uint64_t va, uint64_t size) {
+  VmOpPtr op;
+  int r = prepare_unmap(va, size, &op);
+  if (r) return r;
+  return execute(*op, /*async=*/false);
+}
+
+void SimVm::inject_run_failures(int err, unsigned count) {
+  inject_err_.store(err);
+  inject_count_.store(count);
+}
+
+size_t SimVm::mapping_count() const {
+  std::lock_guard<std::mutex> g(op_lock_);
+  return mappings_.size();
+}
+
+bool SimVm::find_mapping(uint64_t va, uint64_t* start, SimMapping* out) const {
+  std::lock_guard<std::mutex> g(op_lock_);
+  auto it = mappings_.upper_bound(va);
+  if (it == mappings_.begin()) return false;
+  --it;
+  if (va >= it->first + it->second.size) return false;
+  *start = it->first;
+  *out = it->second;  // copies a shared_ptr: no allocation under the lock
+  return true;
+}
+
+int SimVm::pt_leaf(uint64_t va) const {
+  std::lock_guard<std::mutex> g(op_lock_);
+  switch (pt_->lookup(va)) {
+    case PageTable::Leaf::Page: return 1;
+    case PageTable::Leaf::Block: return 2;
+    default: return 0;
+  }
+}
+
 }  // namespace wsys::sim

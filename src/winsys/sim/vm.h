@@ -5,21 +5,42 @@
 // BO's memfd pages at base + va (MAP_FIXED | MAP_SHARED, protections from
 // the mapping flags); unmapping puts PROT_NONE back. Page tables are
 // modelled for accounting and for the kernel's pre-allocation rule (see
-// page_table.h); async binds run on the VM's own bind queue thread.
+// page_table.h); async binds run on the VM's own bind queue thread
+// (bind_queue.h).
 //
 // This header is the interface the ioctl handlers (panthor VM_BIND,
 // panfrost CREATE_BO) and tests use. Validation of the uapi rules is the
-// ioctl handler's job; SimVm enforces only its own invariants.
+// ioctl handler's job; SimVm enforces only its own invariants (alignment,
+// BO bounds, exclusive-VM BOs, the user VA range).
+//
+// Every operation has two halves, as in the kernel:
+//   prepare  (ioctl context): validate against the VM and pre-allocate
+//            everything the operation may need: the mapping-list nodes, a
+//            BO reference (the kernel pins the pages) and the worst-case
+//            page-table pages. May fail; changes nothing.
+//   execute  (ioctl for synchronous binds, the bind queue's run step for
+//            asynchronous ones): applies the operation using only what was
+//            prepared; inside a fence signalling section for async jobs, so
+//            it never allocates, never takes a ReclaimMutex, never waits.
+//   Destroying the prepared op (outside any signalling section) returns the
+//   unused page-table pages, frees tables emptied by the run step and drops
+//   the references of mappings the step removed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "winsys/sim/gem.h"
+#include "winsys/sim/page_table.h"  // PtPageList, PageTableCounters
 
 namespace wsys::sim {
 
 class SimDevice;
+class SimFile;
+class BindQueue;
 
 // Mapping flags (the model's own, decoupled from any uapi).
 enum SimMapFlags : uint32_t {
@@ -28,17 +49,45 @@ enum SimMapFlags : uint32_t {
   kSimMapUncached = 1u << 2,
 };
 
-// Page-table page accounting (4 KiB table pages), cumulative except `live`.
-struct PageTableCounters {
-  uint64_t reserved = 0;  // pages reserved by ioctls (worst case)
-  uint64_t used = 0;      // reserved pages the worker actually took
-  uint64_t returned = 0;  // reserved pages handed back unused
-  uint64_t live = 0;      // table pages currently in the tree (root included)
-  uint64_t overruns = 0;  // times execution needed more than was reserved (a bug)
-};
-
 class SimVm;
 using SimVmPtr = std::shared_ptr<SimVm>;
+
+// One GPU mapping of a VM: [va, va + size) -> bo[bo_offset, bo_offset + size).
+struct SimMapping {
+  uint64_t size = 0;
+  SimBoPtr bo;  // the mapping's reference (the kernel pins mapped pages)
+  uint64_t bo_offset = 0;
+  uint32_t flags = 0;  // SimMapFlags
+};
+using SimMappingTree = std::map<uint64_t, SimMapping>;  // keyed by va
+
+enum class VmOpType { Map, Unmap, SyncOnly };
+
+// A prepared VM operation (see the top of this file). Owned by the ioctl
+// until it is executed, or by a bind job.
+struct VmOp {
+  VmOpType type = VmOpType::SyncOnly;
+  uint64_t va = 0, size = 0;
+  SimBoPtr bo;  // Map
+  uint64_t bo_offset = 0;
+  uint32_t flags = 0;
+  // Mapping-list nodes for the new mapping and split remnants (3 for a
+  // MAP, 1 for an UNMAP, as the kernel pre-allocates VMAs).
+  SimMappingTree::node_type nodes[3];
+  // Worst-case page-table pages; emptied tables freed by the run step.
+  PtPageList reserved_pages;
+  PtPageList dead_pages;
+  // Mappings removed by the run step (their BO references are dropped
+  // when the op is destroyed, outside the signalling section).
+  std::multimap<uint64_t, SimMapping> removed;
+  SimVm* vm = nullptr;
+
+  VmOp();
+  ~VmOp();
+  VmOp(const VmOp&) = delete;
+  VmOp& operator=(const VmOp&) = delete;
+};
+using VmOpPtr = std::unique_ptr<VmOp>;
 
 class SimVm : public std::enable_shared_from_this<SimVm> {
  public:
@@ -52,18 +101,29 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // Reserves the window. Null with *err (negative errno) on failure.
   static SimVmPtr create(SimDevice* dev, const Config& cfg, int* err);
   ~SimVm();
+  SimVm(const SimVm&) = delete;
+  SimVm& operator=(const SimVm&) = delete;
 
-  // VM_DESTROY / file close: drains the bind queue, unmaps everything,
-  // releases the window. Idempotent.
+  // For tests: the VM with panthor id `id` in `file` (SimDrmFile::file()),
+  // or null.
+  static SimVmPtr lookup(SimFile& file, uint32_t id);
+
+  // VM_DESTROY / file close: drains the bind queue (jobs not yet run are
+  // cancelled: their fences signal -ESRCH, as drm_sched does for a killed
+  // entity), unmaps everything, drops the BO references, releases the
+  // window. Idempotent.
   void destroy();
+  bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
 
   // CPU address of GPU VA `va` (window base + va). Tests read and write
-  // through it to observe what the GPU would see.
+  // through it to observe what the GPU would see. Null after destroy().
   uint8_t* gpu_view(uint64_t va) const;
-  uint64_t va_size() const;
+  uint64_t va_size() const { return cfg_.va_size_bytes; }
+  uint64_t user_va_start() const { return cfg_.user_va_start; }
+  uint64_t user_va_end() const { return cfg_.user_va_end; }
 
   // VM_GET_STATE: false once an async job failed.
-  bool usable() const;
+  bool usable() const { return !unusable_.load(std::memory_order_acquire); }
 
   // Synchronous map/unmap with the kernel's pre-allocation (used by
   // synchronous VM_BIND and by panfrost CREATE_BO). 0 or negative errno.
@@ -72,7 +132,58 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
 
   PageTableCounters pt_counters() const;
 
-  // (Implementation members are added by the VM implementation.)
+  // --- the two halves, for the VM_BIND ioctl ---
+
+  // -EINVAL for misaligned va/size/bo_offset, a range outside the BO or
+  // outside the user VA range, or a BO private to another VM; -ENOMEM.
+  int prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
+                  uint32_t flags, VmOpPtr* out);
+  int prepare_unmap(uint64_t va, uint64_t size, VmOpPtr* out);
+  VmOpPtr prepare_sync_only();
+  // Applies a prepared op. `async`: a failure marks the VM unusable. MAPs
+  // fail with -EINVAL on an unusable VM; UNMAPs still work.
+  int execute(VmOp& op, bool async);
+  // The VM's bind queue (null without one).
+  BindQueue* bind_queue() const { return queue_.get(); }
+
+  // --- test hooks ---
+
+  // Makes the next `count` run steps (sync or async, SYNC_ONLY excluded)
+  // fail with `err` before changing anything, as a kernel allocation or
+  // MMU failure during the step would.
+  void inject_run_failures(int err, unsigned count = 1);
+  size_t mapping_count() const;
+  // The mapping covering `va` (copy without the BO pointer semantics
+  // changed), false if none.
+  bool find_mapping(uint64_t va, uint64_t* start, SimMapping* out) const;
+  // What the modelled page tables hold for `va`: 0 none, 1 a 4 KiB page,
+  // 2 a 2 MiB block.
+  int pt_leaf(uint64_t va) const;
+
+ private:
+  friend struct VmOp;
+  SimVm(SimDevice* dev, const Config& cfg);
+  void remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restore_cpu, bool* pt_ok);
+  int restore_none(uint64_t va, uint64_t size);
+  bool check_user_range(uint64_t va, uint64_t size) const;
+
+  SimDevice* dev_;
+  Config cfg_;
+  uint8_t* window_ = nullptr;
+  std::unique_ptr<PageTable> pt_;
+  std::unique_ptr<BindQueue> queue_;
+
+  // Serialises run steps and guards mappings_ and the page tables. Taken
+  // inside signalling sections, so never held while allocating.
+  mutable std::mutex op_lock_;
+  SimMappingTree mappings_;
+  bool window_released_ = false;  // under op_lock_
+
+  std::mutex destroy_lock_;
+  std::atomic<bool> destroyed_{false};
+  std::atomic<bool> unusable_{false};
+  std::atomic<int> inject_err_{0};
+  std::atomic<unsigned> inject_count_{0};
 };
 
 }  // namespace wsys::sim

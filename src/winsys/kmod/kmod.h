@@ -1,0 +1,406 @@
+// kmod: one kernel-driver interface, one backend per DRM driver.
+//
+// The object model is what a Mesa developer knows from pan_kmod: a Device
+// (properties, BO and VM factory, syncobj helpers, submission passthrough),
+// Bos and Vms. Backends (panthor/, panfrost/) implement it with uapi structs
+// over a DrmFile and are chosen by the DRM driver name; features are gated
+// on the driver version. What a kernel cannot do is reported as -EOPNOTSUPP,
+// never faked. The layer above (core) never sees a uapi struct.
+//
+// Errors: Result<T> / negative errno exactly as the kernel returned it. Where
+// kmod itself refuses a request before any ioctl (a contradiction in the
+// arguments, or something one driver cannot express) the errno is documented
+// on the call and in README.md.
+//
+// Lifetimes: Bos and Vms keep the open file alive (they share it with the
+// Device), so they may outlive the Device object; the file is closed when
+// the last of them goes. A Bo's GEM handle is closed when its last reference
+// goes; a Vm is destroyed in the kernel when its last reference goes.
+//
+// Thread safety: every call may be made from any thread. The Device
+// serialises what must be serialised (the handle table behind import
+// deduplication, a Vm's activity timeline).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "winsys/drm/drm_file.h"
+#include "wsys/result.hpp"
+
+namespace wsys::kmod {
+
+namespace detail {
+struct DeviceCore;  // the shared open file and handle table (backends.h)
+}
+
+enum class Driver { Panthor, Panfrost };
+
+// Device properties, from DEV_QUERY (panthor) or GET_PARAM (panfrost).
+// Fields a driver does not report stay 0 (noted per field).
+struct DeviceProps {
+  Driver driver = Driver::Panthor;
+  drm::DriverVersion version;
+
+  // GPU_ID register layout: product id in bits 31:16 (arch major 31:28),
+  // version/revision in 15:0. panfrost: GPU_PROD_ID << 16 | GPU_REVISION.
+  uint32_t gpu_id = 0;
+  uint32_t gpu_rev = 0;  // panthor GPU_REV; panfrost GPU_REVISION
+  uint32_t csf_id = 0;   // panthor only
+  uint32_t l2_features = 0;
+  uint32_t tiler_features = 0;
+  uint32_t mem_features = 0;
+  uint32_t mmu_features = 0;
+  uint32_t thread_features = 0;
+  uint32_t core_features = 0;
+  uint32_t coherency_features = 0;
+  uint32_t texture_features[4] = {};
+  uint32_t as_present = 0;
+  uint64_t shader_present = 0;
+  uint64_t tiler_present = 0;
+  uint64_t l2_present = 0;
+  uint32_t max_threads = 0;
+  uint32_t thread_max_workgroup_size = 0;
+  uint32_t thread_max_barrier_size = 0;
+  uint32_t thread_tls_alloc = 0;  // 0: use max_threads (always 0 on panthor)
+  uint32_t va_bits = 0;
+  uint64_t page_size_bitmap = 0;  // bit n: GPU pages of 1 << n bytes (4 KiB | 2 MiB ...)
+
+  // Where GPU VAs of user BOs live: [user_va_start, user_va_end).
+  // panthor: userspace-managed; this is the largest user range a VM may ask
+  //   for ((1 << va_bits) - 256 MiB, the kernel keeps the top); each Vm
+  //   reports the range the kernel actually gave it.
+  // panfrost: the kernel places BOs itself, always in [32 MiB, 4 GiB).
+  uint64_t user_va_start = 0;
+  uint64_t user_va_end = 0;
+  bool kernel_managed_va = false;  // panfrost
+
+  uint64_t timestamp_frequency = 0;  // Hz; 0 when the kernel cannot say
+
+  // Timeline syncobjs (DRM_CAP_SYNCOBJ_TIMELINE): panthor yes, panfrost no.
+  // Without them, syncobj points other than 0 are the kernel's -EOPNOTSUPP.
+  bool timeline_syncobj = false;
+
+  // CSF (panthor) only.
+  uint32_t csg_slot_count = 0;
+  uint32_t cs_slot_count = 0;
+  uint32_t cs_reg_count = 0;
+  uint32_t scoreboard_slot_count = 0;
+  uint32_t unpreserved_cs_reg_count = 0;
+  // Bit p: this file may create groups of GroupPriority p (the kernel's
+  // answer from 1.2; before that LOW | MEDIUM, which any file may use).
+  uint8_t allowed_group_priorities = 0;
+
+  // JM (panfrost) only.
+  uint32_t js_present = 0;
+  uint64_t stack_present = 0;
+  uint32_t nr_core_groups = 0;
+  uint32_t afbc_features = 0;  // 1.2
+
+  // BoFlags this device can honour (others are -EOPNOTSUPP at bo_create).
+  uint32_t supported_bo_flags = 0;
+
+  uint32_t arch_major() const { return gpu_id >> 28; }
+  uint32_t product_id() const { return gpu_id >> 16; }
+  // Highest present core id + 1 (TLS/WLS sizing uses this, not the count:
+  // shader_present may have holes).
+  uint32_t core_id_range() const;
+  uint32_t core_count() const;
+};
+
+// BO creation flags (the driver-neutral set).
+enum BoFlags : uint32_t {
+  kBoExecutable = 1u << 0,    // may hold shader code (panfrost: no NOEXEC)
+  kBoNoMmap = 1u << 1,        // never CPU-mapped
+  kBoAllocOnFault = 1u << 2,  // growable: pages committed on GPU fault (panfrost HEAP)
+  kBoGpuUncached = 1u << 3,   // GPU-uncached mappings (panthor: MAP_UNCACHED on every map)
+};
+inline constexpr uint32_t kBoAllFlags = kBoExecutable | kBoNoMmap | kBoAllocOnFault | kBoGpuUncached;
+
+// Sync operation attached to a bind or a submission. point 0 means a binary
+// syncobj (its current fence); any other value a timeline point.
+struct SyncOp {
+  enum class Kind { Wait, Signal };
+  Kind kind = Kind::Wait;
+  uint32_t syncobj = 0;
+  uint64_t point = 0;
+
+  static SyncOp wait(uint32_t syncobj, uint64_t point = 0) { return {Kind::Wait, syncobj, point}; }
+  static SyncOp signal(uint32_t syncobj, uint64_t point = 0) {
+    return {Kind::Signal, syncobj, point};
+  }
+};
+
+class Vm;
+
+class Bo {
+ public:
+  Bo(const Bo&) = delete;
+  Bo& operator=(const Bo&) = delete;
+  virtual ~Bo();  // closes the GEM handle (unless a newer Bo took it over)
+
+  uint32_t handle() const { return handle_; }
+  uint64_t size() const { return size_; }  // as the kernel rounded it
+  uint32_t flags() const { return flags_; }  // BoFlags (0 for imports)
+  bool imported() const { return imported_; }
+  // panfrost: the kernel-assigned GPU VA (0 on panthor).
+  uint64_t kernel_va() const { return kernel_va_; }
+  // Created private to a Vm (bo_create's exclusive_vm): bindable only
+  // there, never exportable.
+  bool exclusive() const { return exclusive_; }
+  // panthor: the id of that Vm (0 otherwise).
+  uint32_t exclusive_vm_id() const { return exclusive_vm_id_; }
+
+ protected:
+  Bo(std::shared_ptr<detail::DeviceCore> core, uint32_t handle, uint64_t size, uint32_t flags,
+     bool imported, uint64_t kernel_va, bool exclusive, uint32_t exclusive_vm_id);
+
+ private:
+  friend struct detail::DeviceCore;
+  std::shared_ptr<detail::DeviceCore> core_;
+  uint32_t handle_;
+  uint64_t size_;
+  uint32_t flags_;
+  bool imported_;
+  uint64_t kernel_va_;
+  bool exclusive_;
+  uint32_t exclusive_vm_id_;
+};
+using BoPtr = std::shared_ptr<Bo>;
+
+inline constexpr uint64_t kKernelChosenVa = ~uint64_t{0};
+
+struct BindOp {
+  enum class Type { Map, Unmap, SyncOnly };
+  Type type = Type::Map;
+  Bo* bo = nullptr;  // Map only (must belong to the Vm's Device, else -EINVAL)
+  // panfrost places BOs itself: a Map there must cover the whole BO at
+  // bo->kernel_va() (or va == kKernelChosenVa), else -EINVAL.
+  uint64_t bo_offset = 0;
+  uint64_t va = 0;
+  uint64_t size = 0;
+  bool read_only = false;
+  bool no_exec = false;
+  bool gpu_uncached = false;
+  std::span<const SyncOp> syncs;  // Async mode only (else -EINVAL before any ioctl)
+};
+
+enum class BindMode {
+  Immediate,        // synchronous; returns once the page tables are updated
+  Async,            // queued on the VM's bind queue; ordered by the ops' syncs
+  DeferToNextIdle,  // queued behind the VM's activity timeline (no user syncs)
+};
+
+// A reserved point on a Vm's activity timeline, for a submission that uses
+// the Vm (Mesa's vm sync lock/unlock). While it lives it holds the Vm's
+// activity lock: DeferToNextIdle binds wait for it. Attach a SIGNAL of
+// (syncobj(), point()) to the submission and call commit() once the kernel
+// accepted it; without commit() the timeline does not advance. Do not bind
+// DeferToNextIdle on the same Vm from the thread holding it (self-deadlock).
+class ActivityPoint {
+ public:
+  ActivityPoint(ActivityPoint&&) noexcept = default;
+  ActivityPoint& operator=(ActivityPoint&&) noexcept = default;
+  ~ActivityPoint() = default;
+
+  uint32_t syncobj() const { return syncobj_; }
+  uint64_t point() const { return point_; }
+  void commit();
+
+ private:
+  friend class Vm;
+  ActivityPoint(std::unique_lock<std::mutex> lock, Vm* vm, uint32_t syncobj, uint64_t point)
+      : lock_(std::move(lock)), vm_(vm), syncobj_(syncobj), point_(point) {}
+  std::unique_lock<std::mutex> lock_;
+  Vm* vm_;
+  uint32_t syncobj_;
+  uint64_t point_;
+};
+
+class Vm {
+ public:
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+  virtual ~Vm() = default;
+
+  uint32_t id() const { return id_; }
+  uint64_t user_va_start() const { return va_start_; }
+  uint64_t user_va_end() const { return va_end_; }
+
+  // Binds ops in order. `*failed_index` (if given) is the index of the first
+  // op not done: ops.size() on success; on an Immediate failure the op the
+  // kernel stopped at (0 when it refused the call as a whole); on an
+  // Async/DeferToNextIdle failure 0 (all or nothing). An empty span is a
+  // no-op.
+  virtual Result<void> bind(BindMode mode, std::span<const BindOp> ops,
+                            size_t* failed_index = nullptr) = 0;
+  // True while the kernel considers the VM usable (an async bind failure
+  // makes it unusable; only destroying it helps).
+  virtual Result<bool> usable() = 0;
+
+  // The VM's activity timeline (a timeline syncobj; 0 where the driver has
+  // none, i.e. panfrost): work using the VM signals points on it;
+  // DeferToNextIdle binds wait for the last point and signal the next.
+  uint32_t activity_syncobj() const { return activity_syncobj_; }
+  // The last point committed (0: nothing yet).
+  uint64_t activity_point();
+  // Reserves the next point for a submission (see ActivityPoint);
+  // -EOPNOTSUPP without an activity timeline.
+  Result<ActivityPoint> next_activity_point();
+
+ protected:
+  Vm(uint32_t id, uint64_t start, uint64_t end) : id_(id), va_start_(start), va_end_(end) {}
+  uint32_t id_;
+  uint64_t va_start_, va_end_;
+  // Guarded by activity_lock_.
+  std::mutex activity_lock_;
+  uint64_t activity_point_ = 0;
+  uint32_t activity_syncobj_ = 0;
+  friend class ActivityPoint;
+};
+using VmPtr = std::shared_ptr<Vm>;
+
+// --- CSF (panthor) submission passthrough --------------------------------
+enum class GroupPriority : uint8_t { Low = 0, Medium = 1, High = 2, Realtime = 3 };
+
+struct QueueCreateInfo {
+  uint8_t priority = 0;                     // 0..15 within the group
+  uint32_t ringbuf_size_bytes = 64 * 1024;  // power of two in [4 KiB, 64 KiB]
+};
+
+struct GroupCreateInfo {
+  std::span<const QueueCreateInfo> queues;
+  Vm* vm = nullptr;
+  GroupPriority priority = GroupPriority::Medium;
+  uint8_t max_compute_cores = 0;
+  uint8_t max_fragment_cores = 0;
+  uint8_t max_tiler_cores = 0;
+  uint64_t compute_core_mask = 0;
+  uint64_t fragment_core_mask = 0;
+  uint64_t tiler_core_mask = 0;
+};
+
+struct QueueSubmit {
+  uint32_t queue_index = 0;
+  uint64_t stream_addr = 0;  // GPU VA, 64-byte aligned (0 with size 0: a sync point)
+  uint32_t stream_size_bytes = 0;
+  uint32_t latest_flush = 0;
+  std::span<const SyncOp> syncs;
+};
+
+struct GroupState {
+  bool timed_out = false;
+  bool fatal_fault = false;
+  bool innocent = false;  // 1.3
+  uint32_t fatal_queues = 0;
+};
+
+struct TilerHeapCreateInfo {
+  uint32_t initial_chunk_count = 5;
+  uint32_t chunk_size_bytes = 2 * 1024 * 1024;
+  uint32_t max_chunks = 64;
+  uint32_t target_in_flight = 65535;
+};
+
+struct TilerHeap {
+  uint32_t handle = 0;
+  uint64_t context_va = 0;
+  uint64_t first_chunk_va = 0;
+};
+
+// --- JM (panfrost) submission passthrough --------------------------------
+struct JobChainSubmit {
+  uint64_t jc = 0;                       // GPU VA of the first job descriptor
+  std::span<const uint32_t> in_syncs;    // binary syncobjs to wait on
+  uint32_t out_sync = 0;                 // binary syncobj receiving the job's fence (0: none)
+  std::span<Bo* const> bos;              // BOs the job uses (implicit sync)
+  bool fragment = false;                 // JD_REQ_FS
+  bool cycle_count = false;              // JD_REQ_CYCLE_COUNT (1.3)
+};
+
+class Device {
+ public:
+  // Picks the backend by the file's driver name; -ENODEV for another
+  // driver, -EINVAL for a null file.
+  static Result<std::unique_ptr<Device>> create(std::unique_ptr<drm::DrmFile> file);
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  virtual ~Device();
+
+  const DeviceProps& props() const { return props_; }
+  drm::DrmFile& file();
+
+  // --- BOs ---
+  // exclusive_vm: the BO can only be bound there and cannot be exported
+  // (panthor: the kernel's exclusive VM; panfrost: one address space per
+  // file anyway, kmod refuses the export). Null for a shareable BO.
+  virtual Result<BoPtr> bo_create(uint64_t size_bytes, uint32_t flags,
+                                  Vm* exclusive_vm = nullptr) = 0;
+  // Imports a dma-buf; importing the same buffer again (or a buffer this
+  // file exported) returns the same Bo object.
+  Result<BoPtr> bo_import(int dmabuf_fd);
+  Result<int> bo_export(Bo& bo);  // O_CLOEXEC | O_RDWR fd; the kernel's errno
+  // Maps the whole BO (MAP_SHARED, `prot`); undo with bo_munmap.
+  virtual Result<void*> bo_mmap(Bo& bo, int prot) = 0;
+  Result<void> bo_munmap(Bo& bo, void* cpu);
+  // -EOPNOTSUPP before driver 1.4 (both drivers).
+  virtual Result<void> bo_set_label(Bo& bo, const std::string& label) = 0;
+  // madvise: make evictable (DONTNEED) / unevictable (WILLNEED). Returns
+  // whether the pages were retained (false: purged, contents lost).
+  // -EOPNOTSUPP on panthor (no madvise uAPI).
+  virtual Result<bool> bo_make_evictable(Bo& bo) = 0;
+  virtual Result<bool> bo_make_unevictable(Bo& bo) = 0;
+  // Waits until the GPU is done with the BO (panfrost WAIT_BO; absolute
+  // CLOCK_MONOTONIC deadline, 0 polls). -EOPNOTSUPP on panthor.
+  virtual Result<void> bo_wait(Bo& bo, int64_t abs_deadline_ns) = 0;
+  // Bo objects of this file alive right now (stats and tests).
+  size_t live_bo_count() const;
+
+  // --- VMs ---
+  // user_va_range 0: the kernel's default. panfrost: one VM per file at a
+  // time (-EBUSY for a second one), its range fixed at [32 MiB, 4 GiB)
+  // (a user_va_range other than 0 or 4 GiB is -EOPNOTSUPP).
+  virtual Result<VmPtr> vm_create(uint64_t user_va_range = 0) = 0;
+
+  // --- syncobjs (DRM core) ---
+  Result<uint32_t> syncobj_create(bool signalled);
+  Result<void> syncobj_destroy(uint32_t handle);
+  // Waits for all (or any) points; absolute CLOCK_MONOTONIC deadline.
+  Result<void> syncobj_wait(std::span<const uint32_t> handles, std::span<const uint64_t> points,
+                            int64_t abs_deadline_ns, bool wait_all = true,
+                            bool wait_for_submit = false);
+  Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
+  Result<uint64_t> syncobj_query(uint32_t handle);
+
+  // --- queries ---
+  // The GPU's timestamp counter now (panthor TIMESTAMP_INFO 1.1, panfrost
+  // SYSTEM_TIMESTAMP 1.3; -EOPNOTSUPP before).
+  virtual Result<uint64_t> gpu_timestamp() = 0;
+
+  // --- submission passthrough (-EOPNOTSUPP on the other driver) ---
+  virtual Result<uint32_t> group_create(const GroupCreateInfo& info);
+  virtual Result<void> group_destroy(uint32_t group);
+  virtual Result<void> group_submit(uint32_t group, std::span<const QueueSubmit> submits);
+  virtual Result<GroupState> group_get_state(uint32_t group);
+  virtual Result<TilerHeap> tiler_heap_create(Vm& vm, const TilerHeapCreateInfo& info);
+  virtual Result<void> tiler_heap_destroy(uint32_t handle);
+  virtual Result<void> submit_job_chain(const JobChainSubmit& submit);
+
+ protected:
+  explicit Device(std::unique_ptr<drm::DrmFile> f);
+  // The GPU VA of a BO just imported (panfrost GET_BO_OFFSET; 0 elsewhere).
+  virtual Result<uint64_t> imported_bo_kernel_va(uint32_t handle) = 0;
+  // True if `bo` belongs to this Device's file.
+  bool owns(const Bo& bo) const;
+  // DRM_IOCTL_GET_CAP; the kernel's errno for a capability it does not know.
+  Result<uint64_t> get_cap(uint64_t cap);
+
+  std::shared_ptr<detail::DeviceCore> core_;
+  DeviceProps props_;
+};
+
+}  // namespace wsys::kmod

@@ -1,0 +1,41 @@
+// panthor BOs: BO_CREATE (optionally private to a VM), mmap through
+// BO_MMAP_OFFSET. Import, export and closing are common (common.cpp).
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "winsys/kmod/panthor/panthor.h"
+
+namespace wsys::kmod::panthor {
+
+Result<BoPtr> PanthorDevice::bo_create(uint64_t size_bytes, uint32_t flags, Vm* exclusive_vm) {
+  if (flags & ~kBoAllFlags) return Error(-EINVAL);
+  // Growable BOs do not exist on panthor (its growable memory is the tiler
+  // heap, a different object).
+  if (flags & kBoAllocOnFault) return Error(-EOPNOTSUPP);
+  PanthorVm* vm = nullptr;
+  if (exclusive_vm) {
+    vm = own_vm(exclusive_vm);
+    if (!vm) return Error(-EINVAL);
+  }
+  // Executable and GPU-uncached are mapping properties on panthor: the Vm
+  // applies them to every MAP of this BO (see PanthorVm::bind).
+  drm_panthor_bo_create c{};
+  c.size = size_bytes;  // 0 and friends: the kernel's answer
+  c.flags = (flags & kBoNoMmap) ? DRM_PANTHOR_BO_NO_MMAP : 0;
+  c.exclusive_vm_id = vm ? vm->id() : 0;
+  if (int r = file().ioctl(DRM_IOCTL_PANTHOR_BO_CREATE, &c)) return Error(r);
+  return core_->adopt(c.handle, c.size, flags, 0, vm != nullptr, c.exclusive_vm_id);
+}
+
+Result<void*> PanthorDevice::bo_mmap(Bo& bo, int prot) {
+  if (!owns(bo)) return Error(-EINVAL);
+  // A NO_MMAP BO is refused by the kernel (at mmap(), or by this ioctl on
+  // newer kernels); its errno is passed on.
+  drm_panthor_bo_mmap_offset m{};
+  m.handle = bo.handle();
+  if (int r = file().ioctl(DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, &m)) return Error(r);
+  return file().mmap(nullptr, bo.size(), prot, MAP_SHARED, m.offset);
+}
+
+}  // namespace wsys::kmod::panthor
