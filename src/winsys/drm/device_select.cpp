@@ -116,10 +116,11 @@ Result<std::unique_ptr<DrmFile>> open_device(const DeviceSpec& spec, std::string
       }
       [[fallthrough]];
     case DeviceSpec::Kind::Model: {
-      auto f = open_model(spec.model_driver);
+      std::string model_why;
+      auto f = open_model(spec.model_driver, &model_why);
       if (!f) {
-        set_why(why, "cannot open the kernel model (" + spec.model_driver +
-                         "): " + Error(f.error()).message());
+        set_why(why, "cannot open the kernel model (" + spec.model_driver + "): " +
+                         (model_why.empty() ? Error(f.error()).message() : model_why));
       }
       return f;
     }

@@ -6,8 +6,8 @@ namespace wsys::drm {
 
 bool model_opener_available() { return true; }
 
-Result<std::unique_ptr<DrmFile>> open_model(const std::string& driver) {
-  auto f = sim::SimDrmFile::open(driver);
+Result<std::unique_ptr<DrmFile>> open_model(const std::string& driver, std::string* why) {
+  auto f = sim::SimDrmFile::open(driver, why);
   if (!f) return Error(f.error());
   return std::unique_ptr<DrmFile>(std::move(*f));
 }

@@ -18,6 +18,8 @@ bool model_opener_available();
 // Opens a new file on the kernel model's device for `driver`
 // ("panthor" or "panfrost"). Each call is a new open file, as open(2) of a
 // render node would be; all files of one driver share one model device.
-Result<std::unique_ptr<DrmFile>> open_model(const std::string& driver);
+// On failure `why` (if given) says why, e.g. a bad WSYS_SIM_GPU.
+Result<std::unique_ptr<DrmFile>> open_model(const std::string& driver,
+                                            std::string* why = nullptr);
 
 }  // namespace wsys::drm

@@ -82,8 +82,9 @@ int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
     if (!bo) return err;
   }
   bo->exported = true;  // shared: never purged by the shrinker
-  uint32_t h = f.handle_for(bo);
-  if (!h) return -ENOSPC;
+  int err = -ENOSPC;
+  uint32_t h = f.handle_for(bo, &err);
+  if (!h) return err;
   p->handle = h;
   return 0;
 }

@@ -52,8 +52,6 @@ class SimBo {
   // False for panthor exclusive-VM and panfrost HEAP objects: PRIME export
   // is refused with -EINVAL.
   bool exportable = true;
-  // panfrost: the kernel-assigned GPU VA in the file's VM (0 = none).
-  uint64_t panfrost_va = 0;
 
   // Label (BO_SET_LABEL / SET_LABEL_BO). Guarded by the device lock.
   std::string label;
