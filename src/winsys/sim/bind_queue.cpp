@@ -52,6 +52,14 @@ void BindQueue::cancel(BindJob* job) {
 }
 
 bool BindQueue::wait_deps(const BindJob& job) {
+  // Fast path: nothing to wait for (fence state is atomic).
+  bool ready = true;
+  for (const FencePtr& f : job.deps)
+    if (!f->is_signalled()) {
+      ready = false;
+      break;
+    }
+  if (ready) return !cancel_.load(std::memory_order_acquire);
   SyncState& s = SyncState::get();
   std::unique_lock<std::mutex> lk(s.lock());
   const BindJob* j = &job;

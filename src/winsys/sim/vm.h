@@ -153,8 +153,8 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // MMU failure during the step would.
   void inject_run_failures(int err, unsigned count = 1);
   size_t mapping_count() const;
-  // The mapping covering `va` (copy without the BO pointer semantics
-  // changed), false if none.
+  // The mapping covering `va` and its start (a copy, holding its own BO
+  // reference), false if none.
   bool find_mapping(uint64_t va, uint64_t* start, SimMapping* out) const;
   // What the modelled page tables hold for `va`: 0 none, 1 a 4 KiB page,
   // 2 a 2 MiB block.

@@ -310,6 +310,7 @@ TEST_F(VmBindOpRules, EveryOpRule) {
       EXPECT_EQ(r, want);
       if (async) {
         if (want == 0) {
+          if (r != 0) continue;  // reported above; nothing was queued
           EXPECT_EQ(syncobj_wait(*f, done, 0), 0);
           EXPECT_EQ(syncobj_error(*f, done), 0);
         } else {

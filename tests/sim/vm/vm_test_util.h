@@ -198,7 +198,7 @@ inline int syncobj_signal(SimDrmFile& f, uint32_t handle, uint64_t point = 0) {
 // Waits (WAIT_FOR_SUBMIT) until `point` of `handle` signalled or the
 // relative timeout passed. 0, -ETIME, or another error.
 inline int syncobj_wait(SimDrmFile& f, uint32_t handle, uint64_t point,
-                        int64_t timeout_ns = 30'000'000'000LL) {
+                        int64_t timeout_ns = 10'000'000'000LL) {
   drm_syncobj_timeline_wait w{};
   w.handles = reinterpret_cast<uintptr_t>(&handle);
   w.points = reinterpret_cast<uintptr_t>(&point);
