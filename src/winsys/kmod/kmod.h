@@ -361,7 +361,8 @@ class Device {
   size_t live_bo_count() const;
 
   // --- VMs ---
-  // user_va_range 0: the kernel's default. panfrost: one VM per file at a
+  // user_va_range 0: the kernel's default. panthor: the Vm's range is what
+  // VM_CREATE returned, which can be larger than asked for. panfrost: one VM per file at a
   // time (-EBUSY for a second one), its range fixed at [32 MiB, 4 GiB)
   // (a user_va_range other than 0 or 4 GiB is -EOPNOTSUPP).
   virtual Result<VmPtr> vm_create(uint64_t user_va_range = 0) = 0;

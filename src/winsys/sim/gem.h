@@ -47,6 +47,9 @@ class SimBo {
   std::weak_ptr<SimVm> exclusive_vm;
   // True once PRIME-exported (the shrinker never purges shared objects).
   std::atomic<bool> exported{false};
+  // Number of in-flight GPU jobs using this object (panfrost SUBMIT BO
+  // lists). The shrinker never purges a busy object; WAIT_BO waits for 0.
+  std::atomic<int> gpu_busy{0};
   // False for panthor NO_MMAP and panfrost HEAP objects: mmap() is refused.
   bool mmap_allowed = true;
   // False for panthor exclusive-VM and panfrost HEAP objects: PRIME export

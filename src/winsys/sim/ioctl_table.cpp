@@ -58,12 +58,12 @@ const IoctlDesc* panthor_desc(unsigned nr) {
       {DRM_IOCTL_PANTHOR_VM_GET_STATE, ioctl_panthor_vm_get_state},
       {DRM_IOCTL_PANTHOR_BO_CREATE, ioctl_panthor_bo_create},
       {DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, ioctl_panthor_bo_mmap_offset},
-      {DRM_IOCTL_PANTHOR_GROUP_CREATE, ioctl_not_modelled},
-      {DRM_IOCTL_PANTHOR_GROUP_DESTROY, ioctl_not_modelled},
-      {DRM_IOCTL_PANTHOR_GROUP_SUBMIT, ioctl_not_modelled},
-      {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_not_modelled},
-      {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_not_modelled},
-      {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_not_modelled},
+      {DRM_IOCTL_PANTHOR_GROUP_CREATE, ioctl_panthor_group_create},
+      {DRM_IOCTL_PANTHOR_GROUP_DESTROY, ioctl_panthor_group_destroy},
+      {DRM_IOCTL_PANTHOR_GROUP_SUBMIT, ioctl_panthor_group_submit},
+      {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_panthor_group_get_state},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_panthor_tiler_heap_create},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_panthor_tiler_heap_destroy},
       {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label},
       {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset},
   };
@@ -74,13 +74,13 @@ const IoctlDesc* panthor_desc(unsigned nr) {
 
 const IoctlDesc* panfrost_desc(unsigned nr) {
   static const IoctlDesc table[] = {
-      {DRM_IOCTL_PANFROST_SUBMIT, ioctl_not_modelled},
-      {DRM_IOCTL_PANFROST_WAIT_BO, ioctl_not_modelled},
+      {DRM_IOCTL_PANFROST_SUBMIT, ioctl_panfrost_submit},
+      {DRM_IOCTL_PANFROST_WAIT_BO, ioctl_panfrost_wait_bo},
       {DRM_IOCTL_PANFROST_CREATE_BO, ioctl_panfrost_create_bo},
       {DRM_IOCTL_PANFROST_MMAP_BO, ioctl_panfrost_mmap_bo},
       {DRM_IOCTL_PANFROST_GET_PARAM, ioctl_panfrost_get_param},
       {DRM_IOCTL_PANFROST_GET_BO_OFFSET, ioctl_panfrost_get_bo_offset},
-      {DRM_IOCTL_PANFROST_MADVISE, ioctl_not_modelled},
+      {DRM_IOCTL_PANFROST_MADVISE, ioctl_panfrost_madvise},
       {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo},
   };
   for (const IoctlDesc& d : table)

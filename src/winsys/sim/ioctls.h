@@ -49,6 +49,20 @@ int ioctl_panfrost_get_param(SimFile& f, void* data);
 int ioctl_panfrost_get_bo_offset(SimFile& f, void* data);
 int ioctl_panfrost_set_label_bo(SimFile& f, void* data);
 
+// panthor: groups and queues (panthor_group_ioctls.cpp)
+int ioctl_panthor_group_create(SimFile& f, void* data);
+int ioctl_panthor_group_destroy(SimFile& f, void* data);
+int ioctl_panthor_group_submit(SimFile& f, void* data);
+int ioctl_panthor_group_get_state(SimFile& f, void* data);
+// panthor: tiler heaps (panthor_tiler_heap_ioctls.cpp)
+int ioctl_panthor_tiler_heap_create(SimFile& f, void* data);
+int ioctl_panthor_tiler_heap_destroy(SimFile& f, void* data);
+
+// panfrost: jobs (panfrost_submit.cpp) and madvise (panfrost_madvise.cpp)
+int ioctl_panfrost_submit(SimFile& f, void* data);
+int ioctl_panfrost_wait_bo(SimFile& f, void* data);
+int ioctl_panfrost_madvise(SimFile& f, void* data);
+
 // ioctls that exist in the kernel but are not modelled yet (jobs, heaps,
 // madvise: the "Kernel model II" work). They return -EOPNOTSUPP so a caller
 // can tell "not modelled" from a validation error.

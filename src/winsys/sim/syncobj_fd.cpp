@@ -156,7 +156,7 @@ SyncFdTable& SyncFdTable::get() {
 }
 
 int SyncFdTable::export_syncobj(SyncobjPtr obj, int* fd_out) {
-  int user_fd, our_fd;
+  int user_fd = -1, our_fd = -1;
   if (int r = make_pair(&user_fd, &our_fd)) return r;
   auto fo = std::make_shared<FdObject>(our_fd);
   fo->syncobj = std::move(obj);

@@ -1,0 +1,168 @@
+#include "winsys/sim/fault_inject.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace wsys::sim {
+
+namespace {
+
+struct SiteState {
+  FaultRule rule;
+  uint64_t calls = 0;
+  uint64_t failures = 0;
+  uint64_t rng = 1;
+};
+
+struct Registry {
+  std::mutex lock;  // never held while allocating inside a signalling section
+  std::vector<SiteState> sites;
+  std::map<std::string, uint64_t> failures;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
+std::atomic<bool> g_active{false};
+std::once_flag g_env_once;
+
+int default_error(const std::string& site) {
+  if (site.rfind("ioctl:", 0) == 0) return -ENOMEM;
+  return -ENOMEM;
+}
+
+bool parse_u64(const std::string& s, uint64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 0);
+  if (*end) return false;
+  *out = v;
+  return true;
+}
+
+bool parse_rule(const std::string& text, FaultRule* r, std::string* why) {
+  // site[:key=value]...   (the site itself may contain one ':' for ioctl:NAME)
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t c = text.find(':', start);
+    parts.push_back(text.substr(start, c == std::string::npos ? std::string::npos : c - start));
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  size_t i = 0;
+  r->site = parts[i++];
+  if (r->site == "ioctl" && i < parts.size()) r->site += ":" + parts[i++];
+  if (r->site.empty()) {
+    if (why) *why = "WSYS_SIM_FAULTS: empty site in '" + text + "'";
+    return false;
+  }
+  for (; i < parts.size(); i++) {
+    size_t eq = parts[i].find('=');
+    std::string key = parts[i].substr(0, eq);
+    std::string val = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    uint64_t n = 0;
+    bool ok = true;
+    if (key == "nth") ok = parse_u64(val, &r->nth) && r->nth > 0;
+    else if (key == "every") ok = parse_u64(val, &r->every) && r->every > 0;
+    else if (key == "seed") ok = parse_u64(val, &r->seed);
+    else if (key == "errno") { ok = parse_u64(val, &n) && n > 0 && n < 4096; r->error = -static_cast<int>(n); }
+    else if (key == "prob") {
+      char* end = nullptr;
+      r->probability = std::strtod(val.c_str(), &end);
+      ok = !val.empty() && !*end && r->probability >= 0 && r->probability <= 1;
+    } else ok = false;
+    if (!ok) {
+      if (why) *why = "WSYS_SIM_FAULTS: bad '" + parts[i] + "' in rule '" + text +
+                      "' (use nth=N, every=N, prob=P, seed=S, errno=E)";
+      return false;
+    }
+  }
+  if (!r->nth && !r->every && r->probability == 0) {
+    if (why) *why = "WSYS_SIM_FAULTS: rule '" + text + "' never fails (give nth=, every= or prob=)";
+    return false;
+  }
+  if (!r->error) r->error = default_error(r->site);
+  return true;
+}
+
+void load_env() {
+  const char* v = std::getenv("WSYS_SIM_FAULTS");
+  if (!v || !*v) return;
+  std::string why;
+  if (!fault_inject_set(v, &why)) {
+    std::fprintf(stderr, "wsys sim: %s (fault injection disabled)\n", why.c_str());
+  }
+}
+
+}  // namespace
+
+bool fault_inject_set(const std::string& spec, std::string* why) {
+  std::vector<SiteState> sites;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t semi = spec.find(';', start);
+    std::string rule = spec.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+    start = semi == std::string::npos ? spec.size() : semi + 1;
+    if (rule.empty()) continue;
+    SiteState s;
+    if (!parse_rule(rule, &s.rule, why)) return false;
+    s.rng = s.rule.seed ? s.rule.seed : 1;
+    sites.push_back(std::move(s));
+  }
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.lock);
+  r.sites = std::move(sites);
+  g_active.store(!r.sites.empty(), std::memory_order_release);
+  return true;
+}
+
+void fault_inject_clear() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.lock);
+  r.sites.clear();
+  g_active.store(false, std::memory_order_release);
+}
+
+uint64_t fault_inject_failures(const char* site) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.lock);
+  auto it = r.failures.find(site);
+  return it == r.failures.end() ? 0 : it->second;
+}
+
+int fault_inject_check(const char* site) {
+  std::call_once(g_env_once, load_env);
+  if (!g_active.load(std::memory_order_acquire)) return 0;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.lock);
+  for (SiteState& s : r.sites) {
+    if (s.rule.site != site) continue;
+    s.calls++;
+    bool fail = false;
+    if (s.rule.nth && s.calls == s.rule.nth) fail = true;
+    if (s.rule.every && s.calls % s.rule.every == 0) fail = true;
+    if (s.rule.probability > 0) {
+      // xorshift64: deterministic for a given seed.
+      s.rng ^= s.rng << 13;
+      s.rng ^= s.rng >> 7;
+      s.rng ^= s.rng << 17;
+      if (static_cast<double>(s.rng % 1000000) / 1e6 < s.rule.probability) fail = true;
+    }
+    if (fail) {
+      s.failures++;
+      r.failures[site]++;  // allocates only the first time a site fails
+      return s.rule.error;
+    }
+  }
+  return 0;
+}
+
+}  // namespace wsys::sim

@@ -1,0 +1,40 @@
+// Fault injection: named sites in the model that can be made to fail.
+//
+// Sites (the names tests and WSYS_SIM_FAULTS use):
+//   bo_alloc      creating a GEM object's memory (BO_CREATE, CREATE_BO)
+//   page_commit   committing pages (heap BO growth on GPU fault)
+//   pt_reserve    reserving page-table pages for a VM_BIND op
+//   chunk_grow    growing a tiler heap by a chunk
+//   ioctl:<NAME>  entry of an ioctl, e.g. ioctl:VM_BIND, ioctl:SYNCOBJ_WAIT
+// A site fails with -ENOMEM (allocation sites) or the configured errno.
+//
+// WSYS_SIM_FAULTS = rule[;rule...], rule = site:nth=N | site:every=N |
+//                   site:prob=P[:seed=S] [ :errno=E ]
+// Test API: fault_inject_set(), fault_inject_clear().
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wsys::sim {
+
+// Returns 0, or the negative errno the site must fail with now. Cheap (one
+// relaxed atomic load) when no rule is configured.
+int fault_inject_check(const char* site);
+
+struct FaultRule {
+  std::string site;
+  uint64_t nth = 0;     // fail the Nth call (1-based), once
+  uint64_t every = 0;   // fail every Nth call
+  double probability = 0;
+  uint64_t seed = 1;
+  int error = 0;        // 0: the site's default
+};
+
+// Replaces the rules (test API). Returns false with *why on a bad rule.
+bool fault_inject_set(const std::string& spec, std::string* why = nullptr);
+void fault_inject_clear();
+// How many times `site` has failed so far.
+uint64_t fault_inject_failures(const char* site);
+
+}  // namespace wsys::sim

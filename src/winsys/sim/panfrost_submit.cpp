@@ -1,0 +1,7 @@
+// PLACEHOLDER: replaced by the Kernel model II implementation.
+#include <cerrno>
+#include "winsys/sim/ioctls.h"
+namespace wsys::sim {
+int ioctl_panfrost_submit(SimFile&, void*) { return -EOPNOTSUPP; }
+int ioctl_panfrost_wait_bo(SimFile&, void*) { return -EOPNOTSUPP; }
+}  // namespace wsys::sim
