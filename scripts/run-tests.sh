@@ -29,15 +29,17 @@ for cfg in $CONFIGS; do
     meson setup "$dir" --werror --buildtype=debugoptimized $opts >"$ROOT-$cfg-setup.log" 2>&1 \
       || { cat "$ROOT-$cfg-setup.log"; rm -rf "$dir/meson-logs/testlog.json"; continue; }
   fi
-  if ! ninja -C "$dir" -j "$JOBS"; then
+  if ! ninja -C "$dir" -j "$JOBS" >"$ROOT-$cfg-build.log" 2>&1; then
+    tail -n 60 "$ROOT-$cfg-build.log"
     echo "build failed for $cfg"
     rm -f "$dir/meson-logs/testlog.json"
     continue
   fi
   echo "== $cfg: test"
   meson test -C "$dir" --num-processes "$JOBS" --timeout-multiplier "$mult" \
-    --print-errorlogs >/dev/null 2>&1 || true
-  grep -E '^ *[0-9]+/[0-9]+ ' "$dir/meson-logs/testlog.txt" | sed "s/^/[$cfg] /" || true
+    --print-errorlogs >"$dir/meson-test-output.txt" 2>&1 || true
+  # One line per test program (the full logs stay in $dir/meson-logs).
+  grep -E '^ *[0-9]+/[0-9]+ ' "$dir/meson-test-output.txt" | sed "s/^/[$cfg] /" || true
 done
 
 # shellcheck disable=SC2086
