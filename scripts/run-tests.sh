@@ -13,6 +13,7 @@ ROOT=${WSYS_CI_BUILD_ROOT:-build-ci}
 CONFIGS=${WSYS_CI_CONFIGS:-"plain asan tsan"}
 JOBS=${WSYS_CI_JOBS:-$(nproc)}
 dirs=""
+mkdir -p "$ROOT"
 
 for cfg in $CONFIGS; do
   dir="$ROOT/$cfg"
@@ -26,11 +27,11 @@ for cfg in $CONFIGS; do
   echo "== $cfg: configure and build"
   # shellcheck disable=SC2086
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" --werror --buildtype=debugoptimized $opts >"$ROOT-$cfg-setup.log" 2>&1 \
-      || { cat "$ROOT-$cfg-setup.log"; rm -rf "$dir/meson-logs/testlog.json"; continue; }
+    meson setup "$dir" --werror --buildtype=debugoptimized $opts >"$ROOT/$cfg-setup.log" 2>&1 \
+      || { cat "$ROOT/$cfg-setup.log"; rm -rf "$dir/meson-logs/testlog.json"; continue; }
   fi
-  if ! ninja -C "$dir" -j "$JOBS" >"$ROOT-$cfg-build.log" 2>&1; then
-    tail -n 60 "$ROOT-$cfg-build.log"
+  if ! ninja -C "$dir" -j "$JOBS" >"$ROOT/$cfg-build.log" 2>&1; then
+    tail -n 60 "$ROOT/$cfg-build.log"
     echo "build failed for $cfg"
     rm -f "$dir/meson-logs/testlog.json"
     continue
