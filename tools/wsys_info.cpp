@@ -18,6 +18,8 @@
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/drm/device_select.h"
 #include "winsys/drm/real_drm_file.h"
+#include "winsys/sim/accounting.h"
+#include "winsys/sim/sim_drm_file.h"
 
 using namespace wsys::drm;
 
@@ -150,6 +152,23 @@ void print_properties(DrmFile& f) {
     print_panfrost(f);
 }
 
+// --- kernel model only: memory budget and accounting (accounting.h) ---
+std::string mib(uint64_t bytes) { return fmt("%.1f MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+void print_model_memory(DrmFile& f) {
+  auto* sf = dynamic_cast<wsys::sim::SimDrmFile*>(&f);
+  if (!sf) return;
+  wsys::sim::SimDeviceUsage d = wsys::sim::sim_device_usage(*sf->file().device());
+  prop("memory budget", mib(d.budget) + " (WSYS_SIM_MEMORY_BUDGET)");
+  prop("memory charged", mib(d.charged));
+  prop("objects", fmt("%llu, %s resident, %s purgeable, %s heap-committed",
+                      static_cast<unsigned long long>(d.objects), mib(d.resident).c_str(),
+                      mib(d.purgeable).c_str(), mib(d.heap_committed).c_str()));
+  prop("shrinker", fmt("%llu purged (%s)", static_cast<unsigned long long>(d.purges),
+                       mib(d.purged_total).c_str()));
+}
+// --- end of the kernel-model block ---
+
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--help]\n"
@@ -209,6 +228,7 @@ int main(int argc, char** argv) {
     print_version((*f)->version());
     std::printf("\n");
     print_properties(**f);
+    print_model_memory(**f);
     usable++;
   }
 

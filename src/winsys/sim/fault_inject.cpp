@@ -22,8 +22,18 @@ struct SiteState {
 struct Registry {
   std::mutex lock;  // never held while allocating inside a signalling section
   std::vector<SiteState> sites;
+  // Failures of rules replaced or cleared so far, per site (updated by
+  // set/clear, which may allocate; fault_inject_check never does: sites
+  // are checked inside signalling sections).
   std::map<std::string, uint64_t> failures;
+  bool set_by_api = false;
 };
+
+void retire_rules_locked(Registry& r) {
+  for (const SiteState& s : r.sites)
+    if (s.failures) r.failures[s.rule.site] += s.failures;
+  r.sites.clear();
+}
 
 Registry& registry() {
   static Registry* r = new Registry();
@@ -39,11 +49,28 @@ int default_error(const std::string& site) {
 }
 
 bool parse_u64(const std::string& s, uint64_t* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (*end) return false;
+  // Decimal digits only: strtoull would take "-1" (as 2^64 - 1) or octal.
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
   *out = v;
+  return true;
+}
+
+// The sites the model has (fault_inject.h); ioctl:<NAME> with NAME in
+// upper case, digits and '_' (the names of ioctl_table.cpp).
+bool known_site(const std::string& site) {
+  static const char* const kSites[] = {"bo_alloc", "page_commit", "pt_reserve", "chunk_grow"};
+  for (const char* k : kSites)
+    if (site == k) return true;
+  if (site.rfind("ioctl:", 0) != 0 || site.size() == 6) return false;
+  for (size_t i = 6; i < site.size(); i++) {
+    char c = site[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
   return true;
 }
 
@@ -62,6 +89,12 @@ bool parse_rule(const std::string& text, FaultRule* r, std::string* why) {
   if (r->site == "ioctl" && i < parts.size()) r->site += ":" + parts[i++];
   if (r->site.empty()) {
     if (why) *why = "WSYS_SIM_FAULTS: empty site in '" + text + "'";
+    return false;
+  }
+  if (!known_site(r->site)) {
+    if (why)
+      *why = "WSYS_SIM_FAULTS: unknown site '" + r->site + "' in rule '" + text +
+             "' (bo_alloc, page_commit, pt_reserve, chunk_grow, ioctl:<NAME>)";
     return false;
   }
   for (; i < parts.size(); i++) {
@@ -93,18 +126,41 @@ bool parse_rule(const std::string& text, FaultRule* r, std::string* why) {
   return true;
 }
 
+bool g_env_ok = true;
+std::string* g_env_why = nullptr;
+
+// Applies WSYS_SIM_FAULTS once (unless the test API set rules first). A bad
+// value is remembered for fault_inject_env_check (device creation fails
+// with it) and disables injection.
 void load_env() {
   const char* v = std::getenv("WSYS_SIM_FAULTS");
   if (!v || !*v) return;
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> g(r.lock);
+    if (r.set_by_api) return;
+  }
   std::string why;
-  if (!fault_inject_set(v, &why)) {
-    std::fprintf(stderr, "wsys sim: %s (fault injection disabled)\n", why.c_str());
+  if (!fault_inject_set(v, &why, /*from_env=*/true)) {
+    g_env_ok = false;
+    g_env_why = new std::string(why);
   }
 }
 
 }  // namespace
 
+bool fault_inject_env_check(std::string* why) {
+  std::call_once(g_env_once, load_env);
+  if (!g_env_ok && why) *why = *g_env_why;
+  return g_env_ok;
+}
+
 bool fault_inject_set(const std::string& spec, std::string* why) {
+  std::call_once(g_env_once, load_env);  // the test API wins over the env
+  return fault_inject_set(spec, why, false);
+}
+
+bool fault_inject_set(const std::string& spec, std::string* why, bool from_env) {
   std::vector<SiteState> sites;
   size_t start = 0;
   while (start < spec.size()) {
@@ -119,6 +175,8 @@ bool fault_inject_set(const std::string& spec, std::string* why) {
   }
   Registry& r = registry();
   std::lock_guard<std::mutex> g(r.lock);
+  if (!from_env) r.set_by_api = true;
+  retire_rules_locked(r);
   r.sites = std::move(sites);
   g_active.store(!r.sites.empty(), std::memory_order_release);
   return true;
@@ -127,7 +185,8 @@ bool fault_inject_set(const std::string& spec, std::string* why) {
 void fault_inject_clear() {
   Registry& r = registry();
   std::lock_guard<std::mutex> g(r.lock);
-  r.sites.clear();
+  r.set_by_api = true;
+  retire_rules_locked(r);
   g_active.store(false, std::memory_order_release);
 }
 
@@ -135,7 +194,10 @@ uint64_t fault_inject_failures(const char* site) {
   Registry& r = registry();
   std::lock_guard<std::mutex> g(r.lock);
   auto it = r.failures.find(site);
-  return it == r.failures.end() ? 0 : it->second;
+  uint64_t n = it == r.failures.end() ? 0 : it->second;
+  for (const SiteState& s : r.sites)
+    if (s.rule.site == site) n += s.failures;
+  return n;
 }
 
 int fault_inject_check(const char* site) {
@@ -158,7 +220,6 @@ int fault_inject_check(const char* site) {
     }
     if (fail) {
       s.failures++;
-      r.failures[site]++;  // allocates only the first time a site fails
       return s.rule.error;
     }
   }

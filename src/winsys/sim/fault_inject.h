@@ -5,7 +5,10 @@
 //   page_commit   committing pages (heap BO growth on GPU fault)
 //   pt_reserve    reserving page-table pages for a VM_BIND op
 //   chunk_grow    growing a tiler heap by a chunk
-//   ioctl:<NAME>  entry of an ioctl, e.g. ioctl:VM_BIND, ioctl:SYNCOBJ_WAIT
+//   ioctl:<NAME>  entry of an ioctl, e.g. ioctl:VM_BIND, ioctl:SYNCOBJ_WAIT,
+//                 ioctl:CREATE_BO: the uapi name without DRM_IOCTL_ and the
+//                 driver prefix (ioctl_table.cpp). The ioctl fails before
+//                 its handler runs, so nothing changes.
 // A site fails with -ENOMEM (allocation sites) or the configured errno.
 //
 // WSYS_SIM_FAULTS = rule[;rule...], rule = site:nth=N | site:every=N |
@@ -31,8 +34,17 @@ struct FaultRule {
   int error = 0;        // 0: the site's default
 };
 
-// Replaces the rules (test API). Returns false with *why on a bad rule.
+// Replaces the rules (test API; the rules set replace WSYS_SIM_FAULTS's for
+// the rest of the process). Returns false with *why (naming
+// WSYS_SIM_FAULTS) on a bad rule, leaving the rules unchanged. Sites must
+// be known (see above).
 bool fault_inject_set(const std::string& spec, std::string* why = nullptr);
+// Internal: `from_env` marks rules that came from WSYS_SIM_FAULTS.
+bool fault_inject_set(const std::string& spec, std::string* why, bool from_env);
+// Applies WSYS_SIM_FAULTS (once per process) and reports whether it parsed;
+// false with *why naming the variable. Device creation calls it, so a bad
+// value makes the model refuse to open (like WSYS_SIM_GPU).
+bool fault_inject_env_check(std::string* why);
 void fault_inject_clear();
 // How many times `site` has failed so far.
 uint64_t fault_inject_failures(const char* site);

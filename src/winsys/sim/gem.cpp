@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "winsys/sim/fault_inject.h"
+#include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 
 namespace wsys::sim {
@@ -33,24 +35,42 @@ SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
     : dev_(dev), memfd_(memfd), size_(size), inode_(ino), imported_(imported) {}
 
 SimBo::~SimBo() {
+  dev_->shrinker().forget(this);
+  if (charged_ && !purged()) dev_->uncharge(size_);
+  if (lazy_) dev_->uncharge(heap_committed.load());
   dev_->unregister_bo(this);
   ::close(memfd_);
 }
 
-std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* err) {
+std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* err,
+                                     bool lazy) {
+  if (int e = fault_inject_check("bo_alloc")) {
+    *err = e;
+    return nullptr;
+  }
+  // The budget first (may purge DONTNEED objects), as shmem allocation
+  // would push the kernel into reclaim.
+  if (!lazy && !dev->charge(size_bytes)) {
+    *err = -ENOMEM;
+    return nullptr;
+  }
   int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
   if (fd < 0) {
     *err = -errno;
+    if (!lazy) dev->uncharge(size_bytes);
     return nullptr;
   }
   if (ftruncate(fd, static_cast<off_t>(size_bytes)) != 0) {
     *err = errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;
     ::close(fd);
+    if (!lazy) dev->uncharge(size_bytes);
     return nullptr;
   }
   struct stat st;
   fstat(fd, &st);
   std::shared_ptr<SimBo> bo(new SimBo(dev, fd, size_bytes, st.st_ino, false));
+  bo->lazy_ = lazy;
+  bo->charged_ = !lazy;
   dev->register_bo(bo);
   return bo;
 }

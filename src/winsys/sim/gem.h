@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace wsys::sim {
@@ -23,7 +24,12 @@ class SimBo {
  public:
   // Creates an object of `size_bytes` (already page-aligned) on `dev`.
   // Returns null and sets *err (negative errno) on failure.
-  static std::shared_ptr<SimBo> create(SimDevice* dev, uint64_t size_bytes, int* err);
+  // The size is charged to the device's memory budget (SimDevice::charge,
+  // which may run the shrinker; -ENOMEM when nothing purgeable is left),
+  // unless `lazy`: memory committed later (panfrost HEAP objects), whose
+  // committer charges each block and adds it to heap_committed.
+  static std::shared_ptr<SimBo> create(SimDevice* dev, uint64_t size_bytes, int* err,
+                                       bool lazy = false);
   // Wraps an imported dma-buf fd (dup'd; the caller keeps its fd).
   static std::shared_ptr<SimBo> import(SimDevice* dev, int dmabuf_fd, int* err);
   ~SimBo();
@@ -56,8 +62,38 @@ class SimBo {
   // is refused with -EINVAL.
   bool exportable = true;
 
+  // panfrost implicit sync: the fence of the last job submitted with this
+  // object in its BO list (panfrost_submit.cpp). Guarded by the SyncState
+  // lock (fence.h).
+  std::shared_ptr<class Fence> last_job_fence;
+
   // Label (BO_SET_LABEL / SET_LABEL_BO). Guarded by the device lock.
   std::string label;
+
+  // --- madvise, shrinker and accounting (shrinker.h, accounting.h) ---
+  // The object's madvise state: kMadvWillNeed, kMadvDontNeed, or kMadvPurged
+  // once the shrinker freed its memory (final: it never gets content back).
+  // Written under the device's shrinker lock and `resv`.
+  static constexpr int kMadvWillNeed = 0, kMadvDontNeed = 1, kMadvPurged = -1;
+  std::atomic<int> madv{kMadvWillNeed};
+  bool purged() const { return madv.load(std::memory_order_acquire) == kMadvPurged; }
+  // Kernel-side pins (the kernel's pin/vmap count): never purged while > 0.
+  std::atomic<int> pinned{0};
+  // Stand-in for the object's reservation lock: MADVISE takes it, the
+  // shrinker only try-locks it (an object whose lock is held is skipped).
+  std::mutex resv;
+  // True for objects created `lazy` (heap objects): only heap_committed
+  // bytes are resident and charged.
+  bool lazy() const { return lazy_; }
+  // Bytes committed to a lazy object (2 MiB blocks), charged with
+  // SimDevice::charge by the committer; uncharged when the object dies.
+  std::atomic<uint64_t> heap_committed{0};
+  // Bytes of this object whose memory exists (imports included: the
+  // exporter's object is what the budget is charged for).
+  uint64_t resident_bytes() const {
+    if (purged()) return 0;
+    return lazy_ ? heap_committed.load(std::memory_order_relaxed) : size_;
+  }
 
  private:
   SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported);
@@ -67,7 +103,10 @@ class SimBo {
   ino_t inode_;
   uint64_t mmap_offset_ = 0;
   bool imported_;
+  bool lazy_ = false;
+  bool charged_ = false;  // size_ charged at creation (uncharged unless purged)
   friend class SimDevice;
+  friend class Shrinker;
 };
 
 using SimBoPtr = std::shared_ptr<SimBo>;

@@ -8,6 +8,7 @@
 #include "drm-uapi/drm_core.h"
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/panthor_drm.h"
+#include "winsys/sim/fault_inject.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
@@ -19,28 +20,29 @@ namespace {
 struct IoctlDesc {
   unsigned long cmd;  // the model's (newest) number: direction and size
   IoctlHandler fn;
+  const char* site;   // fault-injection site "ioctl:<NAME>" (fault_inject.h)
 };
 
 // DRM core ioctls, indexed by nr.
 const IoctlDesc* core_desc(unsigned nr) {
   static const IoctlDesc table[] = {
-      {DRM_IOCTL_VERSION, ioctl_version},
-      {DRM_IOCTL_GET_CAP, ioctl_get_cap},
-      {DRM_IOCTL_GEM_CLOSE, ioctl_gem_close},
-      {DRM_IOCTL_PRIME_HANDLE_TO_FD, ioctl_prime_handle_to_fd},
-      {DRM_IOCTL_PRIME_FD_TO_HANDLE, ioctl_prime_fd_to_handle},
-      {DRM_IOCTL_SYNCOBJ_CREATE, ioctl_syncobj_create},
-      {DRM_IOCTL_SYNCOBJ_DESTROY, ioctl_syncobj_destroy},
-      {DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, ioctl_syncobj_handle_to_fd},
-      {DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, ioctl_syncobj_fd_to_handle},
-      {DRM_IOCTL_SYNCOBJ_WAIT, ioctl_syncobj_wait},
-      {DRM_IOCTL_SYNCOBJ_RESET, ioctl_syncobj_reset},
-      {DRM_IOCTL_SYNCOBJ_SIGNAL, ioctl_syncobj_signal},
-      {DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, ioctl_syncobj_timeline_wait},
-      {DRM_IOCTL_SYNCOBJ_QUERY, ioctl_syncobj_query},
-      {DRM_IOCTL_SYNCOBJ_TRANSFER, ioctl_syncobj_transfer},
-      {DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, ioctl_syncobj_timeline_signal},
-      {DRM_IOCTL_SYNCOBJ_EVENTFD, ioctl_syncobj_eventfd},
+      {DRM_IOCTL_VERSION, ioctl_version, "ioctl:VERSION"},
+      {DRM_IOCTL_GET_CAP, ioctl_get_cap, "ioctl:GET_CAP"},
+      {DRM_IOCTL_GEM_CLOSE, ioctl_gem_close, "ioctl:GEM_CLOSE"},
+      {DRM_IOCTL_PRIME_HANDLE_TO_FD, ioctl_prime_handle_to_fd, "ioctl:PRIME_HANDLE_TO_FD"},
+      {DRM_IOCTL_PRIME_FD_TO_HANDLE, ioctl_prime_fd_to_handle, "ioctl:PRIME_FD_TO_HANDLE"},
+      {DRM_IOCTL_SYNCOBJ_CREATE, ioctl_syncobj_create, "ioctl:SYNCOBJ_CREATE"},
+      {DRM_IOCTL_SYNCOBJ_DESTROY, ioctl_syncobj_destroy, "ioctl:SYNCOBJ_DESTROY"},
+      {DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, ioctl_syncobj_handle_to_fd, "ioctl:SYNCOBJ_HANDLE_TO_FD"},
+      {DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, ioctl_syncobj_fd_to_handle, "ioctl:SYNCOBJ_FD_TO_HANDLE"},
+      {DRM_IOCTL_SYNCOBJ_WAIT, ioctl_syncobj_wait, "ioctl:SYNCOBJ_WAIT"},
+      {DRM_IOCTL_SYNCOBJ_RESET, ioctl_syncobj_reset, "ioctl:SYNCOBJ_RESET"},
+      {DRM_IOCTL_SYNCOBJ_SIGNAL, ioctl_syncobj_signal, "ioctl:SYNCOBJ_SIGNAL"},
+      {DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, ioctl_syncobj_timeline_wait, "ioctl:SYNCOBJ_TIMELINE_WAIT"},
+      {DRM_IOCTL_SYNCOBJ_QUERY, ioctl_syncobj_query, "ioctl:SYNCOBJ_QUERY"},
+      {DRM_IOCTL_SYNCOBJ_TRANSFER, ioctl_syncobj_transfer, "ioctl:SYNCOBJ_TRANSFER"},
+      {DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, ioctl_syncobj_timeline_signal, "ioctl:SYNCOBJ_TIMELINE_SIGNAL"},
+      {DRM_IOCTL_SYNCOBJ_EVENTFD, ioctl_syncobj_eventfd, "ioctl:SYNCOBJ_EVENTFD"},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -51,21 +53,21 @@ const IoctlDesc* panthor_desc(unsigned nr) {
   // Driver version 1.5: BO_SYNC and BO_QUERY_INFO (1.7) do not exist yet,
   // so their numbers fall off the end of the table, as on a 1.5 kernel.
   static const IoctlDesc table[] = {
-      {DRM_IOCTL_PANTHOR_DEV_QUERY, ioctl_panthor_dev_query},
-      {DRM_IOCTL_PANTHOR_VM_CREATE, ioctl_panthor_vm_create},
-      {DRM_IOCTL_PANTHOR_VM_DESTROY, ioctl_panthor_vm_destroy},
-      {DRM_IOCTL_PANTHOR_VM_BIND, ioctl_panthor_vm_bind},
-      {DRM_IOCTL_PANTHOR_VM_GET_STATE, ioctl_panthor_vm_get_state},
-      {DRM_IOCTL_PANTHOR_BO_CREATE, ioctl_panthor_bo_create},
-      {DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, ioctl_panthor_bo_mmap_offset},
-      {DRM_IOCTL_PANTHOR_GROUP_CREATE, ioctl_panthor_group_create},
-      {DRM_IOCTL_PANTHOR_GROUP_DESTROY, ioctl_panthor_group_destroy},
-      {DRM_IOCTL_PANTHOR_GROUP_SUBMIT, ioctl_panthor_group_submit},
-      {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_panthor_group_get_state},
-      {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_panthor_tiler_heap_create},
-      {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_panthor_tiler_heap_destroy},
-      {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label},
-      {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset},
+      {DRM_IOCTL_PANTHOR_DEV_QUERY, ioctl_panthor_dev_query, "ioctl:DEV_QUERY"},
+      {DRM_IOCTL_PANTHOR_VM_CREATE, ioctl_panthor_vm_create, "ioctl:VM_CREATE"},
+      {DRM_IOCTL_PANTHOR_VM_DESTROY, ioctl_panthor_vm_destroy, "ioctl:VM_DESTROY"},
+      {DRM_IOCTL_PANTHOR_VM_BIND, ioctl_panthor_vm_bind, "ioctl:VM_BIND"},
+      {DRM_IOCTL_PANTHOR_VM_GET_STATE, ioctl_panthor_vm_get_state, "ioctl:VM_GET_STATE"},
+      {DRM_IOCTL_PANTHOR_BO_CREATE, ioctl_panthor_bo_create, "ioctl:BO_CREATE"},
+      {DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, ioctl_panthor_bo_mmap_offset, "ioctl:BO_MMAP_OFFSET"},
+      {DRM_IOCTL_PANTHOR_GROUP_CREATE, ioctl_panthor_group_create, "ioctl:GROUP_CREATE"},
+      {DRM_IOCTL_PANTHOR_GROUP_DESTROY, ioctl_panthor_group_destroy, "ioctl:GROUP_DESTROY"},
+      {DRM_IOCTL_PANTHOR_GROUP_SUBMIT, ioctl_panthor_group_submit, "ioctl:GROUP_SUBMIT"},
+      {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_panthor_group_get_state, "ioctl:GROUP_GET_STATE"},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_panthor_tiler_heap_create, "ioctl:TILER_HEAP_CREATE"},
+      {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_panthor_tiler_heap_destroy, "ioctl:TILER_HEAP_DESTROY"},
+      {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label, "ioctl:BO_SET_LABEL"},
+      {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset, "ioctl:SET_USER_MMIO_OFFSET"},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -74,14 +76,14 @@ const IoctlDesc* panthor_desc(unsigned nr) {
 
 const IoctlDesc* panfrost_desc(unsigned nr) {
   static const IoctlDesc table[] = {
-      {DRM_IOCTL_PANFROST_SUBMIT, ioctl_panfrost_submit},
-      {DRM_IOCTL_PANFROST_WAIT_BO, ioctl_panfrost_wait_bo},
-      {DRM_IOCTL_PANFROST_CREATE_BO, ioctl_panfrost_create_bo},
-      {DRM_IOCTL_PANFROST_MMAP_BO, ioctl_panfrost_mmap_bo},
-      {DRM_IOCTL_PANFROST_GET_PARAM, ioctl_panfrost_get_param},
-      {DRM_IOCTL_PANFROST_GET_BO_OFFSET, ioctl_panfrost_get_bo_offset},
-      {DRM_IOCTL_PANFROST_MADVISE, ioctl_panfrost_madvise},
-      {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo},
+      {DRM_IOCTL_PANFROST_SUBMIT, ioctl_panfrost_submit, "ioctl:SUBMIT"},
+      {DRM_IOCTL_PANFROST_WAIT_BO, ioctl_panfrost_wait_bo, "ioctl:WAIT_BO"},
+      {DRM_IOCTL_PANFROST_CREATE_BO, ioctl_panfrost_create_bo, "ioctl:CREATE_BO"},
+      {DRM_IOCTL_PANFROST_MMAP_BO, ioctl_panfrost_mmap_bo, "ioctl:MMAP_BO"},
+      {DRM_IOCTL_PANFROST_GET_PARAM, ioctl_panfrost_get_param, "ioctl:GET_PARAM"},
+      {DRM_IOCTL_PANFROST_GET_BO_OFFSET, ioctl_panfrost_get_bo_offset, "ioctl:GET_BO_OFFSET"},
+      {DRM_IOCTL_PANFROST_MADVISE, ioctl_panfrost_madvise, "ioctl:MADVISE"},
+      {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo, "ioctl:SET_LABEL_BO"},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -122,7 +124,10 @@ int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   if (in_size && copy_from_user(kdata, reinterpret_cast<uintptr_t>(user_arg), in_size) != 0)
     return -EFAULT;
 
-  int ret = d->fn(*this, kdata);
+  // Fault injection at the ioctl's entry: fails before the handler runs,
+  // so nothing changes.
+  int ret = fault_inject_check(d->site);
+  if (ret == 0) ret = d->fn(*this, kdata);
 
   if (out_size && copy_to_user(reinterpret_cast<uintptr_t>(user_arg), kdata, out_size) != 0)
     ret = -EFAULT;

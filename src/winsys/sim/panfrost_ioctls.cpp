@@ -26,6 +26,7 @@
 
 #include "drm-uapi/panfrost_drm.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/panfrost_submit.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
 #include "winsys/sim/vm.h"
@@ -124,12 +125,12 @@ class PanfrostFile final : public SimFile::DriverPriv {
     uint64_t first = va_.alloc(pages, align, !noexec);
     if (!first) return -ENOSPC;
     const uint64_t va = first << kPageShift;
-    if (!heap) {  // heap objects are mapped on GPU fault, 2 MiB at a time
-      int r = vm->map(bo, 0, va, size, noexec ? static_cast<uint32_t>(kSimMapNoExec) : 0u);
-      if (r) {
-        va_.free(first, pages);
-        return r;
-      }
+    // Heap objects get no pages: GPU faults commit them 2 MiB at a time.
+    int r = heap ? vm->map_heap(bo, va, size)
+                 : vm->map(bo, 0, va, size, noexec ? static_cast<uint32_t>(kSimMapNoExec) : 0u);
+    if (r) {
+      va_.free(first, pages);
+      return r;
     }
     maps_[bo.get()] = Mapping{va, size, heap};
     return 0;
@@ -141,11 +142,15 @@ class PanfrostFile final : public SimFile::DriverPriv {
     if (it == maps_.end()) return;
     const Mapping m = it->second;
     maps_.erase(it);
-    if (!m.heap) {
-      if (SimVmPtr vm = f.panfrost_vm()) vm->unmap(m.va, m.size);
+    if (SimVmPtr vm = f.panfrost_vm()) {
+      if (m.heap) vm->unmap_heap(m.va);
+      else vm->unmap(m.va, m.size);
     }
     va_.free(m.va >> kPageShift, m.size >> kPageShift);
   }
+
+  // File close: jobs are drained before the VM goes (panfrost_submit.cpp).
+  void file_closing(SimFile& f) override { panfrost_jobs_file_closing(f); }
 
   // The object's GPU VA in this file, 0 if it has none.
   uint64_t va_of(const SimBo* bo) {
@@ -275,14 +280,21 @@ int ioctl_panfrost_create_bo(SimFile& f, void* data) {
   if (!a->size || a->pad || (a->flags & ~kBoFlags)) return -EINVAL;
   // Heaps are never executable.
   if ((a->flags & PANFROST_BO_HEAP) && !(a->flags & PANFROST_BO_NOEXEC)) return -EINVAL;
-  // Growable heap BOs (mapped 2 MiB at a time on GPU faults) are modelled
-  // with the job and fault work; until then say "not modelled".
-  if (a->flags & PANFROST_BO_HEAP) return -EOPNOTSUPP;
+  // Heap objects: size rounded up to 2 MiB, no pages until GPU faults
+  // commit them (lazy: charged per committed block), never mmapped or
+  // exported.
+  const bool heap = (a->flags & PANFROST_BO_HEAP) != 0;
+  constexpr uint64_t k2M = 2ull << 20;
+  const uint64_t size = heap ? (uint64_t{a->size} + k2M - 1) & ~(k2M - 1) : page_align(a->size);
 
   int err = 0;
-  SimBoPtr bo = SimBo::create(f.device(), page_align(a->size), &err);
+  SimBoPtr bo = SimBo::create(f.device(), size, &err, /*lazy=*/heap);
   if (!bo) return err;
   bo->create_flags = a->flags;
+  if (heap) {
+    bo->mmap_allowed = false;
+    bo->exportable = false;
+  }
 
   // The handle's creation maps the object into this file's VM.
   uint32_t h = f.handle_for(bo, &err);

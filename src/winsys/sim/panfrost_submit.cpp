@@ -1,7 +1,266 @@
-// PLACEHOLDER: replaced by the Kernel model II implementation.
+// panfrost SUBMIT and WAIT_BO (see panfrost_submit.h for the job model).
+#include "winsys/sim/panfrost_submit.h"
+
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "drm-uapi/panfrost_drm.h"
+#include "winsys/sim/executor.h"
+#include "winsys/sim/fence.h"
+#include "winsys/sim/gpu_fault.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/signalling.h"
+#include "winsys/sim/sim_file.h"
+#include "winsys/sim/syncobj.h"
+#include "winsys/sim/user_copy.h"
+#include "winsys/sim/vm.h"
+
 namespace wsys::sim {
-int ioctl_panfrost_submit(SimFile&, void*) { return -EOPNOTSUPP; }
-int ioctl_panfrost_wait_bo(SimFile&, void*) { return -EOPNOTSUPP; }
+
+namespace {
+
+constexpr uint32_t kReqFs = 1u << 0;          // PANFROST_JD_REQ_FS
+constexpr uint32_t kReqCycleCount = 1u << 1;  // PANFROST_JD_REQ_CYCLE_COUNT
+constexpr int kSlots = 2;
+
+struct Job {
+  SimVmPtr vm;
+  uint64_t jc = 0;
+  std::vector<SimBoPtr> bos;
+  std::vector<FencePtr> deps;
+  FencePtr fence;
+};
+
+struct Slot {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<Job>> queue;
+  bool stop = false;
+  std::thread worker;
+};
+
+// One file's job slots.
+struct FileJobs {
+  Slot slots[kSlots];
+  std::atomic<bool> cancel{false};
+  std::mutex start_lock;  // serialises worker start-up with close
+  bool closed = false;
+
+  void run_slot(Slot& s);
+};
+
+std::mutex g_files_lock;
+std::unordered_map<const SimFile*, std::shared_ptr<FileJobs>>& files() {
+  static auto* m = new std::unordered_map<const SimFile*, std::shared_ptr<FileJobs>>();
+  return *m;
+}
+
+std::shared_ptr<FileJobs> jobs_of(SimFile& f, bool create) {
+  std::lock_guard<std::mutex> g(g_files_lock);
+  auto it = files().find(&f);
+  if (it != files().end()) return it->second;
+  if (!create) return nullptr;
+  auto j = std::make_shared<FileJobs>();
+  files().emplace(&f, j);
+  return j;
+}
+
+void FileJobs::run_slot(Slot& s) {
+  for (;;) {
+    std::unique_ptr<Job> j;
+    {
+      std::unique_lock<std::mutex> lk(s.m);
+      s.cv.wait(lk, [&] { return s.stop || !s.queue.empty(); });
+      if (s.queue.empty()) return;
+      j = std::move(s.queue.front());
+      s.queue.pop_front();
+    }
+    // Dependencies first, outside the signalling section (drm_sched
+    // resolves them before run_job). File close cuts the wait short.
+    {
+      SyncState& ss = SyncState::get();
+      std::unique_lock<std::mutex> lk(ss.lock());
+      ss.wait_until(lk, -1, [&] {
+        if (cancel.load(std::memory_order_acquire)) return true;
+        for (const FencePtr& d : j->deps)
+          if (!d->is_signalled()) return false;
+        return true;
+      });
+    }
+    ExecOptions opts;
+    opts.cancel = &cancel;
+    opts.deadline_ns = monotonic_ns() + job_timeout_ms() * 1000000;
+    {
+      SignallingSection section;
+      int status;
+      if (cancel.load(std::memory_order_acquire))
+        status = -ECANCELED;
+      else if (!j->vm)
+        status = -EFAULT;  // no address space: the first access faults
+      else
+        status = execute_stream(*j->vm, j->jc, 0, nullptr, opts);
+      SyncState& ss = SyncState::get();
+      std::lock_guard<std::mutex> g(ss.lock());
+      j->fence->signal_locked(status);
+      for (const SimBoPtr& bo : j->bos) bo->gpu_busy.fetch_sub(1, std::memory_order_acq_rel);
+      ss.changed_locked();
+    }
+    j.reset();  // drops references outside the section
+  }
+}
+
+}  // namespace
+
+void panfrost_jobs_file_closing(SimFile& f) {
+  std::shared_ptr<FileJobs> fj;
+  {
+    std::lock_guard<std::mutex> g(g_files_lock);
+    auto it = files().find(&f);
+    if (it == files().end()) return;
+    fj = it->second;
+    files().erase(it);
+  }
+  {
+    std::lock_guard<std::mutex> g(fj->start_lock);
+    fj->closed = true;
+  }
+  {
+    SyncState& ss = SyncState::get();
+    std::lock_guard<std::mutex> g(ss.lock());
+    fj->cancel.store(true, std::memory_order_release);
+    ss.changed_locked();  // wakes dependency waits
+  }
+  for (Slot& s : fj->slots) {
+    {
+      std::lock_guard<std::mutex> g(s.m);
+      s.stop = true;
+    }
+    s.cv.notify_all();
+  }
+  for (Slot& s : fj->slots)
+    if (s.worker.joinable()) s.worker.join();
+  // Jobs queued on a slot whose worker never started (cannot happen: the
+  // worker starts with the first job) would be cancelled here.
+  for (Slot& s : fj->slots) {
+    for (auto& j : s.queue) {
+      std::lock_guard<std::mutex> g(SyncState::get().lock());
+      j->fence->signal_locked(-ECANCELED);
+      for (const SimBoPtr& bo : j->bos) bo->gpu_busy.fetch_sub(1);
+      SyncState::get().changed_locked();
+    }
+    s.queue.clear();
+  }
+}
+
+int ioctl_panfrost_submit(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_submit*>(data);
+  if (!a->jc) return -EINVAL;
+  if (a->requirements & ~(kReqFs | kReqCycleCount)) return -EINVAL;
+  // Driver 1.4 has no JM contexts: only the default context (0) exists.
+  if (a->jm_ctx_handle || a->pad) return -EINVAL;
+
+  SyncobjPtr out;
+  if (a->out_sync) {
+    out = f.lookup_syncobj(a->out_sync);
+    if (!out) return -ENODEV;  // panfrost's answer for a bad out_sync
+  }
+
+  auto job = std::make_unique<Job>();
+  job->jc = a->jc;
+
+  // In-syncs: binary syncobjs.
+  std::vector<uint32_t> handles(a->in_sync_count);
+  if (a->in_sync_count) {
+    if (copy_from_user(handles.data(), a->in_syncs, handles.size() * sizeof(uint32_t)))
+      return -EFAULT;
+  }
+  std::vector<SyncobjPtr> in_objs;
+  for (uint32_t h : handles) {
+    SyncobjPtr s = f.lookup_syncobj(h);
+    if (!s) return -ENOENT;
+    in_objs.push_back(std::move(s));
+  }
+  {
+    std::lock_guard<std::mutex> g(SyncState::get().lock());
+    for (const SyncobjPtr& s : in_objs) {
+      FencePtr fence = s->find_locked(0);
+      if (!fence) return -EINVAL;  // drm_syncobj_find_fence: no fence
+      job->deps.push_back(std::move(fence));
+    }
+  }
+
+  // BO list.
+  std::vector<uint32_t> bo_handles(a->bo_handle_count);
+  if (a->bo_handle_count) {
+    if (copy_from_user(bo_handles.data(), a->bo_handles, bo_handles.size() * sizeof(uint32_t)))
+      return -EFAULT;
+  }
+  for (uint32_t h : bo_handles) {
+    SimBoPtr bo = f.lookup_bo(h);
+    if (!bo) return -ENOENT;
+    job->bos.push_back(std::move(bo));
+  }
+  job->vm = f.panfrost_vm();
+  job->fence = std::make_shared<Fence>();
+  gpu_fault_install();  // before the first executor runs
+
+  const int slot_index = (a->requirements & kReqFs) ? 0 : 1;
+  std::shared_ptr<FileJobs> fj = jobs_of(f, true);
+  {
+    std::lock_guard<std::mutex> sg(fj->start_lock);
+    if (fj->closed) return -ENODEV;
+    Slot& slot = fj->slots[slot_index];
+    if (!slot.worker.joinable()) {
+      FileJobs* raw = fj.get();
+      slot.worker = std::thread([raw, &slot] { raw->run_slot(slot); });
+    }
+  }
+
+  {
+    SyncState& ss = SyncState::get();
+    std::lock_guard<std::mutex> g(ss.lock());
+    // Implicit sync: after every earlier job using any of the BOs.
+    for (const SimBoPtr& bo : job->bos) {
+      if (bo->last_job_fence && !bo->last_job_fence->is_signalled())
+        job->deps.push_back(bo->last_job_fence);
+    }
+    for (const SimBoPtr& bo : job->bos) {
+      bo->last_job_fence = job->fence;
+      bo->gpu_busy.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (out) out->replace_locked(job->fence);
+    ss.changed_locked();
+  }
+
+  Slot& slot = fj->slots[slot_index];
+  {
+    std::lock_guard<std::mutex> g(slot.m);
+    slot.queue.push_back(std::move(job));
+  }
+  slot.cv.notify_one();
+  return 0;
+}
+
+int ioctl_panfrost_wait_bo(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_wait_bo*>(data);
+  if (a->pad) return -EINVAL;
+  SimBoPtr bo = f.lookup_bo(a->handle);
+  if (!bo) return -ENOENT;
+  // Absolute CLOCK_MONOTONIC timeout; 0 (or a time already past) polls.
+  const int64_t deadline = a->timeout_ns;
+  const bool poll = deadline <= monotonic_ns();
+  SyncState& ss = SyncState::get();
+  std::unique_lock<std::mutex> lk(ss.lock());
+  bool idle = ss.wait_until(lk, poll ? 0 : deadline,
+                            [&] { return bo->gpu_busy.load(std::memory_order_acquire) == 0; });
+  if (idle) return 0;
+  return poll ? -EBUSY : -ETIMEDOUT;
+}
+
 }  // namespace wsys::sim

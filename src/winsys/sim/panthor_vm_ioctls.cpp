@@ -39,6 +39,7 @@
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/sim/bind_queue.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/panthor_uobj.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/syncobj.h"
 #include "winsys/sim/user_copy.h"
@@ -47,6 +48,8 @@
 namespace wsys::sim {
 
 namespace {
+
+using namespace panthor_uobj;
 
 constexpr uint64_t kMinKernelVa = 256ull << 20;  // PANTHOR_VM_MIN_KERNEL_VA_SIZE
 constexpr uint64_t kTaskSize = 1ull << 47;       // x86-64 / arm64 48-bit user space
@@ -62,55 +65,11 @@ constexpr uint32_t kMapFlags = DRM_PANTHOR_VM_BIND_OP_MAP_READONLY |
                                DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC |
                                DRM_PANTHOR_VM_BIND_OP_MAP_UNCACHED | kTypeMask;
 
-constexpr uint32_t kSyncTypeMask = DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_MASK;
-constexpr uint32_t kSyncSignal = static_cast<uint32_t>(DRM_PANTHOR_SYNC_OP_SIGNAL);
-
 // Minimum user strides: the element sizes when each struct was added.
 constexpr uint32_t kBindOpMinSize = 48;  // ... syncs
 constexpr uint32_t kSyncOpMinSize = 16;  // ... timeline_value
 
 uint64_t rounddown_pow2(uint64_t v) { return v ? 1ull << (63 - __builtin_clzll(v)) : 0; }
-
-// copy_struct_from_user(): the user's element may be larger than ours if
-// the extra bytes are zero (-E2BIG otherwise), or smaller (zero-filled).
-int copy_struct_from_user(void* dst, size_t ksize, uint64_t src, size_t usize) {
-  size_t n = std::min(ksize, usize);
-  if (usize > ksize) {
-    unsigned char buf[256];
-    for (size_t off = ksize; off < usize;) {
-      size_t chunk = std::min(sizeof buf, usize - off);
-      if (copy_from_user(buf, src + off, chunk)) return -EFAULT;
-      for (size_t i = 0; i < chunk; i++)
-        if (buf[i]) return -E2BIG;
-      off += chunk;
-    }
-  }
-  if (copy_from_user(dst, src, n)) return -EFAULT;
-  if (ksize > usize) std::memset(static_cast<unsigned char*>(dst) + usize, 0, ksize - usize);
-  return 0;
-}
-
-// PANTHOR_UOBJ_GET_ARRAY.
-template <typename T>
-int get_obj_array(const drm_panthor_obj_array& a, uint32_t min_stride, std::vector<T>* out) {
-  out->clear();
-  if (a.count == 0) return 0;  // no array, whatever the stride (fixed in 2024)
-  if (a.stride < min_stride) return -EINVAL;
-  uint64_t bytes = static_cast<uint64_t>(a.count) * sizeof(T);
-  if (bytes > INT_MAX) return -ENOMEM;  // kvmalloc_array's limit
-  try {
-    out->resize(a.count);
-  } catch (const std::bad_alloc&) {
-    return -ENOMEM;
-  }
-  if (a.stride == sizeof(T)) return copy_from_user(out->data(), a.array, bytes);
-  for (uint32_t i = 0; i < a.count; i++) {
-    int r = copy_struct_from_user(&(*out)[i], sizeof(T),
-                                  a.array + static_cast<uint64_t>(i) * a.stride, a.stride);
-    if (r) return r;
-  }
-  return 0;
-}
 
 uint32_t sim_map_flags(uint32_t op_flags) {
   uint32_t f = 0;
@@ -150,19 +109,6 @@ int prepare_op(SimFile& f, SimVm& vm, const drm_panthor_vm_bind_op& op, VmOpPtr*
   }
 }
 
-// panthor_check_sync_op().
-int check_sync_op(const drm_panthor_sync_op& s) {
-  if (s.flags & ~(kSyncTypeMask | kSyncSignal)) return -EINVAL;
-  uint32_t type = s.flags & kSyncTypeMask;
-  if (type != DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_SYNCOBJ &&
-      type != DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_TIMELINE_SYNCOBJ)
-    return -EINVAL;
-  if (type == DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_SYNCOBJ && s.timeline_value != 0) return -EINVAL;
-  return 0;
-}
-
-bool is_signal(const drm_panthor_sync_op& s) { return (s.flags & kSyncSignal) != 0; }
-
 int vm_bind_sync(SimFile& f, drm_panthor_vm_bind* args) {
   SimVmPtr vm = f.lookup_vm(args->vm_id);
   if (!vm) return -EINVAL;
@@ -186,24 +132,6 @@ int vm_bind_sync(SimFile& f, drm_panthor_vm_bind* args) {
     }
   }
   return 0;
-}
-
-// A SIGNAL target of one ioctl (panthor_sync_signal): the syncobj point and
-// the fence to install there, which is the syncobj's fence for the point at
-// collection time until an op of this ioctl claims it.
-struct SignalTarget {
-  uint32_t handle;
-  uint64_t point;
-  SyncobjPtr obj;
-  std::vector<FencePtr> current;  // the point's fences at collection time
-  bool has_current = false;
-  FencePtr fence;  // the last op of this ioctl that signals it
-};
-
-SignalTarget* find_signal(std::vector<SignalTarget>& sigs, uint32_t handle, uint64_t point) {
-  for (SignalTarget& s : sigs)
-    if (s.handle == handle && s.point == point) return &s;
-  return nullptr;
 }
 
 int vm_bind_async(SimFile& f, drm_panthor_vm_bind* args) {

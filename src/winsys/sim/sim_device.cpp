@@ -2,6 +2,9 @@
 
 #include <cerrno>
 
+#include "winsys/sim/fault_inject.h"
+#include "winsys/sim/shrinker.h"
+
 namespace wsys::sim {
 
 namespace {
@@ -37,8 +40,12 @@ SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
   if (!*slot) {
     GpuIdentity gpu;
     if (!gpu_identity_for(driver, &gpu, why)) return nullptr;
+    uint64_t budget = 0;
+    if (!memory_budget_from_env(&budget, why)) return nullptr;
+    if (!fault_inject_env_check(why)) return nullptr;
     // Never destroyed: files and worker threads may outlive static destructors.
     *slot = new SimDevice(driver, std::move(gpu));
+    (*slot)->shrinker_ = new Shrinker(*slot, budget);
   }
   return *slot;
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "winsys/sim/gem.h"
 #include "winsys/sim/gpu_identity.h"
@@ -55,6 +56,20 @@ class SimDevice {
   uint64_t live_bos() const;
   uint64_t live_bo_bytes() const;
 
+  // --- Memory budget and shrinker (shrinker.cpp) ---
+  // Charges `bytes` of new resident memory to the budget
+  // (WSYS_SIM_MEMORY_BUDGET). Over budget, runs the shrinker (purges
+  // DONTNEED objects) and fails only when nothing purgeable is left. Outside
+  // a signalling section only (inside one it behaves as try_charge).
+  bool charge(uint64_t bytes);
+  // Charges only if it fits now: never shrinks, never blocks, never
+  // allocates (for pre-allocated pages, e.g. inside a signalling section).
+  bool try_charge(uint64_t bytes);
+  void uncharge(uint64_t bytes);
+  class Shrinker& shrinker() { return *shrinker_; }
+  // The device's live objects (accounting.cpp).
+  std::vector<SimBoPtr> bo_snapshot() const;
+
  private:
   SimDevice(std::string driver, GpuIdentity gpu);
   SimDriverVersion version_;
@@ -66,6 +81,7 @@ class SimDevice {
   std::map<uint64_t, std::weak_ptr<SimBo>> by_offset_;
   std::map<ino_t, std::weak_ptr<SimBo>> by_inode_;
   uint64_t live_bos_ = 0, live_bytes_ = 0;
+  class Shrinker* shrinker_ = nullptr;  // never destroyed, like the device
   friend class SimBo;
 };
 

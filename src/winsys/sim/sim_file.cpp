@@ -10,9 +10,11 @@ namespace wsys::sim {
 
 SimFile::SimFile(SimDevice* dev) : dev_(dev) {
   if (!dev->is_panthor()) priv_ = make_panfrost_file_priv();
+  else priv_ = make_panthor_file_priv();
 }
 
 SimFile::~SimFile() {
+  if (priv_) priv_->file_closing(*this);
   // As drm_file release: VMs go first (their queues drain), then handles.
   for (auto& vm : vms_) {
     if (vm) vm->destroy();

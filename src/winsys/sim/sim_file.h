@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "winsys/sim/gem.h"
 #include "winsys/sim/handle_table.h"
@@ -46,6 +47,9 @@ class SimFile {
     virtual ~DriverPriv() = default;
     virtual int gem_open(SimFile&, const SimBoPtr&) { return 0; }
     virtual void gem_close(SimFile&, const SimBoPtr&) {}
+    // First thing on file close, before the VMs go (panthor: groups are
+    // destroyed, their jobs cancelled, tiler heaps released).
+    virtual void file_closing(SimFile&) {}
   };
   DriverPriv* driver_priv() const { return priv_.get(); }
 
@@ -64,6 +68,8 @@ class SimFile {
   // GEM_CLOSE: -EINVAL for an unknown handle.
   int close_handle(uint32_t handle);
   size_t bo_handle_count();
+  // The objects this file holds handles to (accounting.cpp).
+  std::vector<SimBoPtr> bo_snapshot();
 
   // --- syncobj handles ---
   uint32_t add_syncobj(SyncobjPtr s);
@@ -99,5 +105,7 @@ class SimFile {
 
 // panfrost's per-file state (panfrost_ioctls.cpp), created with the file.
 std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv();
+// panthor's per-file state (groups, tiler heaps: panthor_group.cpp).
+std::unique_ptr<SimFile::DriverPriv> make_panthor_file_priv();
 
 }  // namespace wsys::sim

@@ -7,6 +7,8 @@
 #include <new>
 
 #include "winsys/sim/bind_queue.h"
+#include "winsys/sim/fault_inject.h"
+#include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_file.h"
 
 namespace wsys::sim {
@@ -86,12 +88,14 @@ void SimVm::destroy() {
   destroyed_.store(true, std::memory_order_release);
   if (queue_) queue_->stop();
   SimMappingTree gone;
+  std::map<uint64_t, HeapMapping> gone_heaps;
   PtPageList dead;
   {
     std::lock_guard<std::mutex> g(op_lock_);
     if (!window_released_) {
       pt_->clear(dead);
       gone.swap(mappings_);
+      gone_heaps.swap(heaps_);
       ::munmap(window_, cfg_.va_size_bytes);
       window_released_ = true;
     }
@@ -113,6 +117,46 @@ bool SimVm::check_user_range(uint64_t va, uint64_t size) const {
 
 int SimVm::prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
                        uint32_t flags, VmOpPtr* out) {
+  return prepare_map_impl(bo, bo_offset, va, size, flags, /*kernel=*/false, out);
+}
+
+uint64_t SimVm::alloc_kernel_va(uint64_t size, uint64_t align) {
+  if (!size || size % kVmPageSize || !align || (align & (align - 1))) return 0;
+  std::lock_guard<std::mutex> g(kva_lock_);
+  auto it = kva_free_.lower_bound(size);
+  for (; it != kva_free_.end() && it->first == size; ++it) {
+    if (it->second % align == 0) {
+      uint64_t va = it->second;
+      kva_free_.erase(it);
+      return va;
+    }
+  }
+  if (kva_next_ < cfg_.user_va_end) kva_next_ = cfg_.user_va_end;
+  uint64_t va = (kva_next_ + align - 1) & ~(align - 1);
+  if (va < kva_next_ || va + size < va || va + size > cfg_.va_size_bytes) return 0;
+  kva_next_ = va + size;
+  return va;
+}
+
+void SimVm::free_kernel_va(uint64_t va, uint64_t size) {
+  if (!va || !size) return;
+  std::lock_guard<std::mutex> g(kva_lock_);
+  try {
+    kva_free_.emplace(size, va);
+  } catch (const std::bad_alloc&) {
+    // Leaks the range: harmless, the kernel range is large.
+  }
+}
+
+int SimVm::map_kernel(const SimBoPtr& bo, uint64_t va, uint64_t size, uint32_t flags) {
+  VmOpPtr op;
+  int r = prepare_map_impl(bo, 0, va, size, flags, /*kernel=*/true, &op);
+  if (r) return r;
+  return execute(*op, /*async=*/false);
+}
+
+int SimVm::prepare_map_impl(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va,
+                            uint64_t size, uint32_t flags, bool kernel, VmOpPtr* out) {
   if (!bo || destroyed()) return -EINVAL;
   if ((va | size | bo_offset) % kVmPageSize) return -EINVAL;
   if (size > bo->size() || bo_offset > bo->size() - size) return -EINVAL;
@@ -120,7 +164,12 @@ int SimVm::prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint
   // VMs' root objects; a destroyed VM matches nothing).
   SimVmPtr excl = bo->exclusive_vm.lock();
   if ((bo->exclusive_vm_id != 0 || excl) && excl.get() != this) return -EINVAL;
-  if (!check_user_range(va, size)) return -EINVAL;
+  if (kernel) {
+    uint64_t end = va + size;
+    if (end < va || va < cfg_.user_va_end || end > cfg_.va_size_bytes) return -EINVAL;
+  } else if (!check_user_range(va, size)) {
+    return -EINVAL;
+  }
   try {
     auto op = std::make_unique<VmOp>();
     op->vm = this;
@@ -131,7 +180,10 @@ int SimVm::prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint
     op->bo_offset = bo_offset;
     op->flags = flags & (kSimMapReadOnly | kSimMapNoExec | kSimMapUncached);
     for (auto& n : op->nodes) n = make_node();
-    int r = pt_->reserve(op->reserved_pages, PageTable::map_reservation(va, size));
+    // Fault injection: the page-table reservation fails (nothing changed;
+    // the op and what it holds are released on return).
+    int r = fault_inject_check("pt_reserve");
+    if (!r) r = pt_->reserve(op->reserved_pages, PageTable::map_reservation(va, size));
     if (r) return r;
     *out = std::move(op);
   } catch (const std::bad_alloc&) {
@@ -240,6 +292,12 @@ int SimVm::execute(VmOp& op, bool async) {
       }
       if (c > 0) ret = inject_err_.load();
     }
+    if (ret == 0 && op.type == VmOpType::Unmap && op.only_bo) {  // unmap_bo_at
+      auto it = mappings_.find(op.va);
+      if (it == mappings_.end() || it->second.bo.get() != op.only_bo ||
+          it->second.size != op.size)
+        ret = -ENOENT;
+    }
     if (ret == 0 && op.size != 0) {
       uint64_t end = op.va + op.size;
       bool pt_ok = true;
@@ -294,6 +352,14 @@ int SimVm::unmap(uint64_t va, uint64_t size) {
   return execute(*op, /*async=*/false);
 }
 
+int SimVm::unmap_bo_at(const SimBo& bo, uint64_t va, uint64_t size) {
+  VmOpPtr op;
+  int r = prepare_unmap(va, size, &op);
+  if (r) return r;
+  op->only_bo = &bo;
+  return execute(*op, /*async=*/false);
+}
+
 void SimVm::inject_run_failures(int err, unsigned count) {
   inject_err_.store(err);
   inject_count_.store(count);
@@ -322,6 +388,72 @@ int SimVm::pt_leaf(uint64_t va) const {
     case PageTable::Leaf::Block: return 2;
     default: return 0;
   }
+}
+
+// ------------------------------------------------------- panfrost heaps
+
+namespace {
+constexpr uint64_t kHeapBlock = 2ull << 20;
+}
+
+int SimVm::map_heap(const SimBoPtr& bo, uint64_t va, uint64_t size) {
+  if (!bo || destroyed()) return -EINVAL;
+  if ((va | size) % kHeapBlock || size == 0 || size > bo->size()) return -EINVAL;
+  if (!check_user_range(va, size)) return -EINVAL;
+  HeapMapping m;
+  try {
+    const uint64_t blocks = size / kHeapBlock;
+    m.size = size;
+    m.bo = bo;
+    m.committed.reset(new uint64_t[(blocks + 63) / 64]());
+    std::lock_guard<std::mutex> g(op_lock_);
+    if (window_released_) return -EINVAL;
+    auto it = heaps_.lower_bound(va);
+    if (it != heaps_.end() && it->first < va + size) return -EINVAL;
+    if (it != heaps_.begin() && std::prev(it)->first + std::prev(it)->second.size > va)
+      return -EINVAL;
+    heaps_.emplace(va, std::move(m));
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+void SimVm::unmap_heap(uint64_t va) {
+  std::map<uint64_t, HeapMapping> gone;
+  std::lock_guard<std::mutex> g(op_lock_);
+  auto it = heaps_.find(va);
+  if (it == heaps_.end()) return;
+  if (!window_released_) restore_none(va, it->second.size);
+  gone.insert(heaps_.extract(it));
+}
+
+int SimVm::heap_fault(uint64_t va) {
+  std::lock_guard<std::mutex> g(op_lock_);
+  if (window_released_) return -EFAULT;
+  auto it = heaps_.upper_bound(va);
+  if (it == heaps_.begin()) return -EFAULT;
+  --it;
+  HeapMapping& m = it->second;
+  const uint64_t off = va - it->first;
+  if (off >= m.size) return -EFAULT;
+  const uint64_t block = off / kHeapBlock;
+  // Already committed (another executor thread of this VM got there
+  // first): retry the access. The fault handler makes a fault that
+  // repeats at the same block fatal, so this cannot loop.
+  if (m.committed[block / 64] & (1ull << (block % 64))) return 1;
+  if (fault_inject_check("page_commit")) return -EFAULT;
+  SimDevice* dev = m.bo->device();
+  if (!dev->try_charge(kHeapBlock)) return -EFAULT;
+  void* p = ::mmap(window_ + it->first + block * kHeapBlock, kHeapBlock, PROT_READ | PROT_WRITE,
+                   MAP_FIXED | MAP_SHARED, m.bo->memfd(), static_cast<off_t>(block * kHeapBlock));
+  if (p == MAP_FAILED) {
+    dev->uncharge(kHeapBlock);
+    return -EFAULT;
+  }
+  m.committed[block / 64] |= 1ull << (block % 64);
+  m.bo->heap_committed.fetch_add(kHeapBlock, std::memory_order_relaxed);
+  return 0;
 }
 
 }  // namespace wsys::sim

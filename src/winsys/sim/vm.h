@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "winsys/sim/gem.h"
 #include "winsys/sim/page_table.h"  // PtPageList, PageTableCounters
@@ -81,6 +82,9 @@ struct VmOp {
   // when the op is destroyed, outside the signalling section).
   std::multimap<uint64_t, SimMapping> removed;
   SimVm* vm = nullptr;
+  // Unmap only: applies only if [va, va + size) is exactly one mapping of
+  // this object, else the step fails with -ENOENT (SimVm::unmap_bo_at).
+  const SimBo* only_bo = nullptr;
 
   VmOp();
   ~VmOp();
@@ -129,8 +133,37 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // synchronous VM_BIND and by panfrost CREATE_BO). 0 or negative errno.
   int map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size, uint32_t flags);
   int unmap(uint64_t va, uint64_t size);
+  // The shrinker's unmap: removes the mapping at `va` only if it is exactly
+  // [va, va + size) of `bo` (checked and removed atomically, so a mapping
+  // that replaced it meanwhile is left alone). 0, -ENOENT if not, or the
+  // errors of unmap().
+  int unmap_bo_at(const SimBo& bo, uint64_t va, uint64_t size);
 
   PageTableCounters pt_counters() const;
+
+  // --- kernel-reserved VA (csf: tiler heap contexts and chunks) ---
+  // The range [user_va_end, va_size) belongs to the kernel. alloc_kernel_va
+  // returns a free `align`-aligned range of `size` bytes there (0 if none),
+  // free_kernel_va gives it back. map_kernel maps like map() but only
+  // inside the kernel range (user binds can never reach it).
+  uint64_t alloc_kernel_va(uint64_t size, uint64_t align);
+  void free_kernel_va(uint64_t va, uint64_t size);
+  int map_kernel(const SimBoPtr& bo, uint64_t va, uint64_t size, uint32_t flags);
+
+  // --- panfrost HEAP objects (grown on GPU fault; executor.h, gpu_fault.h) ---
+  // map_heap records [va, va + size) as a growable mapping of `bo` (from
+  // offset 0) without mapping any page: the window stays PROT_NONE until
+  // GPU faults commit 2 MiB blocks. va and size 2 MiB-aligned. 0/-EINVAL/-ENOMEM.
+  int map_heap(const SimBoPtr& bo, uint64_t va, uint64_t size);
+  // Forgets the heap mapping at `va` and puts PROT_NONE back over it.
+  void unmap_heap(uint64_t va);
+  // From the GPU fault handler (executor thread, signalling section): if
+  // `va` lies in a heap mapping whose 2 MiB block is not committed yet,
+  // checks fault_inject_check("page_commit") and the budget (try_charge),
+  // maps the block read/write (no-exec) from the BO's memfd and adds it to
+  // bo->heap_committed. 0 on success, 1 if the block is already committed
+  // (a concurrent fault won: retry), -EFAULT otherwise. Never allocates.
+  int heap_fault(uint64_t va);
 
   // --- the two halves, for the VM_BIND ioctl ---
 
@@ -153,6 +186,8 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // MMU failure during the step would.
   void inject_run_failures(int err, unsigned count = 1);
   size_t mapping_count() const;
+  // The distinct objects mapped in this VM (accounting.cpp).
+  std::vector<SimBoPtr> mapped_bos() const;
   // The mapping covering `va` and its start (a copy, holding its own BO
   // reference), false if none.
   bool find_mapping(uint64_t va, uint64_t* start, SimMapping* out) const;
@@ -166,6 +201,8 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   void remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restore_cpu, bool* pt_ok);
   int restore_none(uint64_t va, uint64_t size);
   bool check_user_range(uint64_t va, uint64_t size) const;
+  int prepare_map_impl(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
+                       uint32_t flags, bool kernel, VmOpPtr* out);
 
   SimDevice* dev_;
   Config cfg_;
@@ -184,6 +221,18 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   std::atomic<bool> unusable_{false};
   std::atomic<int> inject_err_{0};
   std::atomic<unsigned> inject_count_{0};
+  // panfrost heap mappings (map_heap), under op_lock_: va -> mapping; one
+  // bit per 2 MiB block, allocated by map_heap.
+  struct HeapMapping {
+    uint64_t size = 0;
+    SimBoPtr bo;
+    std::unique_ptr<uint64_t[]> committed;
+  };
+  std::map<uint64_t, HeapMapping> heaps_;
+  // Kernel VA allocator (alloc_kernel_va): bump pointer plus freed ranges.
+  std::mutex kva_lock_;
+  uint64_t kva_next_ = 0;
+  std::multimap<uint64_t, uint64_t> kva_free_;  // size -> va
 };
 
 }  // namespace wsys::sim

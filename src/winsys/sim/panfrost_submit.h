@@ -1,0 +1,28 @@
+// panfrost jobs (SUBMIT / WAIT_BO) of the model: per-file job slots.
+//
+// Each open file has two job slots (JS 0 fragment, JS 1 vertex/compute and
+// everything else, chosen by PANFROST_JD_REQ_FS as the kernel does), each
+// with its own worker thread (started on the first job for that slot) and a
+// FIFO queue: drm_sched's entity per slot. A job:
+//   1. SUBMIT (ioctl): validates, resolves its in-syncs and the previous
+//      job fences of its BOs (implicit sync: every job is a writer of every
+//      BO it lists, as panfrost treats them), publishes its fence (out_sync,
+//      and the BOs' last-job fence), and increments each BO's gpu_busy;
+//   2. worker: waits for the dependencies (outside any signalling section,
+//      as drm_sched does before run_job), then inside a SignallingSection
+//      runs the stream at jc with the executor (deadline: job_timeout_ms(),
+//      WSYS_SIM_JOB_TIMEOUT_MS), signals the fence with the job's status
+//      (0, -EFAULT for a GPU fault, -EINVAL for a bad stream, -ETIMEDOUT for
+//      a hang) and drops gpu_busy.
+// File close cancels: queued jobs signal -ECANCELED without running, the
+// running one is cancelled at its next command boundary or SLEEP/HANG poll.
+#pragma once
+
+namespace wsys::sim {
+
+class SimFile;
+
+// Drains and stops the file's job slots (SimFile::DriverPriv::file_closing).
+void panfrost_jobs_file_closing(SimFile& f);
+
+}  // namespace wsys::sim
