@@ -78,7 +78,10 @@ SimVmPtr SimVm::create(SimDevice* dev, const Config& cfg, int* err) {
   return vm;
 }
 
-SimVm::~SimVm() { destroy(); }
+SimVm::~SimVm() {
+  destroy();
+  if (window_) ::munmap(window_, cfg_.va_size_bytes);
+}
 
 SimVmPtr SimVm::lookup(SimFile& file, uint32_t id) { return file.lookup_vm(id); }
 
@@ -96,7 +99,12 @@ void SimVm::destroy() {
       pt_->clear(dead);
       gone.swap(mappings_);
       gone_heaps.swap(heaps_);
-      ::munmap(window_, cfg_.va_size_bytes);
+      // Drop every mapping but keep the address range reserved (PROT_NONE)
+      // until the last reference goes (~SimVm): a job still running on a
+      // destroyed VM must fault, as on the kernel, and never write into
+      // whatever the process might map at a recycled address.
+      ::mmap(window_, cfg_.va_size_bytes, PROT_NONE,
+             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       window_released_ = true;
     }
   }
