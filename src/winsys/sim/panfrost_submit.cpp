@@ -222,6 +222,13 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
     }
   }
 
+  // Mark the BOs busy under their reservation lock, as the kernel's submit
+  // holds the objects' reservations: the shrinker try-locks it and re-checks
+  // gpu_busy, so it can never purge an object a job is about to use.
+  for (const SimBoPtr& bo : job->bos) {
+    std::lock_guard<std::mutex> r(bo->resv);
+    bo->gpu_busy.fetch_add(1, std::memory_order_acq_rel);
+  }
   {
     SyncState& ss = SyncState::get();
     std::lock_guard<std::mutex> g(ss.lock());
@@ -232,7 +239,6 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
     }
     for (const SimBoPtr& bo : job->bos) {
       bo->last_job_fence = job->fence;
-      bo->gpu_busy.fetch_add(1, std::memory_order_acq_rel);
     }
     if (out) out->replace_locked(job->fence);
     ss.changed_locked();
