@@ -158,54 +158,10 @@ int ioctl_panthor_group_submit(SimFile& f, void* data) {
       jobs.push_back(std::move(job));
     }
 
-    // 2. Every SIGNAL first.
+    // 2. Sync ops: SIGNALs collected first, then each job's WAITs.
     std::vector<SignalTarget> sigs;
-    SyncState& ss = SyncState::get();
-    for (size_t i = 0; i < jobs.size(); i++) {
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (!is_signal(s)) continue;
-        r = check_sync_op(s);
-        if (r) return r;
-        if (find_signal(sigs, s.handle, s.timeline_value)) continue;
-        SignalTarget t;
-        t.handle = s.handle;
-        t.point = s.timeline_value;
-        t.obj = f.lookup_syncobj(s.handle);
-        if (!t.obj) return -EINVAL;
-        {
-          std::lock_guard<std::mutex> g(ss.lock());
-          t.has_current = t.obj->collect_locked(t.point, &t.current);
-        }
-        sigs.push_back(std::move(t));
-      }
-    }
-
-    // 3. Dependencies; each job's done fence becomes its SIGNALs' fence.
-    for (size_t i = 0; i < jobs.size(); i++) {
-      PanthorJob& job = *jobs[i];
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (is_signal(s)) continue;
-        r = check_sync_op(s);
-        if (r) return r;
-        if (SignalTarget* t = find_signal(sigs, s.handle, s.timeline_value)) {
-          if (t->fence) job.deps.push_back(t->fence);
-          else if (t->has_current) job.deps.insert(job.deps.end(), t->current.begin(), t->current.end());
-          else return -EINVAL;
-          continue;
-        }
-        SyncobjPtr obj = f.lookup_syncobj(s.handle);
-        if (!obj) return -ENOENT;
-        std::lock_guard<std::mutex> g(ss.lock());
-        if (!obj->collect_locked(s.timeline_value, &job.deps)) return -EINVAL;
-      }
-      job.done = std::make_shared<Fence>();
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (!is_signal(s)) continue;
-        SignalTarget* t = find_signal(sigs, s.handle, s.timeline_value);
-        if (!t) return -EINVAL;  // cannot happen: collected above
-        t->fence = job.done;
-      }
-    }
+    r = resolve_sync_ops(f, jobs, syncs, &sigs);
+    if (r) return r;
 
     // 4. Queue (a group destroyed in the meantime refuses them all).
     std::vector<FencePtr> dones;
@@ -213,12 +169,8 @@ int ioctl_panthor_group_submit(SimFile& f, void* data) {
     for (auto& j : jobs) dones.push_back(j->done);
     if (!group->push(jobs)) return -EINVAL;
 
-    // 5. Publish.
-    std::lock_guard<std::mutex> g(ss.lock());
-    for (SignalTarget& t : sigs) {
-      if (t.point) t.obj->add_point_locked(t.fence, t.point);
-      else t.obj->replace_locked(t.fence);
-    }
+    // 5. Publish the fences.
+    publish_signals(sigs);
   } catch (const std::bad_alloc&) {
     return -ENOMEM;
   }

@@ -12,6 +12,7 @@
 
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/sim/fence.h"
+#include "winsys/sim/sim_file.h"
 #include "winsys/sim/syncobj.h"
 #include "winsys/sim/user_copy.h"
 
@@ -91,6 +92,71 @@ inline SignalTarget* find_signal(std::vector<SignalTarget>& sigs, uint32_t handl
   for (SignalTarget& s : sigs)
     if (s.handle == handle && s.point == point) return &s;
   return nullptr;
+}
+
+// Resolves the sync ops of one ioctl's jobs (VM_BIND ops, GROUP_SUBMIT queue
+// submits) as the kernel does: every SIGNAL target is collected first, so a
+// job may WAIT on a point an earlier job of the same ioctl signals; then each
+// job's WAITs become its dependencies and its fresh `done` fence becomes the
+// fence of its SIGNALs. `Job` needs `std::vector<FencePtr> deps` and
+// `FencePtr done`. Nothing is published here: see publish_signals().
+template <typename JobPtr>
+int resolve_sync_ops(SimFile& f, std::vector<JobPtr>& jobs,
+                     const std::vector<std::vector<drm_panthor_sync_op>>& syncs,
+                     std::vector<SignalTarget>* sigs) {
+  SyncState& ss = SyncState::get();
+  for (size_t i = 0; i < jobs.size(); i++) {
+    for (const drm_panthor_sync_op& s : syncs[i]) {
+      if (!is_signal(s)) continue;
+      if (int r = check_sync_op(s)) return r;
+      if (find_signal(*sigs, s.handle, s.timeline_value)) continue;
+      SignalTarget t;
+      t.handle = s.handle;
+      t.point = s.timeline_value;
+      t.obj = f.lookup_syncobj(s.handle);
+      if (!t.obj) return -EINVAL;
+      {
+        std::lock_guard<std::mutex> g(ss.lock());
+        t.has_current = t.obj->collect_locked(t.point, &t.current);
+      }
+      sigs->push_back(std::move(t));
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); i++) {
+    auto& job = *jobs[i];
+    for (const drm_panthor_sync_op& s : syncs[i]) {
+      if (is_signal(s)) continue;
+      if (int r = check_sync_op(s)) return r;
+      if (SignalTarget* t = find_signal(*sigs, s.handle, s.timeline_value)) {
+        if (t->fence) job.deps.push_back(t->fence);
+        else if (t->has_current) job.deps.insert(job.deps.end(), t->current.begin(), t->current.end());
+        else return -EINVAL;
+        continue;
+      }
+      SyncobjPtr obj = f.lookup_syncobj(s.handle);
+      if (!obj) return -ENOENT;
+      std::lock_guard<std::mutex> g(ss.lock());
+      if (!obj->collect_locked(s.timeline_value, &job.deps)) return -EINVAL;
+    }
+    job.done = std::make_shared<Fence>();
+    for (const drm_panthor_sync_op& s : syncs[i]) {
+      if (!is_signal(s)) continue;
+      SignalTarget* t = find_signal(*sigs, s.handle, s.timeline_value);
+      if (!t) return -EINVAL;  // cannot happen: collected above
+      t->fence = job.done;
+    }
+  }
+  return 0;
+}
+
+// Installs the resolved SIGNAL fences in their syncobjs. Called once the
+// jobs are queued and nothing can fail any more (fences are published last).
+inline void publish_signals(std::vector<SignalTarget>& sigs) {
+  std::lock_guard<std::mutex> g(SyncState::get().lock());
+  for (SignalTarget& t : sigs) {
+    if (t.point) t.obj->add_point_locked(t.fence, t.point);
+    else t.obj->replace_locked(t.fence);
+  }
 }
 
 }  // namespace wsys::sim::panthor_uobj

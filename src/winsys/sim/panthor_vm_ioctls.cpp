@@ -157,55 +157,10 @@ int vm_bind_async(SimFile& f, drm_panthor_vm_bind* args) {
       jobs.push_back(std::move(job));
     }
 
-    // 2. Collect every SIGNAL first, so an op can wait on a point an
-    //    earlier op of this ioctl signals.
+    // 2. Sync ops: SIGNALs collected first, then each job's WAITs.
     std::vector<SignalTarget> sigs;
-    SyncState& ss = SyncState::get();
-    for (size_t i = 0; i < jobs.size(); i++) {
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (!is_signal(s)) continue;
-        r = check_sync_op(s);
-        if (r) return r;
-        if (find_signal(sigs, s.handle, s.timeline_value)) continue;
-        SignalTarget t;
-        t.handle = s.handle;
-        t.point = s.timeline_value;
-        t.obj = f.lookup_syncobj(s.handle);
-        if (!t.obj) return -EINVAL;
-        {
-          std::lock_guard<std::mutex> g(ss.lock());
-          t.has_current = t.obj->collect_locked(t.point, &t.current);
-        }
-        sigs.push_back(std::move(t));
-      }
-    }
-
-    // 3. Dependencies, and each op's fence becomes its SIGNALs' fence.
-    for (size_t i = 0; i < jobs.size(); i++) {
-      BindJob& job = *jobs[i];
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (is_signal(s)) continue;
-        r = check_sync_op(s);
-        if (r) return r;
-        if (SignalTarget* t = find_signal(sigs, s.handle, s.timeline_value)) {
-          if (t->fence) job.deps.push_back(t->fence);
-          else if (t->has_current) job.deps.insert(job.deps.end(), t->current.begin(), t->current.end());
-          else return -EINVAL;
-          continue;
-        }
-        SyncobjPtr obj = f.lookup_syncobj(s.handle);
-        if (!obj) return -ENOENT;
-        std::lock_guard<std::mutex> g(ss.lock());
-        if (!obj->collect_locked(s.timeline_value, &job.deps)) return -EINVAL;
-      }
-      job.done = std::make_shared<Fence>();
-      for (const drm_panthor_sync_op& s : syncs[i]) {
-        if (!is_signal(s)) continue;
-        SignalTarget* t = find_signal(sigs, s.handle, s.timeline_value);
-        if (!t) return -EINVAL;  // cannot happen: collected above
-        t->fence = job.done;
-      }
-    }
+    r = resolve_sync_ops(f, jobs, syncs, &sigs);
+    if (r) return r;
 
     // 4. Queue. Nothing can fail once the jobs are in (a VM destroyed in
     //    the meantime refuses them all).
@@ -215,11 +170,7 @@ int vm_bind_async(SimFile& f, drm_panthor_vm_bind* args) {
     if (!q->push(jobs)) return -EINVAL;
 
     // 5. Publish the fences.
-    std::lock_guard<std::mutex> g(ss.lock());
-    for (SignalTarget& t : sigs) {
-      if (t.point) t.obj->add_point_locked(t.fence, t.point);
-      else t.obj->replace_locked(t.fence);
-    }
+    publish_signals(sigs);
   } catch (const std::bad_alloc&) {
     return -ENOMEM;
   }
