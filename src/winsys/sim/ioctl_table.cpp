@@ -95,7 +95,6 @@ constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
 
 }  // namespace
 
-int ioctl_not_modelled(SimFile&, void*) { return -EOPNOTSUPP; }
 
 int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   unsigned nr = _IOC_NR(cmd);

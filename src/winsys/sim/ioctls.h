@@ -63,9 +63,4 @@ int ioctl_panfrost_submit(SimFile& f, void* data);
 int ioctl_panfrost_wait_bo(SimFile& f, void* data);
 int ioctl_panfrost_madvise(SimFile& f, void* data);
 
-// ioctls that exist in the kernel but are not modelled yet (jobs, heaps,
-// madvise: the "Kernel model II" work). They return -EOPNOTSUPP so a caller
-// can tell "not modelled" from a validation error.
-int ioctl_not_modelled(SimFile& f, void* data);
-
 }  // namespace wsys::sim

@@ -318,7 +318,7 @@ TEST_F(PanthorDev, BoCreateNoMmapRecordsTheFlag) {
   EXPECT_EQ(bo->create_flags, static_cast<uint32_t>(DRM_PANTHOR_BO_NO_MMAP));
 }
 
-// Creates a VM through VM_CREATE; 0 if the VM ioctls are not modelled yet.
+// Creates a VM through VM_CREATE; 0 (with *ret set) if it fails.
 uint32_t create_vm(SimDrmFile& f, int* ret) {
   drm_panthor_vm_create v{};
   *ret = f.ioctl(DRM_IOCTL_PANTHOR_VM_CREATE, &v);
