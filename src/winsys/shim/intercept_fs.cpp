@@ -93,21 +93,37 @@ int sys_fstatat(int dirfd, const char* path, struct stat* st, int flags) {
 
 // The stat family: `real(path)` stats a real path (the caller's or one
 // reached through a fake link) the way the caller asked (stat or lstat).
-template <typename Real>
-int do_stat(const char* path, struct stat* st, bool follow, Real real) {
-  if (!may_be_fake(path)) return real(path);
-  Resolved r;
-  try {
-    r = resolve(path, follow);
-  } catch (...) {
-    return fail(ENOMEM, -1);
+// The common start of an intercepted path call. Returns true when `path`
+// names a fake node (left in *r) that the caller answers itself; otherwise
+// *out is the call's result: the real function on the original path, or on
+// the path a fake link leads to, or `error_value` with errno set.
+template <typename T, typename Real>
+bool resolve_for_call(const char* path, bool follow, T error_value, Real& real, Resolved* r,
+                      T* out) {
+  if (!may_be_fake(path)) {
+    *out = real(path);
+    return false;
   }
-  switch (r.kind) {
-    case Resolved::Pass: return real(path);
-    case Resolved::Real: return real(r.path.c_str());
-    case Resolved::Error: return fail(r.err, -1);
+  try {
+    *r = resolve(path, follow);
+  } catch (...) {
+    *out = fail<T>(ENOMEM, error_value);
+    return false;
+  }
+  switch (r->kind) {
+    case Resolved::Pass: *out = real(path); return false;
+    case Resolved::Real: *out = real(r->path.c_str()); return false;
+    case Resolved::Error: *out = fail<T>(r->err, error_value); return false;
     case Resolved::Fake: break;
   }
+  return true;
+}
+
+template <typename Real>
+int do_stat(const char* path, struct stat* st, bool follow, Real real) {
+  Resolved r;
+  int out;
+  if (!resolve_for_call(path, follow, -1, real, &r, &out)) return out;
   if (r.node->overlay) {  // the real directory if there is one
     ErrnoKeeper keep;
     if (real(r.path.c_str()) == 0) return 0;
@@ -279,19 +295,9 @@ char* copy_resolved(const std::string& path, char* resolved, size_t resolvedlen)
 
 template <typename Real>
 char* do_realpath(const char* path, char* resolved, size_t resolvedlen, Real real) {
-  if (!may_be_fake(path)) return real(path);
   Resolved r;
-  try {
-    r = resolve(path, true);
-  } catch (...) {
-    return fail<char*>(ENOMEM, nullptr);
-  }
-  switch (r.kind) {
-    case Resolved::Pass: return real(path);
-    case Resolved::Real: return real(r.path.c_str());
-    case Resolved::Error: return fail<char*>(r.err, nullptr);
-    case Resolved::Fake: break;
-  }
+  char* out;
+  if (!resolve_for_call(path, true, static_cast<char*>(nullptr), real, &r, &out)) return out;
   return copy_resolved(r.path, resolved, resolvedlen);
 }
 
@@ -343,19 +349,9 @@ ssize_t do_readlink(const char* path, char* buf, size_t size, Real real) {
 // shim's entries have none.
 template <typename Real>
 ssize_t do_xattr(const char* path, bool follow, ssize_t none_errno, Real real) {
-  if (!may_be_fake(path)) return real(path);
   Resolved r;
-  try {
-    r = resolve(path, follow);
-  } catch (...) {
-    return fail<ssize_t>(ENOMEM, -1);
-  }
-  switch (r.kind) {
-    case Resolved::Pass: return real(path);
-    case Resolved::Real: return real(r.path.c_str());
-    case Resolved::Error: return fail<ssize_t>(r.err, -1);
-    case Resolved::Fake: break;
-  }
+  ssize_t out;
+  if (!resolve_for_call(path, follow, ssize_t{-1}, real, &r, &out)) return out;
   if (r.node->overlay) {
     ErrnoKeeper keep;
     ssize_t n = real(r.path.c_str());
@@ -366,19 +362,9 @@ ssize_t do_xattr(const char* path, bool follow, ssize_t none_errno, Real real) {
 
 template <typename Real>
 int do_access(const char* path, int mode, bool follow, Real real) {
-  if (!may_be_fake(path)) return real(path);
   Resolved r;
-  try {
-    r = resolve(path, follow);
-  } catch (...) {
-    return fail(ENOMEM, -1);
-  }
-  switch (r.kind) {
-    case Resolved::Pass: return real(path);
-    case Resolved::Real: return real(r.path.c_str());
-    case Resolved::Error: return fail(r.err, -1);
-    case Resolved::Fake: break;
-  }
+  int out;
+  if (!resolve_for_call(path, follow, -1, real, &r, &out)) return out;
   switch (r.node->kind) {
     case VKind::Node: return (mode & X_OK) ? fail(EACCES, -1) : 0;
     case VKind::File: return (mode & (W_OK | X_OK)) ? fail(EACCES, -1) : 0;
@@ -396,19 +382,10 @@ int do_access(const char* path, int mode, bool follow, Real real) {
 // fopen() of a fake file: its open fd wrapped in a FILE.
 template <typename Real>
 FILE* do_fopen(const char* path, const char* mode, Real real) {
-  if (!may_be_fake(path) || !mode) return real(path);
+  if (!mode) return real(path);
   Resolved r;
-  try {
-    r = resolve(path, true);
-  } catch (...) {
-    return fail<FILE*>(ENOMEM, nullptr);
-  }
-  switch (r.kind) {
-    case Resolved::Pass: return real(path);
-    case Resolved::Real: return real(r.path.c_str());
-    case Resolved::Error: return fail<FILE*>(r.err, nullptr);
-    case Resolved::Fake: break;
-  }
+  FILE* out;
+  if (!resolve_for_call(path, true, static_cast<FILE*>(nullptr), real, &r, &out)) return out;
   bool plus = std::strchr(mode, '+') != nullptr;
   int flags = (mode[0] == 'r' && !plus) ? O_RDONLY : plus ? O_RDWR : O_WRONLY;
   if (std::strchr(mode, 'e')) flags |= O_CLOEXEC;
