@@ -38,6 +38,8 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
   // Negative errno, or 0 when ok.
   int error() const { return ok() ? 0 : std::get<1>(v_).code; }

@@ -368,14 +368,16 @@ class Device {
   virtual Result<VmPtr> vm_create(uint64_t user_va_range = 0) = 0;
 
   // --- syncobjs (DRM core) ---
-  Result<uint32_t> syncobj_create(bool signalled);
-  Result<void> syncobj_destroy(uint32_t handle);
+  // Virtual only so that tests of the layers above can fake the kernel;
+  // both backends use the DRM-core implementation.
+  virtual Result<uint32_t> syncobj_create(bool signalled);
+  virtual Result<void> syncobj_destroy(uint32_t handle);
   // Waits for all (or any) points; absolute CLOCK_MONOTONIC deadline.
-  Result<void> syncobj_wait(std::span<const uint32_t> handles, std::span<const uint64_t> points,
-                            int64_t abs_deadline_ns, bool wait_all = true,
-                            bool wait_for_submit = false);
-  Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
-  Result<uint64_t> syncobj_query(uint32_t handle);
+  virtual Result<void> syncobj_wait(std::span<const uint32_t> handles,
+                                    std::span<const uint64_t> points, int64_t abs_deadline_ns,
+                                    bool wait_all = true, bool wait_for_submit = false);
+  virtual Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
+  virtual Result<uint64_t> syncobj_query(uint32_t handle);
 
   // --- queries ---
   // The GPU's timestamp counter now (panthor TIMESTAMP_INFO 1.1, panfrost

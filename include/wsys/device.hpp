@@ -1,0 +1,155 @@
+// wsys::Device: one open GPU (a render node or the kernel model) and the
+// memory policy on it: the kmod device, its properties, the device VM and
+// its VA allocator, the BO cache and statistics.
+//
+// Devices are shared (std::shared_ptr): buffers handed out keep theirs
+// alive, so releasing a Device while buffers live is safe. Every call is
+// thread-safe.
+//
+// Buffers (see bo.hpp) get a GPU address in the device VM when created:
+// panthor through the VaAllocator and an immediate VM_BIND, panfrost where
+// the kernel placed them. A cached buffer keeps its mapping, so a cache hit
+// costs no bind. When a buffer is destroyed its VA is unmapped: at once if
+// it is idle, else by an asynchronous VM_BIND that waits for its last use;
+// that VA goes back to the allocator only once the unmap's point on the
+// device's unmap timeline has signalled (checked without blocking; the
+// bookkeeping record is allocated before the unmap is submitted).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wsys/bo.hpp"
+#include "wsys/bo_cache.hpp"
+#include "wsys/result.hpp"
+#include "wsys/va_allocator.hpp"
+#include "wsys/vm.hpp"
+
+namespace wsys {
+
+namespace kmod {
+class Device;
+}  // namespace kmod
+
+struct DeviceOptions {
+  BoCacheConfig cache;
+  // Keep CPU mappings of cached buffers (faster reuse) or drop them (the
+  // kernel can purge only unmapped buffers). Unset: keep them only where
+  // the kernel has no madvise (panthor), since nothing could be purged.
+  std::optional<bool> keep_cpu_mapping;
+  // Apply WSYS_BO_CACHE_* environment overrides on top of `cache`.
+  bool cache_from_env = true;
+  // A background thread that decays the cache and reclaims deferred VAs
+  // while there is anything to do. Off: call Device::maintain().
+  bool maintenance_thread = true;
+  // Where the cache's decay clock comes from (tests); default
+  // CLOCK_MONOTONIC.
+  std::function<uint64_t()> clock;
+};
+
+struct DeviceInfo {
+  std::string node;    // "sim:panthor", "/dev/dri/renderD128", ...
+  std::string driver;  // "panthor", "panfrost"
+  int driver_major = 0, driver_minor = 0;
+  bool model = false;  // the in-process kernel model
+  uint32_t gpu_id = 0;
+  uint32_t arch_major = 0;
+  uint32_t core_count = 0;
+  uint32_t core_id_range = 0;
+  uint32_t va_bits = 0;
+  uint64_t va_start = 0, va_end = 0;  // the device VM's user range
+  bool kernel_managed_va = false;     // panfrost
+  bool madvise = false;               // purgeable cached buffers
+  bool timeline_syncobj = false;
+  uint64_t page_size = 4096;
+};
+
+struct DeviceStats {
+  uint64_t bos_live = 0;           // handed out now
+  uint64_t bytes_live = 0;         // their sizes (size classes)
+  uint64_t bytes_requested = 0;    // what was asked for them
+  uint64_t peak_bytes_live = 0;
+  uint64_t bo_creates = 0;         // kernel BO_CREATE / CREATE_BO
+  uint64_t bo_destroys = 0;        // GEM_CLOSE of our buffers
+  uint64_t imports = 0, exports = 0;
+  uint64_t alloc_retries = 0;      // allocation failed, cache dropped, retried
+  uint64_t zero_fills = 0;         // reused buffers cleared for kAllocZeroed
+  uint64_t va_maps = 0, va_unmaps = 0, va_async_unmaps = 0;
+  uint64_t va_deferred = 0;        // VAs waiting for their unmap to signal
+  uint64_t va_reclaimed = 0;       // deferred VAs returned to the allocator
+  BoCacheStats cache;
+  VaHeapStats va;  // the device VM's heap (empty where the kernel places BOs)
+  VmStats vm;      // the device VM's binds
+};
+
+class Device : public std::enable_shared_from_this<Device> {
+ public:
+  // Opens the device WSYS_DEVICE selects (auto | sim | sim:panthor |
+  // sim:panfrost | /dev/dri/renderDNNN). On failure `why` says why.
+  static Result<std::shared_ptr<Device>> open(const DeviceOptions& options = {},
+                                              std::string* why = nullptr);
+  // The same with an explicit WSYS_DEVICE-style spec.
+  static Result<std::shared_ptr<Device>> open(std::string_view spec,
+                                              const DeviceOptions& options = {},
+                                              std::string* why = nullptr);
+  // Takes a render-node fd the frontend opened (wsys closes it).
+  static Result<std::shared_ptr<Device>> from_fd(int fd, const DeviceOptions& options = {});
+  // Wraps a kmod device (tests use a fake one).
+  static Result<std::shared_ptr<Device>> create(std::unique_ptr<kmod::Device> kdev,
+                                                const DeviceOptions& options = {});
+
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  const DeviceInfo& info() const { return info_; }
+  kmod::Device& kmod() const { return *kdev_; }
+  // The device's own VM, where every buffer gets its address.
+  Vm& vm() const { return *vm_; }
+
+  // A buffer of at least `size` bytes (its size() is the cache's size
+  // class). Taken from the cache when possible; on -ENOMEM from the kernel
+  // the cache is dropped and the allocation retried once. Errors: -EINVAL
+  // (size 0, unknown flags, kAllocZeroed with kAllocNoMmap is fine: such a
+  // buffer is never reused), the kernel's errno otherwise.
+  Result<BoRef> bo_alloc(uint64_t size, uint32_t flags, std::string_view label = {});
+  // Imports a dma-buf. The same buffer imported twice (or one this device
+  // exported) is the same Bo.
+  Result<BoRef> bo_import(int fd);
+
+  BoCache& cache() { return *cache_; }
+  // Frees up to `bytes` of cached memory now (a low-memory signal).
+  uint64_t trim(uint64_t bytes);
+  // Decays the cache and reclaims signalled VAs now.
+  void maintain();
+
+  DeviceStats stats() const;
+
+  // --- VA (the device VM) ---
+  // Allocation alignment for a buffer of `size` (2 MiB blocks for large
+  // buffers so the MMU can use them, else a page).
+  static uint64_t va_alignment(uint64_t size);
+
+ private:
+  struct Impl;
+  friend class Bo;
+  friend class DeviceVa;
+  friend class DeviceCacheBackend;
+  explicit Device(std::unique_ptr<kmod::Device> kdev);
+
+  Result<void> init(const DeviceOptions& options);
+  void release(Bo* bo);  // the last reference went
+  void destroy_bo(Bo* bo);
+
+  std::unique_ptr<kmod::Device> kdev_;
+  std::shared_ptr<Vm> vm_;
+  DeviceInfo info_;
+  std::unique_ptr<BoCache> cache_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wsys

@@ -1,0 +1,141 @@
+// wsys::Bo: reference counting, CPU mapping, labels, export, busy tracking.
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "winsys/core/debug_log.h"
+#include "winsys/core/device_impl.h"
+
+namespace wsys {
+
+namespace core {
+Bo* bo_from_hook(BoCacheHook* h) {
+  // hook_ is the first member of a standard-layout Bo, so the two are
+  // pointer-interconvertible.
+  static_assert(std::is_standard_layout_v<Bo>, "Bo must stay standard-layout (bo_from_hook)");
+  return reinterpret_cast<Bo*>(h);
+}
+}  // namespace core
+
+Bo::Bo(Device* device, std::shared_ptr<kmod::Bo> kbo, uint64_t requested, uint32_t flags)
+    : device_(device), kbo_(std::move(kbo)), requested_(requested), flags_(flags) {
+  hook_.flags = flags & kAllocBufferFlags;
+  hook_.size = kbo_->size();
+}
+
+Bo::~Bo() = default;
+
+uint32_t Bo::handle() const { return kbo_->handle(); }
+
+void Bo::unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last reference: the Device decides (cache or destroy). Our hold on
+  // the Device goes after that, so a Device whose last user this was is
+  // destroyed only once the buffer is in its cache (which it then drains).
+  std::shared_ptr<Device> keep = std::move(device_ref_);
+  keep->release(this);
+}
+
+Result<void*> Bo::map() {
+  if (void* p = cpu()) return p;
+  if (flags_ & kAllocNoMmap) return Error(-EINVAL);
+  Result<void*> m = device_->kmod().bo_mmap(*kbo_, PROT_READ | PROT_WRITE);
+  if (!m.ok()) return Error(m.error());
+  void* expected = nullptr;
+  if (!cpu_.compare_exchange_strong(expected, *m, std::memory_order_acq_rel)) {
+    // Another thread mapped it first: keep theirs.
+    (void)device_->kmod().bo_munmap(*kbo_, *m);
+    return expected;
+  }
+  WSYS_LOG(Bo, "map handle=%u size=%llu cpu=%p", handle(),
+           static_cast<unsigned long long>(size()), *m);
+  return *m;
+}
+
+std::string Bo::label() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return label_;
+}
+
+Result<void> Bo::set_label(std::string_view label) {
+  std::string l(label);
+  Result<void> r = device_->kmod().bo_set_label(*kbo_, l);
+  if (!r.ok()) return r;
+  std::lock_guard<std::mutex> g(lock_);
+  label_ = std::move(l);
+  return {};
+}
+
+Result<int> Bo::export_fd() {
+  if (!(flags_ & kAllocShareable) && !imported_) return Error(-EINVAL);
+  {
+    // Entered in the share table first, so an import racing with the
+    // export finds this Bo rather than making a second one.
+    std::lock_guard<std::mutex> g(device_->impl_->share_lock);
+    hook_.shared = true;
+    device_->impl_->shared[handle()] = this;
+  }
+  Result<int> fd = device_->kmod().bo_export(*kbo_);
+  if (fd.ok()) {
+    device_->impl_->exports.fetch_add(1, std::memory_order_relaxed);
+    WSYS_LOG(Bo, "export handle=%u fd=%d", handle(), *fd);
+  }
+  return fd;
+}
+
+void Bo::mark_used(uint32_t syncobj, uint64_t point) {
+  std::lock_guard<std::mutex> g(lock_);
+  use_syncobj_ = syncobj;
+  use_point_ = point;
+}
+
+Result<void> Bo::wait_last_use(int64_t abs_deadline_ns, bool forget_if_idle) {
+  uint32_t s;
+  uint64_t p;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    s = use_syncobj_;
+    p = use_point_;
+  }
+  if (s == 0) return {};
+  // WAIT_FOR_SUBMIT: a point whose submission has not reached the kernel
+  // yet is pending, not an error. A deadline of 0 polls.
+  Result<void> w = device_->kmod().syncobj_wait(
+      std::span<const uint32_t>(&s, 1),
+      p ? std::span<const uint64_t>(&p, 1) : std::span<const uint64_t>(), abs_deadline_ns, true,
+      true);
+  if (!w.ok()) return w;
+  if (forget_if_idle) {
+    std::lock_guard<std::mutex> g(lock_);
+    if (use_syncobj_ == s && use_point_ == p) use_syncobj_ = 0;  // idle stays idle
+  }
+  return {};
+}
+
+bool Bo::busy() {
+  Result<void> w = wait_last_use(0, true);
+  if (!w.ok() && (w.error() == -ETIME || w.error() == -ETIMEDOUT || w.error() == -EBUSY))
+    return true;
+  if (!w.ok()) {
+    // A syncobj the frontend destroyed: nothing can still be waiting on it.
+    WSYS_LOG(Bo, "busy: handle %u: last use unknown (%s), taken as idle", handle(),
+             strerror(-w.error()));
+    std::lock_guard<std::mutex> g(lock_);
+    use_syncobj_ = 0;
+  }
+  // panfrost also tracks the kernel's implicit fences (SUBMIT's BO list).
+  Result<void> k = device_->kmod().bo_wait(*kbo_, 0);
+  return !k.ok() && (k.error() == -EBUSY || k.error() == -ETIMEDOUT || k.error() == -ETIME);
+}
+
+Result<void> Bo::wait(int64_t abs_deadline_ns) {
+  if (Result<void> w = wait_last_use(abs_deadline_ns, true); !w.ok()) return w;
+  Result<void> k = device_->kmod().bo_wait(*kbo_, abs_deadline_ns);
+  if (!k.ok() && k.error() != -EOPNOTSUPP) return k.error() == -EBUSY ? Error(-ETIME) : k;
+  return {};
+}
+
+}  // namespace wsys

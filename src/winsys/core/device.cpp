@@ -1,0 +1,396 @@
+// wsys::Device: opening, buffer allocation through the cache, import,
+// release, statistics and the maintenance thread. The device VM's
+// addresses are in device_va.cpp.
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "winsys/core/debug_log.h"
+#include "winsys/core/device_impl.h"
+#include "winsys/drm/device_select.h"
+#include "winsys/drm/real_drm_file.h"
+
+namespace wsys {
+
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// "64M", "1G", "4096": bytes with an optional K/M/G suffix. false if bad.
+bool parse_bytes(const char* s, uint64_t* out) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 0);
+  if (errno || end == s) return false;
+  uint64_t mul = 1;
+  if (*end == 'K' || *end == 'k') mul = 1ull << 10, ++end;
+  else if (*end == 'M' || *end == 'm') mul = 1ull << 20, ++end;
+  else if (*end == 'G' || *end == 'g') mul = 1ull << 30, ++end;
+  if (*end) return false;
+  if (v > UINT64_MAX / mul) return false;
+  *out = v * mul;
+  return true;
+}
+
+// WSYS_BO_CACHE_MAX, WSYS_BO_CACHE_HALF_LIFE_MS, WSYS_BO_CACHE_MAX_BO.
+void apply_cache_env(BoCacheConfig& c) {
+  uint64_t v;
+  if (const char* s = std::getenv("WSYS_BO_CACHE_MAX")) {
+    if (parse_bytes(s, &v)) c.max_cached_bytes = v;
+    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_MAX: '%s' is not a size (e.g. 64M); ignored\n", s);
+  }
+  if (const char* s = std::getenv("WSYS_BO_CACHE_MAX_BO")) {
+    if (parse_bytes(s, &v)) c.max_bo_size = v;
+    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_MAX_BO: '%s' is not a size; ignored\n", s);
+  }
+  if (const char* s = std::getenv("WSYS_BO_CACHE_HALF_LIFE_MS")) {
+    if (parse_bytes(s, &v)) c.decay_half_life_ns = v * 1000000ull;
+    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_HALF_LIFE_MS: '%s' is not a number; ignored\n", s);
+  }
+}
+
+uint32_t kmod_flags(uint32_t alloc_flags) {
+  uint32_t f = 0;
+  if (alloc_flags & kAllocExecutable) f |= kmod::kBoExecutable;
+  if (alloc_flags & kAllocNoMmap) f |= kmod::kBoNoMmap;
+  if (alloc_flags & kAllocGpuUncached) f |= kmod::kBoGpuUncached;
+  return f;
+}
+
+void raise_peak(std::atomic<uint64_t>& peak, uint64_t v) {
+  uint64_t p = peak.load(std::memory_order_relaxed);
+  while (v > p && !peak.compare_exchange_weak(p, v, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+// --- the cache backend --------------------------------------------------
+
+bool DeviceCacheBackend::busy(BoCacheHook& e) { return core::bo_from_hook(&e)->busy(); }
+
+Result<bool> DeviceCacheBackend::make_evictable(BoCacheHook& e) {
+  Bo* bo = core::bo_from_hook(&e);
+  return dev_.kmod().bo_make_evictable(bo->kmod_bo());
+}
+
+Result<bool> DeviceCacheBackend::make_unevictable(BoCacheHook& e) {
+  Bo* bo = core::bo_from_hook(&e);
+  return dev_.kmod().bo_make_unevictable(bo->kmod_bo());
+}
+
+void DeviceCacheBackend::drop_cpu_mapping(BoCacheHook& e) {
+  Bo* bo = core::bo_from_hook(&e);
+  if (void* p = bo->cpu_.exchange(nullptr, std::memory_order_acq_rel))
+    (void)dev_.kmod().bo_munmap(bo->kmod_bo(), p);
+}
+
+void DeviceCacheBackend::destroy(BoCacheHook& e) { dev_.destroy_bo(core::bo_from_hook(&e)); }
+
+uint64_t DeviceCacheBackend::now_ns() { return clock ? clock() : monotonic_ns(); }
+
+// --- opening --------------------------------------------------------------
+
+Device::Device(std::unique_ptr<kmod::Device> kdev)
+    : kdev_(std::move(kdev)), impl_(std::make_unique<Impl>(*this)) {}
+
+Result<std::shared_ptr<Device>> Device::create(std::unique_ptr<kmod::Device> kdev,
+                                               const DeviceOptions& options) {
+  if (!kdev) return Error(-EINVAL);
+  std::shared_ptr<Device> d(new Device(std::move(kdev)));
+  if (Result<void> r = d->init(options); !r.ok()) return Error(r.error());
+  return d;
+}
+
+Result<std::shared_ptr<Device>> Device::open(const DeviceOptions& options, std::string* why) {
+  Result<drm::DeviceSpec> spec = drm::device_spec_from_env(why);
+  if (!spec.ok()) return Error(spec.error());
+  Result<std::unique_ptr<drm::DrmFile>> f = drm::open_device(*spec, why);
+  if (!f.ok()) return Error(f.error());
+  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+  if (!k.ok()) return Error(k.error());
+  return create(std::move(*k), options);
+}
+
+Result<std::shared_ptr<Device>> Device::open(std::string_view spec_text,
+                                             const DeviceOptions& options, std::string* why) {
+  Result<drm::DeviceSpec> spec = drm::parse_device_spec(spec_text, why);
+  if (!spec.ok()) return Error(spec.error());
+  Result<std::unique_ptr<drm::DrmFile>> f = drm::open_device(*spec, why);
+  if (!f.ok()) return Error(f.error());
+  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+  if (!k.ok()) return Error(k.error());
+  return create(std::move(*k), options);
+}
+
+Result<std::shared_ptr<Device>> Device::from_fd(int fd, const DeviceOptions& options) {
+  if (fd < 0) return Error(-EBADF);
+  Result<std::unique_ptr<drm::RealDrmFile>> f = drm::RealDrmFile::adopt(fd, "fd");
+  if (!f.ok()) return Error(f.error());
+  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+  if (!k.ok()) return Error(k.error());
+  return create(std::move(*k), options);
+}
+
+Result<void> Device::init(const DeviceOptions& options) {
+  impl_->options = options;
+  impl_->backend.clock = options.clock;
+  const kmod::DeviceProps& p = kdev_->props();
+
+  if (Result<void> r = DeviceVa::init(*this); !r.ok()) return r;
+
+  info_.node = kdev_->file().node_name();
+  info_.driver = p.version.name;
+  info_.driver_major = p.version.major;
+  info_.driver_minor = p.version.minor;
+  info_.model = kdev_->file().is_model();
+  info_.gpu_id = p.gpu_id;
+  info_.arch_major = p.arch_major();
+  info_.core_count = p.core_count();
+  info_.core_id_range = p.core_id_range();
+  info_.va_bits = p.va_bits;
+  info_.va_start = vm_->va_start();
+  info_.va_end = vm_->va_end();
+  info_.kernel_managed_va = p.kernel_managed_va;
+  info_.madvise = p.driver == kmod::Driver::Panfrost;
+  info_.timeline_syncobj = p.timeline_syncobj;
+  long page = sysconf(_SC_PAGESIZE);
+  info_.page_size = page > 0 ? static_cast<uint64_t>(page) : 4096;
+
+  BoCacheConfig cc = options.cache;
+  if (options.cache_from_env) apply_cache_env(cc);
+  // Keep CPU mappings of cached buffers only where the kernel could not
+  // purge them anyway (no madvise): unmapping costs a remap on reuse.
+  if (options.keep_cpu_mapping.has_value()) cc.keep_cpu_mapping = *options.keep_cpu_mapping;
+  else cc.keep_cpu_mapping = !info_.madvise;
+  cache_ = std::make_unique<BoCache>(impl_->backend, info_.page_size, cc);
+
+  if (options.maintenance_thread) {
+    impl_->maint = std::thread([this] {
+      std::unique_lock<std::mutex> lk(impl_->maint_lock);
+      while (!impl_->maint_stop) {
+        const bool work = cache_->bytes_cached() > 0 || DeviceVa::pending(*this);
+        if (work) {
+          impl_->maint_idle.store(false, std::memory_order_relaxed);
+          uint64_t hl = cache_->config().decay_half_life_ns;
+          // A quarter of a half-life: the curve is followed in small steps.
+          auto period = std::chrono::nanoseconds(
+              std::clamp<uint64_t>(hl / 4, 10'000'000ull, 1'000'000'000ull));
+          impl_->maint_cv.wait_for(lk, period);
+        } else {
+          impl_->maint_idle.store(true, std::memory_order_relaxed);
+          impl_->maint_cv.wait(lk);
+        }
+        if (impl_->maint_stop) break;
+        lk.unlock();
+        maintain();
+        lk.lock();
+      }
+    });
+  }
+  WSYS_LOG(Bo, "device %s: %s %d.%d va [0x%llx, 0x%llx) madvise=%d", info_.node.c_str(),
+           info_.driver.c_str(), info_.driver_major, info_.driver_minor,
+           static_cast<unsigned long long>(info_.va_start),
+           static_cast<unsigned long long>(info_.va_end), info_.madvise);
+  return {};
+}
+
+Device::~Device() {
+  if (impl_->maint.joinable()) {
+    {
+      std::lock_guard<std::mutex> g(impl_->maint_lock);
+      impl_->maint_stop = true;
+    }
+    impl_->maint_cv.notify_all();
+    impl_->maint.join();
+  }
+  cache_.reset();  // destroys every cached buffer (their VAs unmapped)
+  DeviceVa::fini(*this);
+}
+
+// --- allocation -------------------------------------------------------------
+
+Result<BoRef> Device::bo_alloc(uint64_t size, uint32_t flags, std::string_view label) {
+  if (size == 0 || (flags & ~kAllocAllFlags)) return Error(-EINVAL);
+  if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
+  const uint32_t buf_flags = flags & kAllocBufferFlags;
+  const bool use_cache = !(flags & kAllocNoCache) && !((flags & kAllocZeroed) && (flags & kAllocNoMmap));
+  const uint64_t rounded =
+      use_cache ? cache_->round_size(size) : (size + info_.page_size - 1) & ~(info_.page_size - 1);
+
+  Bo* bo = nullptr;
+  bool hit = false;
+  if (use_cache && cache_->cacheable(rounded, buf_flags)) {
+    if (BoCacheHook* h = cache_->take(rounded, buf_flags)) {
+      bo = core::bo_from_hook(h);
+      hit = true;
+      bo->refs_.store(1, std::memory_order_relaxed);
+      bo->requested_ = size;
+      bo->no_cache_ = false;
+    }
+  }
+  if (!bo) {
+    // Not created private to the VM (exclusive_vm), even when not
+    // shareable: Vm::recreate() must be able to map it into a new VM.
+    Result<std::shared_ptr<kmod::Bo>> kb = kdev_->bo_create(rounded, kmod_flags(flags), nullptr);
+    if (!kb.ok() && kb.error() == -ENOMEM) {
+      // Cached memory may be what the kernel is short of: drop it, retry once.
+      uint64_t freed = cache_->trim(UINT64_MAX);
+      impl_->alloc_retries.fetch_add(1, std::memory_order_relaxed);
+      WSYS_LOG(Bo, "alloc size=%llu: -ENOMEM, dropped %llu cached bytes, retrying",
+               static_cast<unsigned long long>(rounded), static_cast<unsigned long long>(freed));
+      kb = kdev_->bo_create(rounded, kmod_flags(flags), nullptr);
+    }
+    if (!kb.ok()) return Error(kb.error());
+    impl_->bo_creates.fetch_add(1, std::memory_order_relaxed);
+    bo = new Bo(this, std::move(*kb), size, buf_flags);
+    bo->no_cache_ = !use_cache;
+    if (Result<void> r = DeviceVa::map(*this, *bo); !r.ok()) {
+      delete bo;  // closes the GEM handle
+      impl_->bo_destroys.fetch_add(1, std::memory_order_relaxed);
+      return Error(r.error());
+    }
+  }
+  bo->device_ref_ = shared_from_this();
+
+  if (hit && (flags & kAllocZeroed)) {
+    Result<void*> m = bo->map();
+    if (m.ok()) {
+      std::memset(*m, 0, bo->size());
+      impl_->zero_fills.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      BoRef(BoRef::adopt(bo)).reset();  // back to the cache (or destroyed)
+      return Error(m.error());
+    }
+  }
+  if (!label.empty() || (hit && !bo->label_.empty())) {
+    // Labels are debugging aids: a kernel without them is not an error here.
+    std::string current = bo->label();
+    if (current != label) (void)bo->set_label(label);
+  }
+
+  impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
+  impl_->bytes_requested.fetch_add(size, std::memory_order_relaxed);
+  uint64_t live = impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed) + bo->size();
+  raise_peak(impl_->peak_bytes_live, live);
+  WSYS_LOG(Bo, "alloc handle=%u size=%llu (asked %llu) flags=0x%x va=0x%llx %s label=%.*s",
+           bo->handle(), static_cast<unsigned long long>(bo->size()),
+           static_cast<unsigned long long>(size), flags,
+           static_cast<unsigned long long>(bo->gpu_va()), hit ? "hit" : "new",
+           static_cast<int>(label.size()), label.data());
+  return BoRef::adopt(bo);
+}
+
+Result<BoRef> Device::bo_import(int fd) {
+  if (fd < 0) return Error(-EBADF);
+  std::lock_guard<std::mutex> g(impl_->share_lock);
+  Result<std::shared_ptr<kmod::Bo>> kb = kdev_->bo_import(fd);
+  if (!kb.ok()) return Error(kb.error());
+  auto it = impl_->shared.find((*kb)->handle());
+  if (it != impl_->shared.end()) {
+    Bo* existing = it->second;
+    // Revive only a Bo that still has users; one whose last reference is
+    // going is left to die and replaced below (it shares the kmod Bo, so
+    // the GEM handle stays open).
+    uint32_t r = existing->refs_.load(std::memory_order_relaxed);
+    while (r != 0 &&
+           !existing->refs_.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel)) {
+    }
+    if (r != 0) return BoRef::adopt(existing);
+  }
+  Bo* bo = new Bo(this, std::move(*kb), 0, kAllocShareable);
+  bo->imported_ = true;
+  bo->hook_.shared = true;
+  bo->no_cache_ = true;
+  bo->requested_ = bo->size();
+  if (Result<void> r = DeviceVa::map(*this, *bo); !r.ok()) {
+    delete bo;
+    return Error(r.error());
+  }
+  impl_->shared[bo->handle()] = bo;
+  bo->device_ref_ = shared_from_this();
+  impl_->imports.fetch_add(1, std::memory_order_relaxed);
+  impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
+  impl_->bytes_requested.fetch_add(bo->size(), std::memory_order_relaxed);
+  uint64_t live = impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed) + bo->size();
+  raise_peak(impl_->peak_bytes_live, live);
+  WSYS_LOG(Bo, "import fd=%d handle=%u size=%llu va=0x%llx", fd, bo->handle(),
+           static_cast<unsigned long long>(bo->size()),
+           static_cast<unsigned long long>(bo->gpu_va()));
+  return BoRef::adopt(bo);
+}
+
+void Device::release(Bo* bo) {
+  impl_->bos_live.fetch_sub(1, std::memory_order_relaxed);
+  impl_->bytes_live.fetch_sub(bo->size(), std::memory_order_relaxed);
+  impl_->bytes_requested.fetch_sub(bo->requested_, std::memory_order_relaxed);
+  if (bo->hook_.shared) {
+    std::lock_guard<std::mutex> g(impl_->share_lock);
+    auto it = impl_->shared.find(bo->handle());
+    if (it != impl_->shared.end() && it->second == bo) impl_->shared.erase(it);
+  }
+  if (bo->hook_.shared || bo->no_cache_ || !cache_->put(bo->hook_)) {
+    destroy_bo(bo);
+    return;
+  }
+  if (impl_->maint_idle.load(std::memory_order_relaxed)) impl_->maint_cv.notify_one();
+}
+
+void Device::destroy_bo(Bo* bo) {
+  WSYS_LOG(Bo, "destroy handle=%u size=%llu va=0x%llx", bo->handle(),
+           static_cast<unsigned long long>(bo->size()),
+           static_cast<unsigned long long>(bo->gpu_va()));
+  if (void* p = bo->cpu_.exchange(nullptr)) (void)kdev_->bo_munmap(bo->kmod_bo(), p);
+  DeviceVa::unmap(*this, *bo);
+  delete bo;  // drops the kmod Bo: GEM_CLOSE once nothing else holds it
+  impl_->bo_destroys.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t Device::trim(uint64_t bytes) {
+  uint64_t freed = cache_->trim(bytes);
+  DeviceVa::reclaim(*this, false);
+  return freed;
+}
+
+void Device::maintain() {
+  cache_->decay();
+  DeviceVa::reclaim(*this, false);
+}
+
+DeviceStats Device::stats() const {
+  DeviceStats s;
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  s.bos_live = ld(impl_->bos_live);
+  s.bytes_live = ld(impl_->bytes_live);
+  s.bytes_requested = ld(impl_->bytes_requested);
+  s.peak_bytes_live = ld(impl_->peak_bytes_live);
+  s.bo_creates = ld(impl_->bo_creates);
+  s.bo_destroys = ld(impl_->bo_destroys);
+  s.imports = ld(impl_->imports);
+  s.exports = ld(impl_->exports);
+  s.alloc_retries = ld(impl_->alloc_retries);
+  s.zero_fills = ld(impl_->zero_fills);
+  s.va_maps = ld(impl_->va_maps);
+  s.va_unmaps = ld(impl_->va_unmaps);
+  s.va_async_unmaps = ld(impl_->va_async_unmaps);
+  s.cache = cache_->stats();
+  DeviceVa::stats(*this, s);
+  return s;
+}
+
+uint64_t Device::va_alignment(uint64_t size) {
+  // 2 MiB-aligned large buffers let the GPU MMU use block mappings.
+  return size >= (2ull << 20) ? (2ull << 20) : 4096;
+}
+
+}  // namespace wsys
