@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "model_jobs.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/sim/cmdstream.h"
 #include "winsys/sim/shrinker.h"
@@ -19,12 +20,6 @@
 
 namespace wsys {
 namespace {
-
-int64_t deadline_ms(int64_t ms) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec + ms * 1000000ll;
-}
 
 struct Opened {
   std::shared_ptr<Device> dev;
@@ -49,76 +44,8 @@ std::unique_ptr<Opened> open_model(const std::string& driver, BoCacheConfig cc =
   return o;
 }
 
-// A job on the device's VM: SLEEP `sleep_ns`, then WRITE32 `value` at
-// `target`'s address. Signals (syncobj, point) when done (panfrost: binary,
-// and the buffers are on the job's BO list, so the kernel sees them busy).
-class Jobs {
- public:
-  explicit Jobs(Device& d) : d_(d) {
-    if (d.info().driver == "panthor") {
-      kmod::QueueCreateInfo q;
-      kmod::GroupCreateInfo g;
-      g.queues = {&q, 1};
-      g.vm = &d.vm().kmod();
-      g.max_compute_cores = g.max_fragment_cores = g.max_tiler_cores = 1;
-      g.compute_core_mask = g.fragment_core_mask = d.kmod().props().shader_present;
-      g.tiler_core_mask = d.kmod().props().tiler_present;
-      auto gr = d.kmod().group_create(g);
-      EXPECT_TRUE(gr.ok()) << gr.error();
-      group_ = gr.ok() ? *gr : 0;
-    }
-  }
-  ~Jobs() {
-    if (group_) (void)d_.kmod().group_destroy(group_);
-  }
-
-  Result<void> sleep_then_write(Bo& target, uint64_t sleep_ns, uint32_t value, uint32_t syncobj,
-                                uint64_t point) {
-    auto stream = d_.bo_alloc(4096, kAllocExecutable | kAllocNoCache, "stream");
-    if (!stream.ok()) return Error(stream.error());
-    // Kept until the Jobs object goes (after the test waited for its jobs):
-    // panfrost's kernel unmaps a buffer when its handle closes.
-    streams_.push_back(*stream);
-    auto m = (*stream)->map();
-    if (!m.ok()) return Error(m.error());
-    auto* p = static_cast<uint8_t*>(*m);
-    size_t off = 0;
-    sim::SimCmdSleep s{{sim::kCmdSleep, sizeof(sim::SimCmdSleep)}, sleep_ns};
-    std::memcpy(p + off, &s, sizeof(s));
-    off += sizeof(s);
-    sim::SimCmdWrite32 w{{sim::kCmdWrite32, sizeof(sim::SimCmdWrite32)}, target.gpu_va(), value, 0};
-    std::memcpy(p + off, &w, sizeof(w));
-    off += sizeof(w);
-    if (group_) {
-      kmod::SyncOp sig = kmod::SyncOp::signal(syncobj, point);
-      kmod::QueueSubmit qs;
-      qs.stream_addr = (*stream)->gpu_va();
-      qs.stream_size_bytes = static_cast<uint32_t>(off);
-      qs.syncs = {&sig, 1};
-      Result<void> r = d_.kmod().group_submit(group_, {&qs, 1});
-      if (r.ok()) {
-        target.mark_used(syncobj, point);
-        (*stream)->mark_used(syncobj, point);
-      }
-      return r;
-    }
-    sim::SimCmdHeader end{sim::kCmdEnd, sizeof(sim::SimCmdHeader)};
-    std::memcpy(p + off, &end, sizeof(end));
-    kmod::Bo* bos[2] = {&target.kmod_bo(), &(*stream)->kmod_bo()};
-    kmod::JobChainSubmit js;
-    js.jc = (*stream)->gpu_va();
-    js.out_sync = syncobj;
-    js.bos = {bos, 2};
-    Result<void> r = d_.kmod().submit_job_chain(js);
-    if (r.ok()) target.mark_used(syncobj, 0);
-    return r;
-  }
-
- private:
-  Device& d_;
-  uint32_t group_ = 0;
-  std::vector<BoRef> streams_;
-};
+using test::deadline_ms;
+using test::Jobs;
 
 class DeviceModel : public ::testing::TestWithParam<std::string> {
  protected:
