@@ -137,8 +137,10 @@ class Vm {
   // --- unusable VMs ---
   bool usable();
   // A new kernel VM with every live mapping replayed (same addresses), for
-  // a Vm an async failure made unusable. Submissions must be re-pointed at
-  // the new kmod() by the caller.
+  // a Vm an async failure made unusable: what was asked for, including the
+  // async ops whose jobs failed. Parked ranges are freed (their unmaps died
+  // with the old VM). Submissions (groups, tiler heaps) must be re-created
+  // on the new kmod() by the caller.
   Result<void> recreate();
 
   VmStats stats() const;

@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -17,6 +18,8 @@
 namespace wsys {
 
 namespace {
+
+constexpr uint64_t kNullGuard = 32ull << 20;
 
 int64_t deadline_after_ms(int64_t ms) {
   timespec ts;
@@ -209,7 +212,12 @@ Result<void> Vm::init(uint64_t va_range) {
   im.st.va_start = im.kvm->user_va_start();
   im.st.va_end = im.kvm->user_va_end();
   if (!im.managed) return {};
-  Result<VaAllocator::HeapId> h = im.va.add_heap(im.st.va_start, im.st.va_end - im.st.va_start);
+  // Nothing is placed in the first 32 MiB (as panfrost's kernel does): a
+  // null or small GPU pointer faults instead of hitting a buffer, and 0 is
+  // "no stream" to GROUP_SUBMIT.
+  const uint64_t start = std::max<uint64_t>(im.st.va_start, kNullGuard);
+  if (start >= im.st.va_end) return Error(-ENOSPC);
+  Result<VaAllocator::HeapId> h = im.va.add_heap(start, im.st.va_end - start);
   if (!h.ok()) return Error(h.error());
   im.heap = *h;
   if (im.k->props().timeline_syncobj) {
