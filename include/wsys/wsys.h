@@ -1,0 +1,209 @@
+/*
+ * wsys.h: the C API of the wsys winsys.
+ *
+ * Conventions
+ *  - Every fallible call returns 0 or a negative errno (as the kernel
+ *    does); outputs are written only on success. A NULL handle or output
+ *    pointer is -EINVAL, never a crash.
+ *  - Handles are opaque. Reference-counted ones (wsys_device, wsys_bo) are
+ *    released with *_unref; a buffer keeps its device alive, so the order in
+ *    which a program releases them does not matter. wsys_vm and
+ *    wsys_bind_batch have one owner and are released with *_destroy.
+ *  - Thread safety: every call may be made from any thread, except that a
+ *    wsys_bind_batch must not be used by two threads at once.
+ *  - Statistics structs start with a `size` field the caller sets to
+ *    sizeof(the struct): later versions only append fields, and wsys fills
+ *    what fits.
+ *
+ * Link with `pkg-config --cflags --libs wsys` (libwsys.so, which contains
+ * the kernel model: WSYS_DEVICE=sim works without a GPU).
+ */
+#ifndef WSYS_WSYS_H
+#define WSYS_WSYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wsys_device wsys_device;
+typedef struct wsys_bo wsys_bo;
+typedef struct wsys_vm wsys_vm;
+typedef struct wsys_bind_batch wsys_bind_batch;
+
+/* ---- devices ---------------------------------------------------------- */
+
+/* spec: NULL for the WSYS_DEVICE environment variable, else "auto", "sim",
+ * "sim:panthor", "sim:panfrost" or a render-node path. */
+int wsys_device_open(const char *spec, wsys_device **out);
+/* Takes ownership of a render-node fd (closed by wsys, also on failure). */
+int wsys_device_open_fd(int fd, wsys_device **out);
+void wsys_device_ref(wsys_device *dev);
+void wsys_device_unref(wsys_device *dev);
+
+struct wsys_device_info {
+  uint32_t size; /* sizeof(struct wsys_device_info) */
+  char node[64];
+  char driver[16];
+  int32_t driver_major, driver_minor;
+  uint32_t model; /* 1: the in-process kernel model */
+  uint32_t gpu_id;
+  uint32_t core_count, core_id_range;
+  uint32_t va_bits;
+  uint32_t kernel_managed_va; /* 1: panfrost places buffers itself */
+  uint32_t madvise;           /* 1: cached buffers are purgeable */
+  uint64_t va_start, va_end;
+};
+int wsys_device_get_info(wsys_device *dev, struct wsys_device_info *out);
+
+struct wsys_device_stats {
+  uint32_t size; /* sizeof(struct wsys_device_stats) */
+  uint32_t pad;
+  uint64_t bos_live, bytes_live, bytes_requested, peak_bytes_live;
+  uint64_t bo_creates, bo_destroys, imports, exports, alloc_retries, zero_fills;
+  uint64_t cache_hits, cache_misses, cache_purged_on_reuse, cache_evicted;
+  uint64_t cache_entries, cache_bytes, cache_peak_bytes;
+  uint64_t va_maps, va_unmaps, va_async_unmaps, va_deferred, va_reclaimed;
+  uint64_t va_free_bytes, va_largest_free;
+  uint64_t vm_bind_calls, vm_ops_requested, vm_ops_submitted;
+};
+int wsys_device_get_stats(wsys_device *dev, struct wsys_device_stats *out);
+
+/* Frees up to `bytes` of cached memory now (a low-memory signal); returns
+ * the bytes freed (0 for a NULL device). */
+uint64_t wsys_device_trim(wsys_device *dev, uint64_t bytes);
+/* Decays the cache and reclaims deferred addresses now. */
+void wsys_device_maintain(wsys_device *dev);
+
+/* ---- buffers ---------------------------------------------------------- */
+
+enum wsys_alloc_flags {
+  WSYS_ALLOC_EXECUTABLE = 1u << 0,
+  WSYS_ALLOC_NO_MMAP = 1u << 1,
+  WSYS_ALLOC_GPU_UNCACHED = 1u << 2,
+  WSYS_ALLOC_SHAREABLE = 1u << 3,
+  WSYS_ALLOC_ZEROED = 1u << 8,
+  WSYS_ALLOC_NO_CACHE = 1u << 9,
+};
+
+/* A buffer of at least `size` bytes with a GPU address in the device VM;
+ * label may be NULL. The caller owns one reference. */
+int wsys_bo_alloc(wsys_device *dev, uint64_t size, uint32_t flags, const char *label,
+                  wsys_bo **out);
+/* Imports a dma-buf (the fd stays the caller's). Importing a buffer twice
+ * returns the same wsys_bo (with one more reference). */
+int wsys_bo_import(wsys_device *dev, int fd, wsys_bo **out);
+void wsys_bo_ref(wsys_bo *bo);
+/* The last reference returns the buffer to the cache (or destroys it). */
+void wsys_bo_unref(wsys_bo *bo);
+
+uint64_t wsys_bo_size(const wsys_bo *bo);   /* 0 for NULL */
+uint64_t wsys_bo_gpu_va(const wsys_bo *bo); /* 0 for NULL */
+uint32_t wsys_bo_handle(const wsys_bo *bo); /* GEM handle; 0 for NULL */
+/* The CPU mapping (created on first use, valid while the caller holds a
+ * reference). */
+int wsys_bo_map(wsys_bo *bo, void **out);
+/* A dma-buf fd the caller owns (close it). Needs WSYS_ALLOC_SHAREABLE. */
+int wsys_bo_export(wsys_bo *bo, int *out_fd);
+/* Records that a submission signals (syncobj, point) when done with it. */
+int wsys_bo_mark_used(wsys_bo *bo, uint32_t syncobj, uint64_t point);
+/* 1 busy, 0 idle, or a negative errno. Never blocks. */
+int wsys_bo_busy(wsys_bo *bo);
+/* Absolute CLOCK_MONOTONIC deadline; -ETIME when it passes. */
+int wsys_bo_wait(wsys_bo *bo, int64_t abs_deadline_ns);
+
+/* ---- syncobjs (the device's DRM file) ---------------------------------- */
+
+struct wsys_sync_point {
+  uint32_t syncobj;
+  uint32_t pad;
+  uint64_t point; /* 0: a binary syncobj */
+};
+int wsys_syncobj_create(wsys_device *dev, int signalled, uint32_t *out);
+int wsys_syncobj_destroy(wsys_device *dev, uint32_t syncobj);
+int wsys_syncobj_signal(wsys_device *dev, uint32_t syncobj, uint64_t point);
+/* Waits for one point; absolute deadline (0 polls): -ETIME when not yet. */
+int wsys_syncobj_wait(wsys_device *dev, uint32_t syncobj, uint64_t point, int64_t abs_deadline_ns);
+int wsys_syncobj_query(wsys_device *dev, uint32_t syncobj, uint64_t *out_point);
+
+/* ---- VMs and binding ---------------------------------------------------- */
+
+enum wsys_map_flags {
+  WSYS_MAP_READ_ONLY = 1u << 0,
+  WSYS_MAP_NO_EXEC = 1u << 1,
+  WSYS_MAP_UNCACHED = 1u << 2,
+};
+enum wsys_bind_mode {
+  WSYS_BIND_IMMEDIATE = 0,
+  WSYS_BIND_ASYNC = 1,
+  WSYS_BIND_DEFER_TO_IDLE = 2,
+};
+
+/* An address range from a VM's allocator (keep it to free it). */
+struct wsys_va_range {
+  uint64_t addr;
+  uint64_t size;
+  uint32_t cookie; /* allocator record */
+  uint32_t pad;
+};
+
+/* A new VM (va_range 0: the kernel's default); the caller owns it. */
+int wsys_vm_create(wsys_device *dev, uint64_t va_range, wsys_vm **out);
+/* The device's own VM, where every buffer has its address. Borrowed: valid
+ * while the device is; wsys_vm_destroy on it is a no-op. */
+int wsys_device_vm(wsys_device *dev, wsys_vm **out);
+void wsys_vm_destroy(wsys_vm *vm);
+
+int wsys_vm_alloc_va(wsys_vm *vm, uint64_t size, uint64_t align, struct wsys_va_range *out);
+int wsys_vm_alloc_va_fixed(wsys_vm *vm, uint64_t addr, uint64_t size, struct wsys_va_range *out);
+int wsys_vm_free_va(wsys_vm *vm, const struct wsys_va_range *range);
+/* Back to the allocator once `done` signals. */
+int wsys_vm_free_va_after(wsys_vm *vm, const struct wsys_va_range *range,
+                          const struct wsys_sync_point *done);
+/* Unmaps and frees: at once when after is NULL, else behind `after`. */
+int wsys_vm_unmap_and_free(wsys_vm *vm, const struct wsys_va_range *range,
+                           const struct wsys_sync_point *after);
+/* Number of parked ranges returned to the allocator. */
+int wsys_vm_reclaim(wsys_vm *vm, int block);
+
+int wsys_bind_batch_create(wsys_bind_batch **out);
+void wsys_bind_batch_destroy(wsys_bind_batch *batch);
+int wsys_bind_batch_map(wsys_bind_batch *batch, wsys_bo *bo, uint64_t bo_offset, uint64_t va,
+                        uint64_t size, uint32_t map_flags);
+int wsys_bind_batch_unmap(wsys_bind_batch *batch, uint64_t va, uint64_t size);
+int wsys_bind_batch_wait(wsys_bind_batch *batch, const struct wsys_sync_point *p);
+int wsys_bind_batch_signal(wsys_bind_batch *batch, const struct wsys_sync_point *p);
+/* Ops after coalescing (adjacent maps of one buffer merge); -EINVAL for NULL. */
+int wsys_bind_batch_op_count(const wsys_bind_batch *batch);
+/* One ioctl; the batch is cleared on success. failed_op (may be NULL): the
+ * first op not done. */
+int wsys_vm_bind(wsys_vm *vm, wsys_bind_batch *batch, enum wsys_bind_mode mode, size_t *failed_op);
+
+/* 1 usable, 0 not (an async bind failed in the kernel), or -errno. */
+int wsys_vm_usable(wsys_vm *vm);
+/* A new kernel VM with every mapping replayed at the same addresses. */
+int wsys_vm_recreate(wsys_vm *vm);
+uint32_t wsys_vm_id(wsys_vm *vm);
+
+struct wsys_vm_stats {
+  uint32_t size; /* sizeof(struct wsys_vm_stats) */
+  uint32_t pad;
+  uint64_t bind_calls, ops_requested, ops_submitted;
+  uint64_t immediate, async, deferred;
+  uint64_t mappings, va_parked, va_reclaimed, recreations;
+  uint64_t va_allocated_bytes, va_free_bytes, va_largest_free;
+};
+int wsys_vm_get_stats(wsys_vm *vm, struct wsys_vm_stats *out);
+
+/* ---- misc ----------------------------------------------------------------- */
+
+/* A static string describing a negative errno ("Invalid argument"). */
+const char *wsys_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSYS_WSYS_H */

@@ -1,0 +1,477 @@
+// The C API (include/wsys/wsys.h) over the C++ core. Each entry point
+// validates its handles and pointers, catches anything the C++ side could
+// throw (allocation failure) and returns a negative errno.
+#include "wsys/wsys.h"
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "winsys/kmod/kmod.h"
+#include "wsys/device.hpp"
+#include "wsys/vm.hpp"
+
+struct wsys_vm {
+  std::shared_ptr<wsys::Vm> owned;  // null for the device's own VM
+  wsys::Vm* vm = nullptr;
+  bool borrowed = false;
+};
+
+struct wsys_device {
+  std::shared_ptr<wsys::Device> dev;
+  std::atomic<uint32_t> refs{1};
+  wsys_vm own_vm;  // handed out by wsys_device_vm
+};
+
+struct wsys_bind_batch {
+  wsys::BindBatch batch;
+};
+
+namespace {
+
+using wsys::Bo;
+
+Bo* bo_of(wsys_bo* b) { return reinterpret_cast<Bo*>(b); }
+const Bo* bo_of(const wsys_bo* b) { return reinterpret_cast<const Bo*>(b); }
+wsys_bo* handle_of(Bo* b) { return reinterpret_cast<wsys_bo*>(b); }
+
+// Runs `f`, turning an exception into -ENOMEM (the only one the core can
+// raise is std::bad_alloc) so nothing unwinds into C.
+template <typename F>
+int guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  } catch (...) {
+    return -EIO;
+  }
+}
+
+int wrap_device(wsys::Result<std::shared_ptr<wsys::Device>> d, wsys_device** out) {
+  if (!d.ok()) return d.error();
+  auto* h = new wsys_device;
+  h->dev = std::move(*d);
+  h->own_vm.vm = &h->dev->vm();
+  h->own_vm.borrowed = true;
+  *out = h;
+  return 0;
+}
+
+wsys::VaAllocation va_of(const wsys_va_range* r) {
+  wsys::VaAllocation a;
+  a.addr = r->addr;
+  a.size = r->size;
+  a.block = r->cookie;
+  return a;
+}
+
+void range_of(const wsys::VaAllocation& a, wsys_va_range* out) {
+  std::memset(out, 0, sizeof *out);
+  out->addr = a.addr;
+  out->size = a.size;
+  out->cookie = a.block;
+}
+
+// Copies the first `size` bytes of a filled struct into the caller's one
+// (the versioning rule: fill what fits, keep the caller's size).
+template <typename S>
+int copy_sized(const S& full, S* out) {
+  uint32_t size = out->size;
+  if (size < sizeof(uint32_t)) return -EINVAL;
+  std::memcpy(out, &full, std::min<size_t>(size, sizeof(S)));
+  out->size = size;
+  return 0;
+}
+
+void copy_str(char* dst, size_t n, const std::string& s) {
+  std::strncpy(dst, s.c_str(), n - 1);
+  dst[n - 1] = '\0';
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- devices ----
+
+int wsys_device_open(const char* spec, wsys_device** out) {
+  if (!out) return -EINVAL;
+  return guarded([&] {
+    std::string why;
+    if (!spec) return wrap_device(wsys::Device::open(wsys::DeviceOptions{}, &why), out);
+    return wrap_device(wsys::Device::open(std::string_view(spec), wsys::DeviceOptions{}, &why), out);
+  });
+}
+
+int wsys_device_open_fd(int fd, wsys_device** out) {
+  if (!out) return -EINVAL;
+  return guarded([&] { return wrap_device(wsys::Device::from_fd(fd), out); });
+}
+
+void wsys_device_ref(wsys_device* dev) {
+  if (dev) dev->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void wsys_device_unref(wsys_device* dev) {
+  if (dev && dev->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete dev;
+}
+
+int wsys_device_get_info(wsys_device* dev, wsys_device_info* out) {
+  if (!dev || !out) return -EINVAL;
+  const wsys::DeviceInfo& i = dev->dev->info();
+  wsys_device_info f{};
+  f.size = sizeof f;
+  copy_str(f.node, sizeof f.node, i.node);
+  copy_str(f.driver, sizeof f.driver, i.driver);
+  f.driver_major = i.driver_major;
+  f.driver_minor = i.driver_minor;
+  f.model = i.model;
+  f.gpu_id = i.gpu_id;
+  f.core_count = i.core_count;
+  f.core_id_range = i.core_id_range;
+  f.va_bits = i.va_bits;
+  f.kernel_managed_va = i.kernel_managed_va;
+  f.madvise = i.madvise;
+  f.va_start = i.va_start;
+  f.va_end = i.va_end;
+  return copy_sized(f, out);
+}
+
+int wsys_device_get_stats(wsys_device* dev, wsys_device_stats* out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    wsys::DeviceStats s = dev->dev->stats();
+    wsys_device_stats f{};
+    f.size = sizeof f;
+    f.bos_live = s.bos_live;
+    f.bytes_live = s.bytes_live;
+    f.bytes_requested = s.bytes_requested;
+    f.peak_bytes_live = s.peak_bytes_live;
+    f.bo_creates = s.bo_creates;
+    f.bo_destroys = s.bo_destroys;
+    f.imports = s.imports;
+    f.exports = s.exports;
+    f.alloc_retries = s.alloc_retries;
+    f.zero_fills = s.zero_fills;
+    f.cache_hits = s.cache.hits;
+    f.cache_misses = s.cache.misses;
+    f.cache_purged_on_reuse = s.cache.purged_on_reuse;
+    f.cache_evicted = s.cache.evicted;
+    f.cache_entries = s.cache.entries;
+    f.cache_bytes = s.cache.bytes_cached;
+    f.cache_peak_bytes = s.cache.peak_bytes_cached;
+    f.va_maps = s.va_maps;
+    f.va_unmaps = s.va_unmaps;
+    f.va_async_unmaps = s.va_async_unmaps;
+    f.va_deferred = s.va_deferred;
+    f.va_reclaimed = s.va_reclaimed;
+    f.va_free_bytes = s.va.free_bytes;
+    f.va_largest_free = s.va.largest_free_block;
+    f.vm_bind_calls = s.vm.bind_calls;
+    f.vm_ops_requested = s.vm.ops_requested;
+    f.vm_ops_submitted = s.vm.ops_submitted;
+    return copy_sized(f, out);
+  });
+}
+
+uint64_t wsys_device_trim(wsys_device* dev, uint64_t bytes) {
+  if (!dev) return 0;
+  try {
+    return dev->dev->trim(bytes);
+  } catch (...) {
+    return 0;
+  }
+}
+
+void wsys_device_maintain(wsys_device* dev) {
+  if (!dev) return;
+  try {
+    dev->dev->maintain();
+  } catch (...) {
+  }
+}
+
+// ---- buffers ----
+
+int wsys_bo_alloc(wsys_device* dev, uint64_t size, uint32_t flags, const char* label,
+                  wsys_bo** out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto b = dev->dev->bo_alloc(size, flags, label ? std::string_view(label) : std::string_view());
+    if (!b.ok()) return b.error();
+    *out = handle_of(b->release());
+    return 0;
+  });
+}
+
+int wsys_bo_import(wsys_device* dev, int fd, wsys_bo** out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto b = dev->dev->bo_import(fd);
+    if (!b.ok()) return b.error();
+    *out = handle_of(b->release());
+    return 0;
+  });
+}
+
+void wsys_bo_ref(wsys_bo* bo) {
+  if (bo) bo_of(bo)->ref();
+}
+
+void wsys_bo_unref(wsys_bo* bo) {
+  if (!bo) return;
+  try {
+    bo_of(bo)->unref();
+  } catch (...) {
+  }
+}
+
+uint64_t wsys_bo_size(const wsys_bo* bo) { return bo ? bo_of(bo)->size() : 0; }
+uint64_t wsys_bo_gpu_va(const wsys_bo* bo) { return bo ? bo_of(bo)->gpu_va() : 0; }
+uint32_t wsys_bo_handle(const wsys_bo* bo) { return bo ? bo_of(bo)->handle() : 0; }
+
+int wsys_bo_map(wsys_bo* bo, void** out) {
+  if (!bo || !out) return -EINVAL;
+  auto m = bo_of(bo)->map();
+  if (!m.ok()) return m.error();
+  *out = *m;
+  return 0;
+}
+
+int wsys_bo_export(wsys_bo* bo, int* out_fd) {
+  if (!bo || !out_fd) return -EINVAL;
+  return guarded([&] {
+    auto fd = bo_of(bo)->export_fd();
+    if (!fd.ok()) return fd.error();
+    *out_fd = *fd;
+    return 0;
+  });
+}
+
+int wsys_bo_mark_used(wsys_bo* bo, uint32_t syncobj, uint64_t point) {
+  if (!bo || !syncobj) return -EINVAL;
+  bo_of(bo)->mark_used(syncobj, point);
+  return 0;
+}
+
+int wsys_bo_busy(wsys_bo* bo) {
+  if (!bo) return -EINVAL;
+  return bo_of(bo)->busy() ? 1 : 0;
+}
+
+int wsys_bo_wait(wsys_bo* bo, int64_t abs_deadline_ns) {
+  if (!bo) return -EINVAL;
+  return bo_of(bo)->wait(abs_deadline_ns).error();
+}
+
+// ---- syncobjs ----
+
+int wsys_syncobj_create(wsys_device* dev, int signalled, uint32_t* out) {
+  if (!dev || !out) return -EINVAL;
+  auto s = dev->dev->kmod().syncobj_create(signalled != 0);
+  if (!s.ok()) return s.error();
+  *out = *s;
+  return 0;
+}
+
+int wsys_syncobj_destroy(wsys_device* dev, uint32_t syncobj) {
+  if (!dev) return -EINVAL;
+  return dev->dev->kmod().syncobj_destroy(syncobj).error();
+}
+
+int wsys_syncobj_signal(wsys_device* dev, uint32_t syncobj, uint64_t point) {
+  if (!dev) return -EINVAL;
+  return dev->dev->kmod().syncobj_signal(syncobj, point).error();
+}
+
+int wsys_syncobj_wait(wsys_device* dev, uint32_t syncobj, uint64_t point,
+                      int64_t abs_deadline_ns) {
+  if (!dev) return -EINVAL;
+  std::span<const uint64_t> pts = point ? std::span<const uint64_t>(&point, 1)
+                                        : std::span<const uint64_t>();
+  int r = dev->dev->kmod()
+              .syncobj_wait(std::span<const uint32_t>(&syncobj, 1), pts, abs_deadline_ns, true,
+                            true)
+              .error();
+  return r == -ETIMEDOUT ? -ETIME : r;
+}
+
+int wsys_syncobj_query(wsys_device* dev, uint32_t syncobj, uint64_t* out_point) {
+  if (!dev || !out_point) return -EINVAL;
+  auto q = dev->dev->kmod().syncobj_query(syncobj);
+  if (!q.ok()) return q.error();
+  *out_point = *q;
+  return 0;
+}
+
+// ---- VMs ----
+
+int wsys_vm_create(wsys_device* dev, uint64_t va_range, wsys_vm** out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto v = wsys::Vm::create(dev->dev, va_range);
+    if (!v.ok()) return v.error();
+    auto* h = new wsys_vm;
+    h->owned = std::move(*v);
+    h->vm = h->owned.get();
+    *out = h;
+    return 0;
+  });
+}
+
+int wsys_device_vm(wsys_device* dev, wsys_vm** out) {
+  if (!dev || !out) return -EINVAL;
+  *out = &dev->own_vm;
+  return 0;
+}
+
+void wsys_vm_destroy(wsys_vm* vm) {
+  if (vm && !vm->borrowed) delete vm;
+}
+
+int wsys_vm_alloc_va(wsys_vm* vm, uint64_t size, uint64_t align, wsys_va_range* out) {
+  if (!vm || !out) return -EINVAL;
+  return guarded([&] {
+    auto a = vm->vm->alloc_va(size, align);
+    if (!a.ok()) return a.error();
+    range_of(*a, out);
+    return 0;
+  });
+}
+
+int wsys_vm_alloc_va_fixed(wsys_vm* vm, uint64_t addr, uint64_t size, wsys_va_range* out) {
+  if (!vm || !out) return -EINVAL;
+  return guarded([&] {
+    auto a = vm->vm->alloc_va_fixed(addr, size);
+    if (!a.ok()) return a.error();
+    range_of(*a, out);
+    return 0;
+  });
+}
+
+int wsys_vm_free_va(wsys_vm* vm, const wsys_va_range* range) {
+  if (!vm || !range) return -EINVAL;
+  return vm->vm->free_va(va_of(range)).error();
+}
+
+int wsys_vm_free_va_after(wsys_vm* vm, const wsys_va_range* range, const wsys_sync_point* done) {
+  if (!vm || !range || !done) return -EINVAL;
+  return guarded([&] {
+    return vm->vm->free_va_after(va_of(range), wsys::SyncPoint{done->syncobj, done->point}).error();
+  });
+}
+
+int wsys_vm_unmap_and_free(wsys_vm* vm, const wsys_va_range* range, const wsys_sync_point* after) {
+  if (!vm || !range) return -EINVAL;
+  return guarded([&] {
+    std::optional<wsys::SyncPoint> a;
+    if (after) a = wsys::SyncPoint{after->syncobj, after->point};
+    return vm->vm->unmap_and_free(va_of(range), a).error();
+  });
+}
+
+int wsys_vm_reclaim(wsys_vm* vm, int block) {
+  if (!vm) return -EINVAL;
+  return guarded([&] { return static_cast<int>(vm->vm->reclaim(block != 0)); });
+}
+
+int wsys_bind_batch_create(wsys_bind_batch** out) {
+  if (!out) return -EINVAL;
+  return guarded([&] {
+    *out = new wsys_bind_batch;
+    return 0;
+  });
+}
+
+void wsys_bind_batch_destroy(wsys_bind_batch* batch) { delete batch; }
+
+int wsys_bind_batch_map(wsys_bind_batch* batch, wsys_bo* bo, uint64_t bo_offset, uint64_t va,
+                        uint64_t size, uint32_t map_flags) {
+  if (!batch || !bo) return -EINVAL;
+  if (map_flags & ~(WSYS_MAP_READ_ONLY | WSYS_MAP_NO_EXEC | WSYS_MAP_UNCACHED)) return -EINVAL;
+  return guarded([&] {
+    batch->batch.map(*bo_of(bo), bo_offset, va, size, map_flags);
+    return 0;
+  });
+}
+
+int wsys_bind_batch_unmap(wsys_bind_batch* batch, uint64_t va, uint64_t size) {
+  if (!batch) return -EINVAL;
+  return guarded([&] {
+    batch->batch.unmap(va, size);
+    return 0;
+  });
+}
+
+int wsys_bind_batch_wait(wsys_bind_batch* batch, const wsys_sync_point* p) {
+  if (!batch || !p || !p->syncobj) return -EINVAL;
+  return guarded([&] {
+    batch->batch.wait(wsys::SyncPoint{p->syncobj, p->point});
+    return 0;
+  });
+}
+
+int wsys_bind_batch_signal(wsys_bind_batch* batch, const wsys_sync_point* p) {
+  if (!batch || !p || !p->syncobj) return -EINVAL;
+  return guarded([&] {
+    batch->batch.signal(wsys::SyncPoint{p->syncobj, p->point});
+    return 0;
+  });
+}
+
+int wsys_bind_batch_op_count(const wsys_bind_batch* batch) {
+  if (!batch) return -EINVAL;
+  return static_cast<int>(batch->batch.op_count());
+}
+
+int wsys_vm_bind(wsys_vm* vm, wsys_bind_batch* batch, enum wsys_bind_mode mode,
+                 size_t* failed_op) {
+  if (!vm || !batch) return -EINVAL;
+  wsys::BindMode m;
+  switch (mode) {
+    case WSYS_BIND_IMMEDIATE: m = wsys::BindMode::Immediate; break;
+    case WSYS_BIND_ASYNC: m = wsys::BindMode::Async; break;
+    case WSYS_BIND_DEFER_TO_IDLE: m = wsys::BindMode::DeferToIdle; break;
+    default: return -EINVAL;
+  }
+  return guarded([&] { return vm->vm->bind(batch->batch, m, failed_op).error(); });
+}
+
+int wsys_vm_usable(wsys_vm* vm) {
+  if (!vm) return -EINVAL;
+  return vm->vm->usable() ? 1 : 0;
+}
+
+int wsys_vm_recreate(wsys_vm* vm) {
+  if (!vm) return -EINVAL;
+  return guarded([&] { return vm->vm->recreate().error(); });
+}
+
+uint32_t wsys_vm_id(wsys_vm* vm) { return vm ? vm->vm->kmod().id() : 0; }
+
+int wsys_vm_get_stats(wsys_vm* vm, wsys_vm_stats* out) {
+  if (!vm || !out) return -EINVAL;
+  wsys::VmStats s = vm->vm->stats();
+  wsys_vm_stats f{};
+  f.size = sizeof f;
+  f.bind_calls = s.bind_calls;
+  f.ops_requested = s.ops_requested;
+  f.ops_submitted = s.ops_submitted;
+  f.immediate = s.immediate;
+  f.async = s.async;
+  f.deferred = s.deferred;
+  f.mappings = s.mappings;
+  f.va_parked = s.va_parked;
+  f.va_reclaimed = s.va_reclaimed;
+  f.recreations = s.recreations;
+  f.va_allocated_bytes = s.va.allocated_bytes;
+  f.va_free_bytes = s.va.free_bytes;
+  f.va_largest_free = s.va.largest_free_block;
+  return copy_sized(f, out);
+}
+
+const char* wsys_strerror(int err) { return std::strerror(err < 0 ? -err : err); }
+
+}  // extern "C"

@@ -1,0 +1,231 @@
+/*
+ * A C11 program driving the wsys C API end to end on the kernel model, both
+ * flavours: devices, buffers (alloc, map, write, cache reuse, export and
+ * import into a second device), syncobjs, a VM with address allocation,
+ * bind batches (coalescing, immediate and async binds), deferred frees,
+ * statistics, and the argument checks. Prints one line per check and exits
+ * non-zero if any failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsys/wsys.h"
+
+static int failures;
+static int checks;
+
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    checks++;                                                            \
+    if (!(cond)) {                                                       \
+      failures++;                                                        \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                    \
+  } while (0)
+
+#define CHECK_OK(expr)                                                          \
+  do {                                                                          \
+    int r_ = (expr);                                                            \
+    checks++;                                                                   \
+    if (r_ != 0) {                                                              \
+      failures++;                                                               \
+      fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, r_,    \
+              wsys_strerror(r_));                                               \
+    }                                                                           \
+  } while (0)
+
+static int64_t deadline_ms(int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + ms * 1000000LL;
+}
+
+static void argument_checks(void) {
+  wsys_device *d = NULL;
+  wsys_bo *b = NULL;
+  CHECK(wsys_device_open(NULL, NULL) == -EINVAL);
+  CHECK(wsys_device_open("no-such-device-spec", &d) == -EINVAL);
+  CHECK(d == NULL);
+  CHECK(wsys_bo_alloc(NULL, 4096, 0, NULL, &b) == -EINVAL);
+  CHECK(wsys_bo_map(NULL, NULL) == -EINVAL);
+  CHECK(wsys_bo_size(NULL) == 0);
+  CHECK(wsys_vm_bind(NULL, NULL, WSYS_BIND_IMMEDIATE, NULL) == -EINVAL);
+  CHECK(wsys_bind_batch_op_count(NULL) == -EINVAL);
+  wsys_bo_unref(NULL);      /* harmless */
+  wsys_device_unref(NULL);  /* harmless */
+}
+
+static void buffers(wsys_device *dev, const char *driver) {
+  struct wsys_device_info info = {.size = sizeof info};
+  CHECK_OK(wsys_device_get_info(dev, &info));
+  CHECK(strcmp(info.driver, driver) == 0);
+  CHECK(info.model == 1);
+
+  wsys_bo *bo = NULL;
+  CHECK(wsys_bo_alloc(dev, 0, 0, NULL, &bo) == -EINVAL);
+  CHECK(wsys_bo_alloc(dev, 4096, 1u << 30, NULL, &bo) == -EINVAL);
+  CHECK_OK(wsys_bo_alloc(dev, 100000, 0, "c-test", &bo));
+  CHECK(wsys_bo_size(bo) >= 100000);
+  CHECK(wsys_bo_gpu_va(bo) != 0);
+  void *p = NULL;
+  CHECK_OK(wsys_bo_map(bo, &p));
+  memset(p, 0x5a, 100000);
+  CHECK(((unsigned char *)p)[99999] == 0x5a);
+  CHECK(wsys_bo_busy(bo) == 0);
+  uint32_t handle = wsys_bo_handle(bo);
+  wsys_bo_unref(bo);
+
+  /* The same class comes back from the cache. */
+  CHECK_OK(wsys_bo_alloc(dev, 100000, 0, NULL, &bo));
+  CHECK(wsys_bo_handle(bo) == handle);
+  struct wsys_device_stats st = {.size = sizeof st};
+  CHECK_OK(wsys_device_get_stats(dev, &st));
+  CHECK(st.cache_hits == 1);
+  CHECK(st.bos_live == 1);
+  wsys_bo_unref(bo);
+
+  /* Export, import into a second device: the same memory. */
+  wsys_device *dev2 = NULL;
+  char spec[32];
+  snprintf(spec, sizeof spec, "sim:%s", driver);
+  CHECK_OK(wsys_device_open(spec, &dev2));
+  wsys_bo *shared = NULL, *imported = NULL, *again = NULL;
+  CHECK_OK(wsys_bo_alloc(dev, 65536, WSYS_ALLOC_SHAREABLE, NULL, &shared));
+  int fd = -1;
+  CHECK_OK(wsys_bo_export(shared, &fd));
+  CHECK_OK(wsys_bo_import(dev2, fd, &imported));
+  CHECK_OK(wsys_bo_import(dev2, fd, &again));
+  CHECK(imported == again);
+  void *a = NULL, *b = NULL;
+  CHECK_OK(wsys_bo_map(shared, &a));
+  CHECK_OK(wsys_bo_map(imported, &b));
+  ((volatile unsigned *)a)[7] = 0xc0de;
+  CHECK(((volatile unsigned *)b)[7] == 0xc0de);
+  close(fd);
+  wsys_bo_unref(again);
+  wsys_bo_unref(imported);
+  /* Drop the device handle before its buffer: the buffer keeps it alive. */
+  wsys_device_unref(dev2);
+  wsys_bo_unref(shared);
+
+  /* A private buffer cannot be exported. */
+  CHECK_OK(wsys_bo_alloc(dev, 4096, 0, NULL, &bo));
+  CHECK(wsys_bo_export(bo, &fd) == -EINVAL);
+  wsys_bo_unref(bo);
+
+  CHECK(wsys_device_trim(dev, UINT64_MAX) > 0);
+  CHECK_OK(wsys_device_get_stats(dev, &st));
+  CHECK(st.cache_bytes == 0);
+}
+
+static void syncobjs(wsys_device *dev, int timelines) {
+  uint32_t s = 0;
+  CHECK_OK(wsys_syncobj_create(dev, 0, &s));
+  uint64_t pt = timelines ? 4 : 0;
+  CHECK(wsys_syncobj_wait(dev, s, pt, 0) != 0);
+  CHECK_OK(wsys_syncobj_signal(dev, s, pt));
+  CHECK_OK(wsys_syncobj_wait(dev, s, pt, deadline_ms(1000)));
+  if (timelines) {
+    uint64_t v = 0;
+    CHECK_OK(wsys_syncobj_query(dev, s, &v));
+    CHECK(v == 4);
+  }
+  CHECK_OK(wsys_syncobj_destroy(dev, s));
+  CHECK(wsys_syncobj_destroy(dev, s) != 0);
+}
+
+static void vms(wsys_device *dev) {
+  wsys_vm *vm = NULL;
+  CHECK_OK(wsys_vm_create(dev, 0, &vm));
+  CHECK(wsys_vm_usable(vm) == 1);
+  wsys_bo *bo = NULL;
+  CHECK_OK(wsys_bo_alloc(dev, 1 << 20, 0, NULL, &bo));
+  struct wsys_va_range r;
+  CHECK_OK(wsys_vm_alloc_va(vm, 1 << 20, 1 << 16, &r));
+  CHECK(r.addr % (1 << 16) == 0);
+  wsys_bind_batch *batch = NULL;
+  CHECK_OK(wsys_bind_batch_create(&batch));
+  for (int i = 0; i < 16; i++)
+    CHECK_OK(wsys_bind_batch_map(batch, bo, (uint64_t)i << 16, r.addr + ((uint64_t)i << 16),
+                                 1 << 16, WSYS_MAP_NO_EXEC));
+  CHECK(wsys_bind_batch_op_count(batch) == 1);
+  CHECK(wsys_bind_batch_map(batch, bo, 0, r.addr, 4096, 1u << 7) == -EINVAL);
+  size_t failed = 99;
+  CHECK_OK(wsys_vm_bind(vm, batch, WSYS_BIND_IMMEDIATE, &failed));
+  CHECK(failed == 1);
+  CHECK(wsys_bind_batch_op_count(batch) == 0);
+
+  /* An async sync-only batch signalling a point. */
+  uint32_t s = 0;
+  CHECK_OK(wsys_syncobj_create(dev, 0, &s));
+  struct wsys_sync_point sp = {.syncobj = s, .point = 1};
+  CHECK_OK(wsys_bind_batch_signal(batch, &sp));
+  CHECK_OK(wsys_vm_bind(vm, batch, WSYS_BIND_ASYNC, NULL));
+  CHECK_OK(wsys_syncobj_wait(dev, s, 1, deadline_ms(2000)));
+
+  struct wsys_vm_stats vs = {.size = sizeof vs};
+  CHECK_OK(wsys_vm_get_stats(vm, &vs));
+  CHECK(vs.ops_requested == 16);
+  CHECK(vs.ops_submitted == 1);
+  CHECK(vs.mappings == 1);
+
+  /* A range freed behind a point comes back only once it signals. */
+  struct wsys_va_range r2;
+  CHECK_OK(wsys_vm_alloc_va(vm, 1 << 16, 0, &r2));
+  uint32_t s2 = 0;
+  CHECK_OK(wsys_syncobj_create(dev, 0, &s2));
+  struct wsys_sync_point done = {.syncobj = s2, .point = 1};
+  CHECK_OK(wsys_vm_free_va_after(vm, &r2, &done));
+  CHECK(wsys_vm_reclaim(vm, 0) == 0);
+  CHECK_OK(wsys_syncobj_signal(dev, s2, 1));
+  CHECK(wsys_vm_reclaim(vm, 0) == 1);
+
+  CHECK_OK(wsys_vm_unmap_and_free(vm, &r, NULL));
+  CHECK_OK(wsys_vm_get_stats(vm, &vs));
+  CHECK(vs.mappings == 0);
+  CHECK(vs.va_allocated_bytes == 0);
+
+  wsys_bind_batch_destroy(batch);
+  CHECK_OK(wsys_syncobj_destroy(dev, s));
+  CHECK_OK(wsys_syncobj_destroy(dev, s2));
+  wsys_bo_unref(bo);
+  wsys_vm_destroy(vm);
+
+  /* The device's own VM is borrowed. */
+  wsys_vm *own = NULL;
+  CHECK_OK(wsys_device_vm(dev, &own));
+  CHECK(wsys_vm_id(own) != 0);
+  wsys_vm_destroy(own); /* a no-op */
+  CHECK(wsys_vm_id(own) != 0);
+}
+
+int main(void) {
+  argument_checks();
+  const char *drivers[] = {"panthor", "panfrost"};
+  for (int i = 0; i < 2; i++) {
+    char spec[32];
+    snprintf(spec, sizeof spec, "sim:%s", drivers[i]);
+    wsys_device *dev = NULL;
+    int r = wsys_device_open(spec, &dev);
+    CHECK(r == 0);
+    if (r != 0) continue;
+    buffers(dev, drivers[i]);
+    syncobjs(dev, i == 0);
+    if (i == 0) {
+      vms(dev);
+    } else {
+      wsys_vm *vm = NULL;
+      CHECK(wsys_vm_create(dev, 0, &vm) == -EBUSY); /* one address space per file */
+      wsys_vm *own = NULL;
+      CHECK_OK(wsys_device_vm(dev, &own));
+      struct wsys_va_range rr;
+      CHECK(wsys_vm_alloc_va(own, 4096, 0, &rr) == -EOPNOTSUPP);
+    }
+    wsys_device_unref(dev);
+  }
+  printf("capi: %d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}
