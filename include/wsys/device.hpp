@@ -121,6 +121,11 @@ class Device : public std::enable_shared_from_this<Device> {
   // exported) is the same Bo.
   Result<BoRef> bo_import(int fd);
 
+  // The kernel model only: the CPU address through which `va` of the
+  // device VM reads and writes exactly as the GPU would (unmapped pages
+  // fault). Null on a real device, where the CPU mapping is the way in.
+  void* gpu_view(uint64_t va) const;
+
   BoCache& cache() { return *cache_; }
   // Frees up to `bytes` of cached memory now (a low-memory signal).
   uint64_t trim(uint64_t bytes);

@@ -82,6 +82,18 @@ TEST_P(DeviceModel, GpuWritesReachTheBufferThroughItsVa) {
   (void)o->dev->kmod().syncobj_destroy(*s);
 }
 
+TEST_P(DeviceModel, GpuViewSeesTheBufferAtItsVa) {
+  auto o = open_model(GetParam());
+  auto b = o->dev->bo_alloc(64 << 10, 0);
+  ASSERT_TRUE(b.ok());
+  auto* view = static_cast<uint32_t*>(o->dev->gpu_view((*b)->gpu_va()));
+  ASSERT_NE(view, nullptr);
+  view[5] = 0x600d;  // a "GPU" write lands in the buffer
+  EXPECT_EQ(static_cast<uint32_t*>(*(*b)->map())[5], 0x600du);
+  static_cast<uint32_t*>(*(*b)->map())[6] = 0xcafe;
+  EXPECT_EQ(view[6], 0xcafeu);
+}
+
 TEST_P(DeviceModel, CacheReuseKeepsContentsAcrossDontneedWillneed) {
   auto o = open_model(GetParam());
   uint32_t handle;

@@ -388,6 +388,8 @@ DeviceStats Device::stats() const {
   return s;
 }
 
+void* Device::gpu_view(uint64_t va) const { return kdev_->gpu_view(vm_->kmod(), va); }
+
 uint64_t Device::va_alignment(uint64_t size) {
   // 2 MiB-aligned large buffers let the GPU MMU use block mappings.
   return size >= (2ull << 20) ? (2ull << 20) : 4096;

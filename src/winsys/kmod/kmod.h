@@ -379,6 +379,10 @@ class Device {
   virtual Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
   virtual Result<uint64_t> syncobj_query(uint32_t handle);
 
+  // The model only: where the CPU sees `va` as the GPU does in `vm` (see
+  // DrmFile::gpu_view); null on a real device.
+  void* gpu_view(const Vm& vm, uint64_t va) { return file().gpu_view(vm.id(), va); }
+
   // --- queries ---
   // The GPU's timestamp counter now (panthor TIMESTAMP_INFO 1.1, panfrost
   // SYSTEM_TIMESTAMP 1.3; -EOPNOTSUPP before).

@@ -6,6 +6,7 @@
 
 #include "drm-uapi/drm_core.h"
 #include "winsys/sim/sim_device.h"
+#include "winsys/sim/vm.h"
 
 namespace wsys::sim {
 
@@ -69,6 +70,11 @@ Result<uint32_t> SimDrmFile::prime_fd_to_handle(int fd) {
   int r = ioctl(DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
   if (r) return Error(r);
   return args.handle;
+}
+
+void* SimDrmFile::gpu_view(uint32_t vm_id, uint64_t va) {
+  std::shared_ptr<SimVm> vm = vm_id ? file_->lookup_vm(vm_id) : file_->panfrost_vm();
+  return vm ? vm->gpu_view(va) : nullptr;
 }
 
 }  // namespace wsys::sim
