@@ -80,6 +80,7 @@ struct BoCacheHook {
   bool aged = false;        // past the decay grace: counted in the allowance
   bool probing = false;     // out of its class list while take() asks busy()
   bool doomed = false;      // evicted while probing: the prober destroys it
+  bool advised = false;     // made evictable (lazy_madvise: once aged)
 };
 
 struct BoCacheConfig {
@@ -89,6 +90,12 @@ struct BoCacheConfig {
   uint64_t max_bo_size = 64ull << 20;
   uint64_t decay_half_life_ns = 1'000'000'000;  // 0: no decay
   bool keep_cpu_mapping = false;  // see put()
+  // Make entries evictable (and drop their CPU mapping) when they come of
+  // age (decay_half_life_ns / kDecayGraceDivisor after put) instead of at
+  // put(): a buffer reused within the grace costs no madvise and no remap,
+  // and the kernel may purge it from then on. decay() and put() advise the
+  // aged entries; take() asks WILLNEED only of advised ones.
+  bool lazy_madvise = false;
 };
 
 struct BoCacheClassStats {
@@ -115,6 +122,8 @@ struct BoCacheStats {
   uint64_t madvise_errors = 0;
   uint64_t entries = 0, bytes_cached = 0, peak_bytes_cached = 0;
   uint64_t evicted_by_decay = 0, evicted_by_cap = 0, evicted_by_trim = 0;
+  uint64_t evicted_by_purge = 0;  // lazy_madvise: purged or refused when advised
+  uint64_t advised = 0;  // lazy_madvise: entries made evictable once aged
   // Classes that have seen any traffic, in size order.
   std::vector<BoCacheClassStats> classes;
 };
@@ -210,6 +219,8 @@ class BoCache {
   void decay_evict_locked(Chain& chain);
   void cap_evict_locked(uint64_t limit, Cause cause, Chain& chain);
   void destroy_chain(Chain& chain);
+  // lazy_madvise: makes up to `max` aged, not yet advised entries evictable.
+  void advise_aged(size_t max);
 
   Backend& backend_;
   const uint64_t page_size_;
@@ -223,6 +234,7 @@ class BoCache {
   std::vector<BoCacheClassStats> class_stats_;  // per class, all pools
   BoCacheHook lru_head_;         // sentinel: lru_next = oldest
   BoCacheHook* young_head_ = nullptr;  // oldest entry still in its grace
+  BoCacheHook* advise_head_ = nullptr;  // oldest entry not yet looked at by advise_aged
   uint64_t young_bytes_ = 0;     // bytes of entries in their grace
   double allowance_ = 0.0;       // decay allowance in bytes (aged entries)
   uint64_t clock_ns_ = 0;        // latest time seen; the allowance is at it

@@ -41,6 +41,10 @@ struct DeviceOptions {
   // kernel can purge only unmapped buffers). Unset: keep them only where
   // the kernel has no madvise (panthor), since nothing could be purged.
   std::optional<bool> keep_cpu_mapping;
+  // Madvise (and unmap) cached buffers only once they have been idle for
+  // the decay grace (BoCacheConfig::lazy_madvise): quick reuse costs no
+  // syscall. Overrides cache.lazy_madvise.
+  bool lazy_madvise = true;
   // Apply WSYS_BO_CACHE_* environment overrides on top of `cache`.
   bool cache_from_env = true;
   // A background thread that decays the cache and reclaims deferred VAs

@@ -422,6 +422,59 @@ TEST_F(BoCacheTest, MadviseOnPutAndTakeAndMappingDropped) {
   EXPECT_FALSE(e.evictable);
 }
 
+// lazy_madvise: nothing at put; advised (DONTNEED + unmap) once aged, by
+// decay(); take() asks WILLNEED only of advised entries.
+TEST_F(BoCacheTest, LazyMadviseWaitsForTheGrace) {
+  BoCacheConfig c = default_config();
+  c.lazy_madvise = true;
+  reset(c);
+  std::vector<Entry*> es;
+  for (int i = 0; i < 8; ++i) {
+    es.push_back(&make(kPage));
+    ASSERT_TRUE(cache().put(*es.back()));
+  }
+  for (Entry* e : es) {
+    EXPECT_EQ(backend_.count(FakeBackend::Call::kEvictable, e->id), 0);
+    EXPECT_TRUE(e->mapped);
+  }
+  Entry* quick = take(kPage);
+  ASSERT_NE(quick, nullptr);
+  EXPECT_EQ(backend_.count(FakeBackend::Call::kUnevictable, quick->id), 0) << "never advised";
+  ASSERT_TRUE(cache().put(*quick));
+  backend_.clock += kSecond / BoCache::kDecayGraceDivisor + 1;
+  cache().decay();
+  const BoCacheStats s = cache().stats();
+  EXPECT_GT(s.entries, 0u);
+  EXPECT_EQ(s.advised, s.entries) << "every aged entry that decay kept is advised";
+  int advised = 0;
+  for (Entry* e : es) {
+    if (e->cached) {
+      EXPECT_TRUE(e->evictable);
+      EXPECT_FALSE(e->mapped);
+      ++advised;
+    }
+  }
+  EXPECT_EQ(static_cast<uint64_t>(advised), s.entries);
+  Entry* t = take(kPage);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(backend_.count(FakeBackend::Call::kUnevictable, t->id), 1);
+  EXPECT_FALSE(t->evictable);
+}
+
+TEST_F(BoCacheTest, LazyMadviseDropsAnEntryPurgedWhenAdvised) {
+  BoCacheConfig c = default_config();
+  c.lazy_madvise = true;
+  c.decay_half_life_ns = 0;  // no grace: advised by put()
+  reset(c);
+  backend_.evictable_retained = false;
+  Entry& e = make(kPage);
+  ASSERT_TRUE(cache().put(e));
+  const BoCacheStats s = cache().stats();
+  EXPECT_EQ(s.entries, 0u);
+  EXPECT_EQ(s.evicted_by_purge, 1u);
+  EXPECT_EQ(backend_.count(FakeBackend::Call::kDestroy, e.id), 1);
+}
+
 TEST_F(BoCacheTest, KeepCpuMappingLeavesTheMapping) {
   BoCacheConfig c = default_config();
   c.keep_cpu_mapping = true;
@@ -871,7 +924,7 @@ class ThreadSafeBackend : public BoCache::Backend {
   std::atomic<int> errors{0};
 };
 
-TEST(BoCacheConcurrency, EightThreadsNeverShareOrLoseAnEntry) {
+void eight_threads_never_share_or_lose_an_entry(bool lazy) {
   constexpr int kThreads = 8;
   constexpr int kIterations = 3000;
   constexpr int kMaxHeld = 6;
@@ -884,6 +937,7 @@ TEST(BoCacheConcurrency, EightThreadsNeverShareOrLoseAnEntry) {
   BoCacheConfig c = default_config();
   c.max_cached_bytes = 400 * kPage;  // small: the cap evicts often
   c.decay_half_life_ns = 20'000'000;  // 20 ms of fake time: decay evicts too
+  c.lazy_madvise = lazy;
   auto cache = std::make_unique<BoCache>(backend, kPage, c);
 
   std::atomic<uint64_t> hits{0}, misses{0}, refused{0}, double_handouts{0};
@@ -968,7 +1022,11 @@ TEST(BoCacheConcurrency, EightThreadsNeverShareOrLoseAnEntry) {
   EXPECT_EQ(s.hits, hits.load());
   EXPECT_EQ(s.misses, misses.load());
   EXPECT_EQ(s.puts, s.hits + s.purged_on_reuse + s.evicted + s.entries + s.madvise_errors);
-  EXPECT_EQ(s.evicted, s.evicted_by_cap + s.evicted_by_decay + s.evicted_by_trim);
+  EXPECT_EQ(s.evicted,
+            s.evicted_by_cap + s.evicted_by_decay + s.evicted_by_trim + s.evicted_by_purge);
+  if (lazy) {
+    EXPECT_GT(s.advised, 0u);
+  }
   EXPECT_EQ(destroyed_count, s.evicted + s.purged_on_reuse);
   EXPECT_LE(s.bytes_cached, c.max_cached_bytes);
   EXPECT_GT(s.hits, 0u);
@@ -993,6 +1051,12 @@ TEST(BoCacheConcurrency, EightThreadsNeverShareOrLoseAnEntry) {
   }
   EXPECT_EQ(backend.errors.load(), 0);
 }
+
+TEST(BoCacheConcurrency, EightThreadsNeverShareOrLoseAnEntry) {
+  eight_threads_never_share_or_lose_an_entry(false);
+}
+
+TEST(BoCacheConcurrency, EightThreadsWithLazyMadvise) { eight_threads_never_share_or_lose_an_entry(true); }
 
 }  // namespace
 }  // namespace wsys

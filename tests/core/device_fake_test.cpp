@@ -25,7 +25,7 @@ struct Fixture {
 };
 
 std::unique_ptr<Fixture> make(bool panfrost, BoCacheConfig cc = {},
-                              std::optional<bool> keep_map = std::nullopt) {
+                              std::optional<bool> keep_map = std::nullopt, bool lazy = true) {
   auto f = std::make_unique<Fixture>();
   FakeKmodConfig c;
   c.panfrost = panfrost;
@@ -36,6 +36,7 @@ std::unique_ptr<Fixture> make(bool panfrost, BoCacheConfig cc = {},
   o.cache_from_env = false;
   o.maintenance_thread = false;
   o.keep_cpu_mapping = keep_map;
+  o.lazy_madvise = lazy;
   Fixture* raw = f.get();
   o.clock = [raw] { return raw->now; };
   auto d = Device::create(std::move(k), o);
@@ -111,7 +112,7 @@ TEST_P(DeviceFake, ReleasedBufferIsReusedWithItsMapping) {
 }
 
 TEST_P(DeviceFake, MadviseOnPutAndTakeWhereTheKernelHasIt) {
-  auto f = make(GetParam());
+  auto f = make(GetParam(), {}, std::nullopt, /*lazy=*/false);
   { auto a = f->dev->bo_alloc(4096, 0); ASSERT_TRUE(a.ok()); }
   { auto b = f->dev->bo_alloc(4096, 0); ASSERT_TRUE(b.ok()); }
   if (GetParam()) {
@@ -122,8 +123,49 @@ TEST_P(DeviceFake, MadviseOnPutAndTakeWhereTheKernelHasIt) {
   }
 }
 
+// Lazy madvise (the default): a buffer reused within the decay grace costs
+// no syscall; one idle past it is made evictable (and unmapped) by the
+// maintenance pass, and asks WILLNEED when taken.
+TEST(DeviceFakePanfrost, LazyMadviseSkipsQuickReuseAndAdvisesAgedEntries) {
+  auto f = make(true);
+  {
+    auto a = f->dev->bo_alloc(4096, 0);
+    ASSERT_TRUE((*a)->map().ok());
+  }
+  {
+    auto b = f->dev->bo_alloc(4096, 0);
+    EXPECT_NE((*b)->cpu(), nullptr) << "quick reuse keeps the mapping";
+    std::vector<BoRef> more;
+    for (int i = 0; i < 7; ++i) {
+      more.push_back(*f->dev->bo_alloc(4096, 0));
+      ASSERT_TRUE(more.back()->map().ok());
+    }
+  }
+  EXPECT_EQ(f->fake->madvise_dontneed, 0u);
+  EXPECT_EQ(f->fake->madvise_willneed, 0u);
+  // Past the grace (half-life / 8): the decay curve takes its share (the
+  // oldest), the rest is made evictable.
+  f->now += 200'000'000;
+  f->dev->maintain();
+  DeviceStats s = f->dev->stats();
+  EXPECT_GE(s.cache.entries, 6u);
+  EXPECT_EQ(s.cache.advised, s.cache.entries);
+  EXPECT_EQ(f->fake->madvise_dontneed, s.cache.entries);
+  auto c = f->dev->bo_alloc(4096, 0);
+  EXPECT_EQ(f->fake->madvise_willneed, 1u);
+  EXPECT_EQ((*c)->cpu(), nullptr) << "unmapped when made evictable";
+}
+
+TEST(DeviceFakePanfrost, WithoutDecayLazyMadviseAdvisesAtPut) {
+  BoCacheConfig cc;
+  cc.decay_half_life_ns = 0;  // no grace
+  auto f = make(true, cc);
+  { auto a = f->dev->bo_alloc(4096, 0); }
+  EXPECT_EQ(f->fake->madvise_dontneed, 1u);
+}
+
 TEST_P(DeviceFake, CpuMappingDroppedOnPutOnlyWhenPurgeable) {
-  auto f = make(GetParam());
+  auto f = make(GetParam(), {}, std::nullopt, /*lazy=*/false);
   {
     auto a = f->dev->bo_alloc(4096, 0);
     ASSERT_TRUE(a.ok());
@@ -146,7 +188,9 @@ TEST_P(DeviceFake, ExplicitKeepMappingPolicyIsHonoured) {
 }
 
 TEST(DeviceFakePanfrost, PurgedEntryIsReplacedWithAFreshZeroBuffer) {
-  auto f = make(true);
+  BoCacheConfig cc;
+  cc.decay_half_life_ns = 0;  // made evictable at put
+  auto f = make(true, cc);
   uint32_t old_handle;
   {
     auto a = f->dev->bo_alloc(8192, 0);
@@ -194,11 +238,24 @@ TEST_P(DeviceFake, BusyBufferIsNeverHandedOut) {
 }
 
 TEST(DeviceFakePanfrost, BufferPurgedAtPutIsDestroyedNotCached) {
-  auto f = make(true);
+  auto f = make(true, {}, std::nullopt, /*lazy=*/false);
   f->fake->set_purge_on_dontneed(true);
   { auto a = f->dev->bo_alloc(8192, 0); ASSERT_TRUE(a.ok()); }
   f->fake->set_purge_on_dontneed(false);
   EXPECT_EQ(f->dev->stats().cache.entries, 0u);
+  EXPECT_EQ(f->fake->live_bos(), 0u);
+}
+
+TEST(DeviceFakePanfrost, BufferPurgedWhenAdvisedIsDestroyed) {
+  BoCacheConfig cc;
+  cc.decay_half_life_ns = 0;  // no grace: advised by put() itself
+  auto f = make(true, cc);
+  f->fake->set_purge_on_dontneed(true);
+  { auto a = f->dev->bo_alloc(8192, 0); ASSERT_TRUE(a.ok()); }
+  f->fake->set_purge_on_dontneed(false);
+  DeviceStats s = f->dev->stats();
+  EXPECT_EQ(s.cache.entries, 0u);
+  EXPECT_EQ(s.cache.evicted_by_purge, 1u);
   EXPECT_EQ(f->fake->live_bos(), 0u);
 }
 

@@ -117,7 +117,9 @@ TEST_P(DeviceModel, CacheReuseKeepsContentsAcrossDontneedWillneed) {
 }
 
 TEST(DeviceModelPanfrost, PurgedEntriesUnderASmallBudgetAreReplacedTransparently) {
-  auto o = open_model("panfrost");
+  BoCacheConfig cc;
+  cc.decay_half_life_ns = 0;  // no decay: cached buffers are made evictable at put
+  auto o = open_model("panfrost", cc);
   sim::SimDevice* sd = sim::SimDevice::get("panfrost", nullptr);
   ASSERT_NE(sd, nullptr);
   sim::Shrinker& shr = sd->shrinker();
@@ -133,8 +135,9 @@ TEST(DeviceModelPanfrost, PurgedEntriesUnderASmallBudgetAreReplacedTransparently
       std::memset(*(*b)->map(), 0x11, 1 << 20);
       v.push_back(std::move(*b));
     }
-  }  // four 1 MiB buffers cached, DONTNEED
+  }  // four 1 MiB buffers cached
   EXPECT_EQ(o->dev->stats().cache.bytes_cached, 4u << 20);
+  EXPECT_EQ(o->dev->stats().cache.advised, 4u);
   const uint64_t purges_before = shr.stats().purges;
   // A 4 MiB buffer does not fit beside them: the model's shrinker purges
   // cached ones to make room.

@@ -183,6 +183,7 @@ void BoCache::link_locked(BoCacheHook& e, bool busy, uint64_t now) {
   e.aged = false;
   e.probing = false;
   e.doomed = false;
+  e.advised = false;
   Class& c = lists_of(e);
   if (busy) list_push_back(c.pending_head, c.pending_tail, e);
   else list_push_back(c.idle_head, c.idle_tail, e);
@@ -192,6 +193,7 @@ void BoCache::link_locked(BoCacheHook& e, bool busy, uint64_t now) {
   lru_head_.lru_prev->lru_next = &e;
   lru_head_.lru_prev = &e;
   if (!young_head_) young_head_ = &e;
+  if (!advise_head_) advise_head_ = &e;
   young_bytes_ += e.size;
 
   // Peaks are taken by put() once the cap is applied: a moment above the
@@ -214,6 +216,7 @@ void BoCache::unlink_locked(BoCacheHook& e) {
     else list_unlink(c.idle_head, c.idle_tail, e);
   }
   if (young_head_ == &e) young_head_ = e.lru_next == &lru_head_ ? nullptr : e.lru_next;
+  if (advise_head_ == &e) advise_head_ = e.lru_next == &lru_head_ ? nullptr : e.lru_next;
   if (!e.aged) young_bytes_ -= e.size;
   e.lru_prev->lru_next = e.lru_next;
   e.lru_next->lru_prev = e.lru_prev;
@@ -377,7 +380,10 @@ BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
       if (!ours) continue;  // an idle entry may have been put meanwhile
     }
 
-    // e is ours: make sure the kernel kept its pages.
+    // e is ours: make sure the kernel kept its pages (an entry never made
+    // evictable still has them).
+    if (!e->advised) return e;
+    e->advised = false;
     const Result<bool> r = backend_.make_unevictable(*e);
     if (r.ok() ? r.value() : r.error() == -EOPNOTSUPP) return e;
     {
@@ -398,6 +404,7 @@ BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
 
 bool BoCache::put(BoCacheHook& e) {
   bool keep_mapping = false;
+  bool lazy = false;
   {
     std::lock_guard<std::mutex> g(lock_);
     if (e.cached) return true;  // already ours: a second put changes nothing
@@ -406,11 +413,12 @@ bool BoCache::put(BoCacheHook& e) {
       return false;
     }
     keep_mapping = config_.keep_cpu_mapping;
+    lazy = config_.lazy_madvise;
   }
   // A CPU mapping pins the pages: the kernel cannot purge a mapped buffer.
-  if (!keep_mapping) backend_.drop_cpu_mapping(e);
+  if (!keep_mapping && !lazy) backend_.drop_cpu_mapping(e);
   const bool busy = backend_.busy(e);
-  const Result<bool> r = backend_.make_evictable(e);
+  const Result<bool> r = lazy ? Result<bool>(true) : backend_.make_evictable(e);
   // DONTNEED answering "not retained" means the pages were already gone:
   // such a buffer could only ever be a purge on reuse.
   const bool usable = r.ok() ? r.value() : r.error() == -EOPNOTSUPP;
@@ -435,8 +443,12 @@ bool BoCache::put(BoCacheHook& e) {
     BoCacheClassStats& cs = class_stats_[e.class_index];
     cs.peak_bytes_cached = std::max(cs.peak_bytes_cached, cs.bytes_cached);
     totals_.peak_bytes_cached = std::max(totals_.peak_bytes_cached, totals_.bytes_cached);
+    if (!lazy) e.advised = true;
   }
   destroy_chain(chain);
+  // A few aged entries at a time, so a cache without decay() calls still
+  // becomes purgeable.
+  if (lazy) advise_aged(4);
   return true;
 }
 
@@ -461,12 +473,83 @@ uint64_t BoCache::trim(uint64_t bytes) {
 void BoCache::decay() {
   const uint64_t now = backend_.now_ns();
   Chain chain;
+  bool lazy;
   {
     std::lock_guard<std::mutex> g(lock_);
     age_locked(now);
     decay_evict_locked(chain);
+    lazy = config_.lazy_madvise;
   }
   destroy_chain(chain);
+  if (lazy) advise_aged(SIZE_MAX);
+}
+
+// Takes aged, unadvised entries out of their class lists (marked probing, as
+// take() does around busy(), so no take hands them out and an eviction
+// meanwhile leaves them to us), advises them without the lock, and puts
+// them back (at the old end of their list: they are among the oldest).
+void BoCache::advise_aged(size_t max) {
+  Chain batch;  // entries being advised, linked through class_next
+  bool keep_mapping;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    keep_mapping = config_.keep_cpu_mapping;
+    size_t n = 0;
+    while (advise_head_ && advise_head_->aged && n < max) {
+      BoCacheHook& e = *advise_head_;
+      advise_head_ = e.lru_next == &lru_head_ ? nullptr : e.lru_next;
+      if (e.advised || e.probing) continue;
+      Class& c = lists_of(e);
+      if (e.in_pending) list_unlink(c.pending_head, c.pending_tail, e);
+      else list_unlink(c.idle_head, c.idle_tail, e);
+      e.probing = true;
+      e.class_next = nullptr;
+      if (batch.tail) batch.tail->class_next = &e; else batch.head = &e;
+      batch.tail = &e;
+      ++n;
+    }
+  }
+  if (!batch.head) return;
+  // Results ride in `advised` (true: retained) until relinked.
+  for (BoCacheHook* e = batch.head; e; e = e->class_next) {
+    if (!keep_mapping) backend_.drop_cpu_mapping(*e);
+    const Result<bool> r = backend_.make_evictable(*e);
+    e->advised = r.ok() ? r.value() : r.error() == -EOPNOTSUPP;
+  }
+  Chain dead;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    BoCacheHook* e = batch.head;
+    while (e) {
+      BoCacheHook* next = e->class_next;
+      e->probing = false;
+      if (e->doomed) {  // evicted meanwhile (counted then): ours to destroy
+        e->doomed = false;
+        e->class_next = nullptr;
+        if (dead.tail) dead.tail->class_next = e; else dead.head = e;
+        dead.tail = e;
+      } else if (!e->advised) {
+        // Purged already, or madvise failed: it cannot serve a take. It is
+        // out of its class list, so probing keeps unlink_locked off it.
+        e->probing = true;
+        unlink_locked(*e);
+        e->probing = false;
+        class_stats_[e->class_index].evicted++;
+        totals_.evicted++;
+        totals_.evicted_by_purge++;
+        e->class_next = nullptr;
+        if (dead.tail) dead.tail->class_next = e; else dead.head = e;
+        dead.tail = e;
+      } else {
+        Class& c = lists_of(*e);
+        if (e->in_pending) list_push_front(c.pending_head, c.pending_tail, *e);
+        else list_push_front(c.idle_head, c.idle_tail, *e);
+        totals_.advised++;
+      }
+      e = next;
+    }
+  }
+  destroy_chain(dead);
 }
 
 BoCacheStats BoCache::stats() const {

@@ -173,6 +173,7 @@ Result<void> Device::init(const DeviceOptions& options) {
   // purge them anyway (no madvise): unmapping costs a remap on reuse.
   if (options.keep_cpu_mapping.has_value()) cc.keep_cpu_mapping = *options.keep_cpu_mapping;
   else cc.keep_cpu_mapping = !info_.madvise;
+  cc.lazy_madvise = options.lazy_madvise;
   cache_ = std::make_unique<BoCache>(impl_->backend, info_.page_size, cc);
 
   if (options.maintenance_thread) {

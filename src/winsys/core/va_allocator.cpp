@@ -64,6 +64,7 @@ Result<VaAllocator::HeapId> VaAllocator::add_heap(uint64_t start, uint64_t size)
   b.size = size;
   b.prev = b.next = kNil;
   b.set(id, kFree);
+  b.set_tags(false, false);
   h.first = f;
   m.file_free(h, f);
   h.free_bytes = size;

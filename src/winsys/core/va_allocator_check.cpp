@@ -43,6 +43,10 @@ bool VaAllocator::check_invariants() const {
       if (b.prev != prev || b.start != cursor || b.size == 0 || (b.size & (g - 1)) ||
           b.heap() != id || b.size > h.end - cursor)
         return false;
+      // Boundary tags match the neighbours' states.
+      const bool next_free = b.next != kNil && b.next < m.pool.size() &&
+                             m.pool[b.next].state() == kFree;
+      if (b.prev_free != prev_free || b.next_free != next_free) return false;
       if (b.state() == kFree) {
         if (prev_free) return false;
         free_in_order.push_back(i);

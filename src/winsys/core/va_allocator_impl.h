@@ -243,8 +243,11 @@ struct Core {
   uint32_t carve(HeapId hid, Heap& h, uint32_t f, uint64_t s, uint64_t size) {
     const uint64_t fs = pool[f].start, fe = pool[f].end();
     const uint64_t front = s - fs, tail = fe - (s + size);
-    // Start every record load this needs at once (see release()).
-    prefetch(front ? pool[f].next : pool[f].prev);
+    // f's neighbours are allocations (free neighbours are always merged).
+    const uint32_t fp = pool[f].prev, fn = pool[f].next;
+    // Start every record access this needs at once (see release()).
+    prefetch(fp);
+    prefetch(fn);
     prefetch(pool[f].fprev);
     prefetch(pool[f].fnext);
     if (front) prefetch_head(h, front);
@@ -254,11 +257,16 @@ struct Core {
       unfile_free(h, f);
       h.free_block_count--;
       u = f;
+      pool[u].set_tags(false, false);
+      if (fp != kNil) pool[fp].next_free = 0;
+      if (fn != kNil) pool[fn].prev_free = 0;
     } else if (front == 0) {  // the front: the free block moves up in place
       u = pool.take();
       link_before(h, f, u);
       pool[f].start = s + size;  // still between the same free neighbours
       resize_free(h, f, tail);
+      pool[u].set_tags(false, true);
+      if (fp != kNil) pool[fp].next_free = 0;
     } else {
       u = pool.take();
       link_after(h, f, u);
@@ -270,8 +278,13 @@ struct Core {
         tb.start = s + size;
         tb.size = tail;
         tb.set(hid, kFree);
+        tb.set_tags(false, false);
         file_free(h, t);
         h.free_block_count++;
+        pool[u].set_tags(true, true);  // fn still follows a free block
+      } else {
+        pool[u].set_tags(true, false);
+        if (fn != kNil) pool[fn].prev_free = 0;
       }
     }
     Block& ub = pool[u];
@@ -292,9 +305,11 @@ struct Core {
     Heap& h = *heaps[hid];
     const uint64_t size = pool[u].size;
     const uint32_t p = pool[u].prev, n = pool[u].next;
-    // With many blocks every record touched below is a cache miss, and each
-    // one names the next. Load them a level at a time, all of a level at
-    // once: the neighbours (and the index slot) first...
+    // The boundary tags say which neighbours are free, so only those are
+    // read (to merge); the others only get byte stores. With many blocks
+    // every record is a cache miss and each names the next, so each level
+    // is requested at once: the neighbours (write intent) first...
+    const bool pf = pool[u].prev_free, nf = pool[u].next_free;
     prefetch(p);
     prefetch(n);
     if (pool[u].filed()) index.erase(pool[u].start, u);
@@ -302,8 +317,14 @@ struct Core {
     h.free_bytes += size;
     h.allocated_bytes -= size;
     h.allocation_count--;
-    const bool pf = p != kNil && pool[p].state() == kFree;
-    const bool nf = n != kNil && pool[n].state() == kFree;
+    if (!pf && !nf) {  // a new hole between two allocations
+      pool[u].set(hid, kFree);
+      file_free(h, u);
+      h.free_block_count++;
+      if (p != kNil) pool[p].next_free = 1;
+      if (n != kNil) pool[n].prev_free = 1;
+      return;
+    }
     // ...then the class-list neighbours of the free blocks about to be moved
     // or destroyed, the block after a destroyed one, and the head of the
     // class the merged block lands in.
@@ -317,6 +338,9 @@ struct Core {
       if (pf) prefetch(pool[n].next);
     }
     prefetch_head(h, size + (pf ? pool[p].size : 0) + (nf ? pool[n].size : 0));
+    // (A free neighbour's own tag towards u already says "allocation", and
+    // still holds for the block beyond u after merging: the tags of the
+    // merged block need no change.)
     if (pf && nf) {  // closes a gap: the higher free block is destroyed
       const uint64_t merged = pool[p].size + size + pool[n].size;
       unfile_free(h, n);
@@ -330,16 +354,14 @@ struct Core {
       unlink(h, u);
       pool.release(u);
       resize_free(h, p, pool[p].size + size);
-    } else if (nf) {
+      if (n != kNil) pool[n].prev_free = 1;
+    } else {
       const uint64_t start = pool[u].start;
       unlink(h, u);
       pool.release(u);
       pool[n].start = start;  // moves down, still above the previous free block
       resize_free(h, n, pool[n].size + size);
-    } else {  // a new hole between two allocations
-      pool[u].set(hid, kFree);
-      file_free(h, u);
-      h.free_block_count++;
+      if (p != kNil) pool[p].next_free = 1;
     }
   }
 

@@ -1,5 +1,6 @@
-// The VA allocator's record storage and its two indexes (internal header,
-// used by va_allocator.cpp only):
+// The VA allocator's record storage and its two indexes (internal header of
+// src/winsys/core; the unit tests also exercise it directly):
+//  - BigArray: the growable array under the big tables (huge-page backed);
 //  - BlockPool: every block (free or allocated) is a record in one array,
 //    named by its index; freed records go on a free list and are reused, the
 //    array grows by doubling, so steady-state operations never allocate;
@@ -118,6 +119,13 @@ enum BlockState : uint32_t { kUnused = 0, kFree = 1, kUsed = 2 };
 
 // 48 bytes. The list links are indices, not pointers, so growing the pool
 // (which moves it) never invalidates them.
+//
+// prev_free / next_free are boundary tags: whether the address-order
+// neighbours are free blocks. With them, free() learns whether to merge from
+// the record it has just loaded, instead of loading both neighbours (two
+// more cache misses in a large pool); keeping them right costs byte stores
+// into neighbours, which never stall. Separate bytes, not bits of
+// heap_state, for that reason: a byte store needs no read of the old value.
 struct Block {
   // Filed in the index its state calls for: a free block in its heap's
   // treap, an allocation in the AddrIndex (see UnfiledQueue).
@@ -132,7 +140,9 @@ struct Block {
   uint32_t fnext;
   uint32_t left;   // free blocks: treap children
   uint32_t right;
-  uint32_t generation;  // bumped each time the record becomes an allocation
+  uint16_t generation;  // bumped each time the record becomes an allocation
+  uint8_t prev_free;    // boundary tags (above)
+  uint8_t next_free;
   uint32_t heap_state;  // heap id << 4 | kMark | kFiled | BlockState
 
   uint64_t end() const { return start + size; }
@@ -140,7 +150,12 @@ struct Block {
   uint32_t heap() const { return heap_state >> 4; }
   bool filed() const { return heap_state & kFiled; }
   void set(uint32_t heap_id, uint32_t st) { heap_state = heap_id << 4 | st; }
+  void set_tags(bool prev_is_free, bool next_is_free) {
+    prev_free = prev_is_free;
+    next_free = next_is_free;
+  }
 };
+static_assert(sizeof(Block) == 48);
 inline constexpr uint32_t kMaxHeaps = 1u << 28;
 
 class BlockPool {
