@@ -102,6 +102,7 @@ class PanfrostFile final : public SimFile::DriverPriv {
   PanfrostFile() : va_(kVaStart >> kPageShift, kVaEnd >> kPageShift) {}
 
   int gem_open(SimFile& f, const SimBoPtr& bo) override {
+    reap(f);
     const uint64_t size = bo->size();
     const uint64_t pages = size >> kPageShift;
     const bool noexec = bo->imported() || (bo->create_flags & PANFROST_BO_NOEXEC);
@@ -136,17 +137,39 @@ class PanfrostFile final : public SimFile::DriverPriv {
     return 0;
   }
 
+  // The kernel's mapping is refcounted and jobs hold references to the
+  // mappings of the BOs they list: closing the handle while a job uses the
+  // BO leaves it mapped until the job is done (panfrost_gem_mapping_put).
+  // The model parks such a mapping and tears it down once the BO is idle
+  // (reap(): at job completion, and on the next open/close).
   void gem_close(SimFile& f, const SimBoPtr& bo) override {
-    std::lock_guard<std::mutex> g(m_);
-    auto it = maps_.find(bo.get());
-    if (it == maps_.end()) return;
-    const Mapping m = it->second;
-    maps_.erase(it);
-    if (SimVmPtr vm = f.panfrost_vm()) {
-      if (m.heap) vm->unmap_heap(m.va);
-      else vm->unmap(m.va, m.size);
+    {
+      std::lock_guard<std::mutex> g(m_);
+      auto it = maps_.find(bo.get());
+      if (it == maps_.end()) return;
+      const Mapping m = it->second;
+      maps_.erase(it);
+      if (bo->gpu_busy.load(std::memory_order_acquire) > 0) {
+        closed_busy_.push_back(ClosedMapping{bo, m});
+        return;
+      }
+      teardown_locked(f, m);
     }
-    va_.free(m.va >> kPageShift, m.size >> kPageShift);
+    reap(f);
+  }
+
+  // Tears down parked mappings whose BO no job uses any more.
+  void reap(SimFile& f) {
+    std::lock_guard<std::mutex> g(m_);
+    for (size_t i = 0; i < closed_busy_.size();) {
+      if (closed_busy_[i].bo->gpu_busy.load(std::memory_order_acquire) == 0) {
+        teardown_locked(f, closed_busy_[i].m);
+        closed_busy_[i] = std::move(closed_busy_.back());
+        closed_busy_.pop_back();
+      } else {
+        ++i;
+      }
+    }
   }
 
   // File close: jobs are drained before the VM goes (panfrost_submit.cpp).
@@ -164,9 +187,21 @@ class PanfrostFile final : public SimFile::DriverPriv {
     uint64_t va, size;
     bool heap;
   };
+  struct ClosedMapping {
+    SimBoPtr bo;  // a job's reference, as the kernel's mapping holds the object
+    Mapping m;
+  };
+  void teardown_locked(SimFile& f, const Mapping& m) {
+    if (SimVmPtr vm = f.panfrost_vm()) {
+      if (m.heap) vm->unmap_heap(m.va);
+      else vm->unmap(m.va, m.size);
+    }
+    va_.free(m.va >> kPageShift, m.size >> kPageShift);
+  }
   std::mutex m_;
   VaRanges va_;
   std::unordered_map<const SimBo*, Mapping> maps_;
+  std::vector<ClosedMapping> closed_busy_;  // closed while a job used them
 };
 
 PanfrostFile* priv_of(SimFile& f) {
@@ -181,6 +216,10 @@ uint64_t timestamp_ticks(uint64_t freq_hz) {
 }
 
 }  // namespace
+
+void panfrost_reap_closed_mappings(SimFile& f) {
+  if (PanfrostFile* p = priv_of(f)) p->reap(f);
+}
 
 std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv() {
   return std::make_unique<PanfrostFile>();

@@ -51,6 +51,7 @@ struct FileJobs {
   std::atomic<bool> cancel{false};
   std::mutex start_lock;  // serialises worker start-up with close
   bool closed = false;
+  SimFile* file = nullptr;  // alive while workers run (file close joins them)
 
   void run_slot(Slot& s);
 };
@@ -67,6 +68,7 @@ std::shared_ptr<FileJobs> jobs_of(SimFile& f, bool create) {
   if (it != files().end()) return it->second;
   if (!create) return nullptr;
   auto j = std::make_shared<FileJobs>();
+  j->file = &f;
   files().emplace(&f, j);
   return j;
 }
@@ -112,6 +114,8 @@ void FileJobs::run_slot(Slot& s) {
       ss.changed_locked();
     }
     j.reset();  // drops references outside the section
+    // Mappings whose handle was closed while this job ran can go now.
+    if (!cancel.load(std::memory_order_acquire)) panfrost_reap_closed_mappings(*file);
   }
 }
 

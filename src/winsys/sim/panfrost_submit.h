@@ -25,4 +25,8 @@ class SimFile;
 // Drains and stops the file's job slots (SimFile::DriverPriv::file_closing).
 void panfrost_jobs_file_closing(SimFile& f);
 
+// Tears down the mappings of BOs whose handle was closed while a job used
+// them, once no job does (panfrost_ioctls.cpp; called at job completion).
+void panfrost_reap_closed_mappings(SimFile& f);
+
 }  // namespace wsys::sim

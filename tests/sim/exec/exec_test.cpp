@@ -429,6 +429,33 @@ TEST_F(Exec, ImplicitSyncOrdersJobsSharingABo) {
   EXPECT_EQ(rd32(d + 64), 1234u);
 }
 
+// panfrost jobs hold references to the mappings of the BOs they list:
+// closing a handle while a job uses the BO keeps it mapped until the job is
+// done, then the mapping goes (and its VA with it).
+TEST_F(Exec, HandleClosedDuringAJobStaysMappedUntilTheJobIsDone) {
+  uint32_t h = 0, hs = 0;
+  uint64_t va = 0, vs = 0;
+  uint8_t* d = bo(*f_, 4096, &h, &va);
+  Stream s;
+  s.sleep_ns(100'000'000).write32(va, 4321).end();
+  std::memcpy(bo(*f_, 4096, &hs, &vs), s.bytes.data(), s.bytes.size());
+  auto vm = f_->file().panfrost_vm();
+  ASSERT_TRUE(vm);
+  const size_t before = vm->mapping_count();
+  uint32_t out = syncobj(*f_);
+  ASSERT_EQ(submit(*f_, vs, {h, hs}, out, 0), 0);
+  drm_gem_close c{};
+  c.handle = h;
+  ASSERT_EQ(f_->ioctl(DRM_IOCTL_GEM_CLOSE, &c), 0);
+  c.handle = hs;
+  ASSERT_EQ(f_->ioctl(DRM_IOCTL_GEM_CLOSE, &c), 0);
+  EXPECT_EQ(vm->mapping_count(), before) << "unmapped under a running job";
+  EXPECT_EQ(job_status(*f_, out), 0) << "the job faulted";
+  EXPECT_EQ(rd32(d), 4321u);
+  for (int i = 0; i < 2000 && vm->mapping_count() != before - 2; ++i) usleep(1000);
+  EXPECT_EQ(vm->mapping_count(), before - 2) << "the mappings outlived the job";
+}
+
 TEST_F(Exec, WaitBo) {
   uint32_t h = 0;
   uint64_t va = 0;
