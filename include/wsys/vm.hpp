@@ -107,8 +107,10 @@ class Vm {
 
   Device& device() const { return *device_; }
   kmod::Vm& kmod() const;
-  uint64_t va_start() const;
-  uint64_t va_end() const;
+  // The range the kernel gave this VM (not va_start: that is <stdarg.h>'s
+  // macro).
+  uint64_t user_va_start() const;
+  uint64_t user_va_end() const;
   bool kernel_managed_va() const;
 
   // --- addresses (panthor; -EOPNOTSUPP where the kernel places buffers) ---

@@ -159,8 +159,8 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.core_count = p.core_count();
   info_.core_id_range = p.core_id_range();
   info_.va_bits = p.va_bits;
-  info_.va_start = vm_->va_start();
-  info_.va_end = vm_->va_end();
+  info_.va_start = vm_->user_va_start();
+  info_.va_end = vm_->user_va_end();
   info_.kernel_managed_va = p.kernel_managed_va;
   info_.madvise = p.driver == kmod::Driver::Panfrost;
   info_.timeline_syncobj = p.timeline_syncobj;

@@ -232,8 +232,8 @@ kmod::Vm& Vm::kmod() const {
   std::lock_guard<std::mutex> g(impl_->lock);
   return *impl_->kvm;
 }
-uint64_t Vm::va_start() const { return impl_->st.va_start; }
-uint64_t Vm::va_end() const { return impl_->st.va_end; }
+uint64_t Vm::user_va_start() const { return impl_->st.va_start; }
+uint64_t Vm::user_va_end() const { return impl_->st.va_end; }
 bool Vm::kernel_managed_va() const { return !impl_->managed; }
 
 Result<VaAllocation> Vm::alloc_va(uint64_t size, uint64_t align, uint32_t no_cross_log2) {

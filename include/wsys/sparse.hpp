@@ -1,0 +1,204 @@
+// wsys::SparseBuffer: a sparse (partially resident) GPU buffer, the
+// winsys half of a Vulkan ICD's sparse binding (vkQueueBindSparse).
+//
+// A SparseBuffer reserves a 64 KiB-aligned VA range in a Vm and tracks, per
+// 64 KiB page (the Vulkan sparse block size), whether memory is bound
+// there. Pages with nothing bound are never left unmapped (a GPU access
+// there would be a fatal MMU fault): they map a per-device dummy BO,
+// zero-filled, read-only and no-exec, 2 MiB large so that filling or
+// unbinding a large range costs one bind op per 2 MiB. Where the kernel can
+// do it itself (panthor MAP_SPARSE, driver 1.9, once the bind layer can
+// express it) the dummy is not used; see docs/sparse.md.
+//
+// Binds and unbinds are collected in a SparseBindBatch (one VM_BIND ioctl,
+// adjacent pages of one buffer coalesced into one op, like BindBatch) and
+// submitted Immediate, Async (ordered by wait/signal SyncPoints, so a
+// Vulkan queue can order its bind operations with its submissions) or
+// DeferToIdle. Rebinding a bound page replaces its mapping (MAP over MAP:
+// the kernel splits or replaces what is there). Each buffer also has an
+// internal batch for the simple case (bind/unbind without a batch, then
+// submit()).
+//
+// While a page is bound the buffer holds a reference to its Bo, so a
+// bound Bo is never returned to the cache under the mapping. Residency and
+// those references follow the submissions in submission order (an Async
+// bind counts as done once submitted); the kernel's own view is what the
+// Vm tracks.
+//
+// panfrost places every BO itself and has no user-managed VA, so sparse
+// buffers are -EOPNOTSUPP there.
+//
+// Thread-safe: a SparseBuffer may be bound, queried and submitted from any
+// thread (submissions touching one buffer are serialised, so its tracking
+// follows the kernel's order). A SparseBindBatch is not: one thread fills
+// and submits it, as with BindBatch.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "wsys/bo.hpp"
+#include "wsys/device.hpp"
+#include "wsys/result.hpp"
+#include "wsys/va_allocator.hpp"
+#include "wsys/vm.hpp"
+
+namespace wsys {
+
+class SparseBuffer;
+
+// The sparse page (Vulkan sparse block) size.
+inline constexpr uint64_t kSparsePageSize = 64 * 1024;
+// The dummy BO's size: the most one dummy op maps.
+inline constexpr uint64_t kSparseDummySize = 2 * 1024 * 1024;
+
+// Sparse binds of one or more SparseBuffers of one Vm, submitted as one
+// VM_BIND ioctl. Holds the buffers it names and the Bos it binds until it
+// is submitted or cleared.
+class SparseBindBatch {
+ public:
+  SparseBindBatch() = default;
+  ~SparseBindBatch() = default;
+  SparseBindBatch(const SparseBindBatch&) = delete;
+  SparseBindBatch& operator=(const SparseBindBatch&) = delete;
+
+  // Points the whole batch waits for / signals (BindMode::Async only).
+  void wait(SyncPoint p) { ops_.wait(p); }
+  void signal(SyncPoint p) { ops_.signal(p); }
+  // The underlying batch: other binds of the same Vm may ride in the same
+  // ioctl (never over a SparseBuffer's range: its tracking would not know).
+  BindBatch& ops() { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  size_t op_count() const { return ops_.op_count(); }  // after coalescing
+  // Drops everything (nothing was submitted).
+  void clear();
+
+  // Submits the batch as one ioctl and applies its changes to the buffers'
+  // tracking; the batch is empty afterwards, whatever the outcome.
+  // -EINVAL without a call when a buffer of the batch was destroyed
+  // meanwhile or the batch names no buffer (raw ops alone: use Vm::bind);
+  // Vm::bind's errors otherwise (-EINVAL for points without Async). On an
+  // error what the kernel did (an Immediate bind stops at `*failed_op`) is
+  // tracked and the rest dropped.
+  Result<void> submit(BindMode mode, size_t* failed_op = nullptr);
+
+ private:
+  friend class SparseBuffer;
+  // One bind or unbind of [first, first + count) pages of `buf`. Its ops
+  // are [op_first, op_last] of ops_ (a bind is one op, possibly merged into
+  // the previous one; an unbind over the dummy one op per chunk).
+  struct Change {
+    SparseBuffer* buf = nullptr;
+    uint64_t first = 0, count = 0;
+    BoRef bo;  // null: unbind
+    size_t op_first = 0, op_last = 0;
+  };
+  Result<void> submit_locked(BindMode mode, size_t* failed_op);
+
+  BindBatch ops_;
+  std::vector<Change> changes_;
+  std::vector<std::shared_ptr<SparseBuffer>> keep_;  // distinct buffers (not owner_)
+  Vm* vm_ = nullptr;
+  SparseBuffer* owner_ = nullptr;  // set for a buffer's internal batch
+};
+
+class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
+ public:
+  static constexpr uint64_t kPageSize = kSparsePageSize;
+
+  // A sparse buffer of `size` bytes (rounded up to 64 KiB) in `vm`, every
+  // page unbound. -EINVAL for size 0, -EOPNOTSUPP where the kernel places
+  // buffers itself (panfrost), -ENOMEM when the VA range is full.
+  static Result<std::shared_ptr<SparseBuffer>> create(std::shared_ptr<Vm> vm, uint64_t size);
+  // The same in the device's own Vm (the buffer keeps the Device alive).
+  static Result<std::shared_ptr<SparseBuffer>> create(std::shared_ptr<Device> device,
+                                                      uint64_t size);
+  // Unmaps and frees the range at once if destroy() was not called.
+  ~SparseBuffer();
+  SparseBuffer(const SparseBuffer&) = delete;
+  SparseBuffer& operator=(const SparseBuffer&) = delete;
+
+  uint64_t gpu_va() const { return va_.addr; }
+  uint64_t size() const { return va_.size; }
+  uint64_t page_count() const { return pages_; }
+  Vm& vm() const { return *vm_; }
+  // Unbound pages are the kernel's MAP_SPARSE (reads undefined) rather than
+  // the dummy BO (reads zero).
+  bool kernel_sparse() const { return kernel_sparse_; }
+  // The dummy BO unbound pages map (null with kernel_sparse()).
+  const Bo* dummy_bo() const;
+
+  // Binds pages [page_first, page_first + page_count) to `bo` from
+  // `bo_offset` (64 KiB-aligned), with MapFlags (kMapUncached is added for
+  // a GPU-uncached Bo). A bound page is replaced. -EINVAL, nothing
+  // changed: page_count 0, pages outside the buffer, a misaligned
+  // bo_offset, a range beyond the Bo, unknown flags, a Bo of another
+  // device, a destroyed buffer, or a batch of another Vm.
+  Result<void> bind(SparseBindBatch& batch, uint64_t page_first, uint64_t page_count, Bo& bo,
+                    uint64_t bo_offset, uint32_t map_flags = kMapNoExec);
+  // Unbinds pages (back to the dummy). Unbinding an unbound page is fine.
+  Result<void> unbind(SparseBindBatch& batch, uint64_t page_first, uint64_t page_count);
+
+  // The same into the buffer's internal batch, submitted by submit().
+  Result<void> bind(uint64_t page_first, uint64_t page_count, Bo& bo, uint64_t bo_offset,
+                    uint32_t map_flags = kMapNoExec);
+  Result<void> unbind(uint64_t page_first, uint64_t page_count);
+  // Submits the internal batch (see SparseBindBatch::submit); `waits` and
+  // `signals` need BindMode::Async (-EINVAL, the batch kept, otherwise or
+  // for a zero syncobj). An empty batch with points is a pure sync op.
+  Result<void> submit(BindMode mode, std::span<const SyncPoint> waits = {},
+                      std::span<const SyncPoint> signals = {}, size_t* failed_op = nullptr);
+
+  // Residency as of the last submission (false outside the buffer).
+  bool is_resident(uint64_t page) const;
+  uint64_t resident_pages() const;
+
+  // Unmaps the whole range and frees it: at once, or by an async unmap
+  // behind `after` with the range parked until then (Vm::unmap_and_free).
+  // The Bos still bound are released; an idle one is first marked used
+  // until `after`, so the cache keeps it until the GPU is done with the
+  // range. Later binds are -EINVAL; a second destroy() does nothing.
+  Result<void> destroy(std::optional<SyncPoint> after = std::nullopt);
+  bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
+
+  // True for a driver version whose kernel has MAP_SPARSE (panthor >= 1.9).
+  static bool driver_has_map_sparse(const DeviceInfo& info);
+  // True when buffers on `info` use MAP_SPARSE: the driver has it and the
+  // bind layer (BindBatch::map_sparse) can express it.
+  static bool uses_map_sparse(const DeviceInfo& info);
+
+ private:
+  friend class SparseBindBatch;
+  struct Dummy;
+  SparseBuffer() = default;
+  Result<void> init(std::shared_ptr<Vm> vm, uint64_t size);
+  Result<void> check_range(uint64_t page_first, uint64_t page_count) const;
+  Result<void> check_batch(SparseBindBatch& batch);
+  // Adds the ops mapping [va, va + size) to the dummy (or MAP_SPARSE).
+  void add_unbound(BindBatch& b, uint64_t va, uint64_t size) const;
+  // Applies `c` (pages of ops before `ops_done` only). Requires state_lock_.
+  void apply(const SparseBindBatch::Change& c, size_t ops_done, std::vector<BoRef>& dropped);
+
+  std::shared_ptr<Vm> vm_;  // aliases the Device for the Device's own Vm
+  std::shared_ptr<Dummy> dummy_;
+  bool kernel_sparse_ = false;
+  VaAllocation va_;
+  uint64_t pages_ = 0;
+  std::atomic<bool> destroyed_{false};
+
+  std::mutex own_lock_;  // the internal batch
+  SparseBindBatch own_;
+  std::mutex submit_lock_;  // a submission touching this buffer, destroy()
+  mutable std::mutex state_lock_;  // the tracking below
+  std::vector<uint64_t> resident_;  // one bit per page
+  std::vector<BoRef> page_bo_;      // the Bo bound at each page
+  uint64_t resident_count_ = 0;
+};
+
+}  // namespace wsys

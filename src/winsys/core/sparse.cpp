@@ -1,0 +1,416 @@
+// wsys::SparseBuffer and SparseBindBatch: sparse residency on top of the
+// Vm's bind batches (see include/wsys/sparse.hpp and docs/sparse.md).
+#include "wsys/sparse.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <utility>
+
+#include "winsys/core/debug_log.h"
+
+namespace wsys {
+
+namespace {
+
+constexpr uint32_t kKnownMapFlags = kMapReadOnly | kMapNoExec | kMapUncached;
+constexpr uint64_t kMaxSparseSize = 1ull << 48;  // no GPU VA range is larger
+
+// MAP_SPARSE support in the bind layer, detected rather than assumed: the
+// kernel path below compiles today and turns on by itself once BindBatch
+// gains `map_sparse(va, size)` (see docs/sparse.md for the whole addition).
+template <typename B>
+concept BatchHasMapSparse = requires(B& b, uint64_t va, uint64_t size) { b.map_sparse(va, size); };
+constexpr bool kBindLayerHasMapSparse = BatchHasMapSparse<BindBatch>;
+
+template <typename B>
+void add_map_sparse(B& b, uint64_t va, uint64_t size) {
+  if constexpr (BatchHasMapSparse<B>) {
+    b.map_sparse(va, size);
+  } else {
+    (void)b;
+    (void)va;
+    (void)size;
+  }
+}
+
+// The dummy ops for [va, va + size): cut at 2 MiB VA boundaries (so a
+// chunk can be one 2 MiB block in the page tables), each mapping the dummy
+// from offset 0. Calls f(chunk_va, chunk_size) in address order.
+template <typename F>
+void for_each_dummy_chunk(uint64_t va, uint64_t size, F&& f) {
+  const uint64_t end = va + size;
+  while (va < end) {
+    const uint64_t next = std::min(end, (va + kSparseDummySize) & ~(kSparseDummySize - 1));
+    f(va, next - va);
+    va = next;
+  }
+}
+
+}  // namespace
+
+// --- the per-device dummy -----------------------------------------------------
+
+// One zero-filled BO per Device, shared by every sparse buffer on it (in any
+// of its Vms). The registry holds it weakly: it lives while a buffer uses it
+// (its BoRef keeps the Device alive meanwhile, so a live entry's Device
+// pointer can never name a newer Device).
+struct SparseBuffer::Dummy {
+  BoRef bo;
+};
+
+namespace {
+
+struct DummyRegistry {
+  std::mutex lock;
+  std::vector<std::pair<const Device*, std::weak_ptr<void>>> entries;
+};
+
+DummyRegistry& dummy_registry() {
+  static DummyRegistry* r = new DummyRegistry;  // never destroyed: no exit-order hazards
+  return *r;
+}
+
+}  // namespace
+
+const Bo* SparseBuffer::dummy_bo() const { return dummy_ ? dummy_->bo.get() : nullptr; }
+
+// --- SparseBindBatch ---------------------------------------------------------------
+
+void SparseBindBatch::clear() {
+  ops_.clear();
+  changes_.clear();
+  keep_.clear();
+  vm_ = nullptr;
+}
+
+Result<void> SparseBindBatch::submit(BindMode mode, size_t* failed_op) {
+  if (failed_op) *failed_op = 0;
+  if (ops_.empty()) return {};
+  if (!vm_) {
+    clear();
+    return Error(-EINVAL);  // no buffer: raw ops go through Vm::bind
+  }
+  // The buffers this batch touches, locked in address order: their
+  // tracking then follows the order in which the kernel got the binds.
+  // Our references to them are released only after the locks (declared
+  // after `keep`, so destroyed first): dropping the last one destroys a
+  // buffer, which takes its own locks.
+  std::vector<std::shared_ptr<SparseBuffer>> keep = std::move(keep_);
+  keep_.clear();
+  std::vector<SparseBuffer*> bufs;
+  bufs.reserve(keep.size() + 1);
+  for (const auto& b : keep) bufs.push_back(b.get());
+  if (owner_) bufs.push_back(owner_);
+  std::sort(bufs.begin(), bufs.end(), std::less<SparseBuffer*>());
+  bufs.erase(std::unique(bufs.begin(), bufs.end()), bufs.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(bufs.size());
+  for (SparseBuffer* b : bufs) locks.emplace_back(b->submit_lock_);
+  for (SparseBuffer* b : bufs) {
+    if (b->destroyed()) {
+      // Its range may already belong to someone else: nothing goes out.
+      clear();
+      return Error(-EINVAL);
+    }
+  }
+  return submit_locked(mode, failed_op);
+}
+
+Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
+  // Everything the tracking update needs is allocated before the ioctl:
+  // one slot per page whose old reference may be dropped.
+  uint64_t pages = 0;
+  for (const Change& c : changes_) pages += c.count;
+  std::vector<BoRef> dropped;
+  dropped.reserve(pages);
+
+  const size_t nops = ops_.op_count();
+  size_t done = 0;
+  Result<void> r = vm_->bind(ops_, mode, &done);
+  // Vm::bind's rule: an Immediate bind did the ops before `done`; an
+  // Async or deferred one all or nothing.
+  const size_t ops_done = r.ok() ? nops : (mode == BindMode::Immediate ? done : 0);
+  if (failed_op) *failed_op = r.ok() ? nops : done;
+
+  for (const Change& c : changes_) {
+    std::lock_guard<std::mutex> g(c.buf->state_lock_);
+    c.buf->apply(c, ops_done, dropped);
+  }
+  WSYS_LOG(Vm, "sparse submit: %zu changes, %zu ops, %zu done: %s", changes_.size(), nops,
+           ops_done, r.ok() ? "ok" : std::strerror(-r.error()));
+  // Whatever happened is tracked; the batch is spent either way.
+  clear();
+  dropped.clear();  // the references go outside every buffer lock
+  return r;
+}
+
+// --- SparseBuffer ------------------------------------------------------------------
+
+bool SparseBuffer::driver_has_map_sparse(const DeviceInfo& info) {
+  return info.driver == "panthor" &&
+         (info.driver_major > 1 || (info.driver_major == 1 && info.driver_minor >= 9));
+}
+
+bool SparseBuffer::uses_map_sparse(const DeviceInfo& info) {
+  return kBindLayerHasMapSparse && driver_has_map_sparse(info);
+}
+
+Result<std::shared_ptr<SparseBuffer>> SparseBuffer::create(std::shared_ptr<Vm> vm, uint64_t size) {
+  if (!vm) return Error(-EINVAL);
+  std::shared_ptr<SparseBuffer> b(new SparseBuffer());
+  if (Result<void> r = b->init(std::move(vm), size); !r.ok()) return Error(r.error());
+  return b;
+}
+
+Result<std::shared_ptr<SparseBuffer>> SparseBuffer::create(std::shared_ptr<Device> device,
+                                                           uint64_t size) {
+  if (!device) return Error(-EINVAL);
+  // The Device owns its Vm: an aliasing pointer keeps the Device alive.
+  Vm* vm = &device->vm();
+  return create(std::shared_ptr<Vm>(std::move(device), vm), size);
+}
+
+Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size) {
+  vm_ = std::move(vm);
+  own_.owner_ = this;
+  // Nothing to destroy until the range exists.
+  destroyed_.store(true, std::memory_order_relaxed);
+  if (size == 0) return Error(-EINVAL);
+  if (vm_->kernel_managed_va()) return Error(-EOPNOTSUPP);  // panfrost places every BO
+  if (size > kMaxSparseSize) return Error(-ENOMEM);
+  size = (size + kPageSize - 1) & ~(kPageSize - 1);
+  Device& dev = vm_->device();
+  kernel_sparse_ = uses_map_sparse(dev.info());
+
+  if (!kernel_sparse_) {
+    DummyRegistry& reg = dummy_registry();
+    std::lock_guard<std::mutex> g(reg.lock);
+    auto& e = reg.entries;
+    e.erase(std::remove_if(e.begin(), e.end(), [](const auto& x) { return x.second.expired(); }),
+            e.end());
+    for (const auto& x : e) {
+      if (x.first != &dev) continue;
+      if (std::shared_ptr<void> live = x.second.lock()) {
+        dummy_ = std::static_pointer_cast<Dummy>(std::move(live));
+        break;
+      }
+    }
+    if (!dummy_) {
+      // Never cached or CPU-mapped, so it is and stays the kernel's zeroed
+      // pages (not executable: the device maps it no-exec).
+      Result<BoRef> bo =
+          dev.bo_alloc(kSparseDummySize, kAllocZeroed | kAllocNoCache | kAllocNoMmap, "sparse-dummy");
+      if (!bo.ok()) return Error(bo.error());
+      dummy_ = std::make_shared<Dummy>();
+      dummy_->bo = std::move(*bo);
+      e.emplace_back(&dev, std::static_pointer_cast<void>(dummy_));
+    }
+  }
+
+  pages_ = size / kPageSize;
+  resident_.assign((pages_ + 63) / 64, 0);
+  page_bo_.resize(pages_);
+
+  // Large buffers 2 MiB-aligned, so their 2 MiB chunks can be blocks.
+  Result<VaAllocation> a = vm_->alloc_va(size, std::max(kPageSize, Device::va_alignment(size)));
+  if (!a.ok()) return Error(a.error());
+  BindBatch fill;
+  add_unbound(fill, a->addr, size);
+  if (Result<void> r = vm_->bind(fill, BindMode::Immediate); !r.ok()) {
+    // Some chunks may be mapped: unmap what is there before the range goes.
+    (void)vm_->unmap_and_free(*a, std::nullopt);
+    return r;
+  }
+  va_ = *a;
+  destroyed_.store(false, std::memory_order_release);
+  WSYS_LOG(Vm, "sparse buffer va=0x%llx size=%llu (%llu pages, %s)",
+           static_cast<unsigned long long>(va_.addr), static_cast<unsigned long long>(size),
+           static_cast<unsigned long long>(pages_), kernel_sparse_ ? "MAP_SPARSE" : "dummy BO");
+  return {};
+}
+
+SparseBuffer::~SparseBuffer() { (void)destroy(std::nullopt); }
+
+void SparseBuffer::add_unbound(BindBatch& b, uint64_t va, uint64_t size) const {
+  if (kernel_sparse_) {
+    add_map_sparse(b, va, size);
+    return;
+  }
+  Bo& dummy = *dummy_->bo;
+  for_each_dummy_chunk(va, size, [&](uint64_t cva, uint64_t csize) {
+    b.map(dummy, 0, cva, csize, kMapReadOnly | kMapNoExec);
+  });
+}
+
+Result<void> SparseBuffer::check_range(uint64_t page_first, uint64_t page_count) const {
+  if (destroyed()) return Error(-EINVAL);
+  if (page_count == 0 || page_count > pages_ || page_first > pages_ - page_count)
+    return Error(-EINVAL);
+  return {};
+}
+
+Result<void> SparseBuffer::check_batch(SparseBindBatch& batch) {
+  if (batch.owner_ && batch.owner_ != this) return Error(-EINVAL);  // another buffer's own
+  if (batch.vm_ && batch.vm_ != vm_.get()) return Error(-EINVAL);
+  return {};
+}
+
+Result<void> SparseBuffer::bind(SparseBindBatch& batch, uint64_t page_first, uint64_t page_count,
+                                Bo& bo, uint64_t bo_offset, uint32_t map_flags) {
+  if (Result<void> r = check_range(page_first, page_count); !r.ok()) return r;
+  if (Result<void> r = check_batch(batch); !r.ok()) return r;
+  if (map_flags & ~kKnownMapFlags) return Error(-EINVAL);
+  if (&bo.device() != &vm_->device()) return Error(-EINVAL);
+  const uint64_t bytes = page_count * kPageSize;
+  if (bo_offset % kPageSize || bo_offset > bo.size() || bytes > bo.size() - bo_offset)
+    return Error(-EINVAL);
+  if (bo.flags() & kAllocGpuUncached) map_flags |= kMapUncached;
+
+  // Everything checked: from here the batch changes.
+  if (!batch.owner_ && (batch.keep_.empty() || batch.keep_.back().get() != this) &&
+      std::none_of(batch.keep_.begin(), batch.keep_.end(),
+                   [this](const auto& k) { return k.get() == this; }))
+    batch.keep_.push_back(shared_from_this());
+  batch.vm_ = vm_.get();
+  batch.ops_.map(bo, bo_offset, va_.addr + page_first * kPageSize, bytes, map_flags);
+  SparseBindBatch::Change c;
+  c.buf = this;
+  c.first = page_first;
+  c.count = page_count;
+  bo.ref();
+  c.bo = BoRef::adopt(&bo);
+  c.op_first = c.op_last = batch.ops_.op_count() - 1;  // merged or new: the last op holds it
+  batch.changes_.push_back(std::move(c));
+  return {};
+}
+
+Result<void> SparseBuffer::unbind(SparseBindBatch& batch, uint64_t page_first,
+                                  uint64_t page_count) {
+  if (Result<void> r = check_range(page_first, page_count); !r.ok()) return r;
+  if (Result<void> r = check_batch(batch); !r.ok()) return r;
+  if (!batch.owner_ && (batch.keep_.empty() || batch.keep_.back().get() != this) &&
+      std::none_of(batch.keep_.begin(), batch.keep_.end(),
+                   [this](const auto& k) { return k.get() == this; }))
+    batch.keep_.push_back(shared_from_this());
+  batch.vm_ = vm_.get();
+  SparseBindBatch::Change c;
+  c.buf = this;
+  c.first = page_first;
+  c.count = page_count;
+  c.op_first = batch.ops_.op_count();
+  add_unbound(batch.ops_, va_.addr + page_first * kPageSize, page_count * kPageSize);
+  c.op_last = batch.ops_.op_count() - 1;
+  if (kernel_sparse_) c.op_first = c.op_last;  // one op, possibly merged
+  batch.changes_.push_back(std::move(c));
+  return {};
+}
+
+Result<void> SparseBuffer::bind(uint64_t page_first, uint64_t page_count, Bo& bo,
+                                uint64_t bo_offset, uint32_t map_flags) {
+  std::lock_guard<std::mutex> g(own_lock_);
+  return bind(own_, page_first, page_count, bo, bo_offset, map_flags);
+}
+
+Result<void> SparseBuffer::unbind(uint64_t page_first, uint64_t page_count) {
+  std::lock_guard<std::mutex> g(own_lock_);
+  return unbind(own_, page_first, page_count);
+}
+
+Result<void> SparseBuffer::submit(BindMode mode, std::span<const SyncPoint> waits,
+                                  std::span<const SyncPoint> signals, size_t* failed_op) {
+  if (failed_op) *failed_op = 0;
+  if ((!waits.empty() || !signals.empty()) && mode != BindMode::Async) return Error(-EINVAL);
+  for (SyncPoint p : waits)
+    if (p.syncobj == 0) return Error(-EINVAL);
+  for (SyncPoint p : signals)
+    if (p.syncobj == 0) return Error(-EINVAL);
+  std::lock_guard<std::mutex> g(own_lock_);
+  if (destroyed()) {
+    own_.clear();
+    return Error(-EINVAL);
+  }
+  for (SyncPoint p : waits) own_.wait(p);
+  for (SyncPoint p : signals) own_.signal(p);
+  own_.vm_ = vm_.get();  // a pure sync op still goes to this buffer's Vm
+  return own_.submit(mode, failed_op);
+}
+
+void SparseBuffer::apply(const SparseBindBatch::Change& c, size_t ops_done,
+                         std::vector<BoRef>& dropped) {
+  // Which pages of the change the kernel did.
+  uint64_t first = c.first, count = 0;
+  if (c.op_last < ops_done) {
+    count = c.count;
+  } else if (c.op_first < ops_done && !c.bo && !kernel_sparse_) {
+    // A failed Immediate bind stopped inside a multi-chunk unbind: chunk j
+    // is op op_first + j.
+    size_t op = c.op_first;
+    const uint64_t va0 = va_.addr + c.first * kPageSize;
+    for_each_dummy_chunk(va0, c.count * kPageSize, [&](uint64_t cva, uint64_t csize) {
+      if (op++ < ops_done) count = (cva + csize - va0) / kPageSize;
+    });
+  }
+  for (uint64_t p = first; p < first + count; ++p) {
+    if (page_bo_[p]) dropped.push_back(std::move(page_bo_[p]));
+    uint64_t& word = resident_[p / 64];
+    const uint64_t bit = 1ull << (p % 64);
+    if (c.bo) {
+      page_bo_[p] = c.bo;
+      if (!(word & bit)) ++resident_count_;
+      word |= bit;
+    } else {
+      if (word & bit) --resident_count_;
+      word &= ~bit;
+    }
+  }
+}
+
+bool SparseBuffer::is_resident(uint64_t page) const {
+  std::lock_guard<std::mutex> g(state_lock_);
+  if (page >= pages_) return false;
+  return (resident_[page / 64] >> (page % 64)) & 1;
+}
+
+uint64_t SparseBuffer::resident_pages() const {
+  std::lock_guard<std::mutex> g(state_lock_);
+  return resident_count_;
+}
+
+Result<void> SparseBuffer::destroy(std::optional<SyncPoint> after) {
+  std::lock_guard<std::mutex> og(own_lock_);
+  std::lock_guard<std::mutex> sg(submit_lock_);
+  if (destroyed()) return {};
+  own_.clear();  // pending binds of the internal batch can no longer go anywhere
+  Result<void> r = vm_->unmap_and_free(va_, after && after->syncobj ? after : std::nullopt);
+  // Failed: the Vm keeps the range out of circulation (still mapped); the
+  // Bos stay referenced until the buffer object goes.
+  destroyed_.store(true, std::memory_order_release);
+  if (!r.ok()) return r;
+  std::vector<BoRef> refs;
+  {
+    std::lock_guard<std::mutex> g(state_lock_);
+    refs.swap(page_bo_);
+    std::fill(resident_.begin(), resident_.end(), 0);
+    resident_count_ = 0;
+  }
+  if (after && after->syncobj) {
+    // The unmap runs once `after` signals: a Bo nobody else is using must
+    // not be handed out by the cache before that (one whose own recorded
+    // use is pending keeps that use; see docs/sparse.md).
+    std::vector<Bo*> distinct;
+    for (const BoRef& b : refs)
+      if (b && (distinct.empty() || distinct.back() != b.get())) distinct.push_back(b.get());
+    std::sort(distinct.begin(), distinct.end(), std::less<Bo*>());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (Bo* b : distinct)
+      if (!b->busy()) b->mark_used(after->syncobj, after->point);
+  }
+  WSYS_LOG(Vm, "sparse buffer va=0x%llx destroyed%s", static_cast<unsigned long long>(va_.addr),
+           after ? " (unmap deferred)" : "");
+  return {};
+}
+
+}  // namespace wsys
