@@ -188,6 +188,26 @@ static void vms(wsys_device *dev) {
   CHECK(vs.mappings == 0);
   CHECK(vs.va_allocated_bytes == 0);
 
+  /* A sparse buffer in this VM: bind two pages, read through a mapping
+   * of the device (the bound buffer's contents), unbind. */
+  wsys_sparse *sparse = NULL;
+  CHECK(wsys_sparse_create(dev, vm, 0, &sparse) == -EINVAL);
+  CHECK_OK(wsys_sparse_create(dev, vm, 1 << 20, &sparse));
+  CHECK(wsys_sparse_size(sparse) == 1 << 20);
+  CHECK(wsys_sparse_gpu_va(sparse) % 65536 == 0);
+  CHECK(wsys_sparse_is_resident(sparse, 3) == 0);
+  CHECK_OK(wsys_sparse_bind(sparse, 3, 2, bo, 0, WSYS_MAP_NO_EXEC));
+  CHECK(wsys_sparse_bind(sparse, 15, 2, bo, 0, WSYS_MAP_NO_EXEC) == -EINVAL); /* past the end */
+  CHECK(wsys_sparse_bind(sparse, 0, 1, bo, 4096, WSYS_MAP_NO_EXEC) == -EINVAL); /* misaligned */
+  CHECK_OK(wsys_sparse_submit(sparse, WSYS_BIND_IMMEDIATE, NULL, 0, NULL, 0));
+  CHECK(wsys_sparse_is_resident(sparse, 3) == 1);
+  CHECK(wsys_sparse_is_resident(sparse, 4) == 1);
+  CHECK(wsys_sparse_is_resident(sparse, 5) == 0);
+  CHECK_OK(wsys_sparse_unbind(sparse, 3, 1));
+  CHECK_OK(wsys_sparse_submit(sparse, WSYS_BIND_IMMEDIATE, NULL, 0, NULL, 0));
+  CHECK(wsys_sparse_is_resident(sparse, 3) == 0);
+  wsys_sparse_destroy(sparse, NULL);
+
   wsys_bind_batch_destroy(batch);
   CHECK_OK(wsys_syncobj_destroy(dev, s));
   CHECK_OK(wsys_syncobj_destroy(dev, s2));
@@ -223,6 +243,8 @@ int main(void) {
       CHECK_OK(wsys_device_vm(dev, &own));
       struct wsys_va_range rr;
       CHECK(wsys_vm_alloc_va(own, 4096, 0, &rr) == -EOPNOTSUPP);
+      wsys_sparse *sp = NULL;
+      CHECK(wsys_sparse_create(dev, NULL, 1 << 20, &sp) == -EOPNOTSUPP);
     }
     wsys_device_unref(dev);
   }

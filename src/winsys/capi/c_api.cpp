@@ -10,6 +10,7 @@
 
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
+#include "wsys/sparse.hpp"
 #include "wsys/vm.hpp"
 
 struct wsys_vm {
@@ -26,6 +27,10 @@ struct wsys_device {
 
 struct wsys_bind_batch {
   wsys::BindBatch batch;
+};
+
+struct wsys_sparse {
+  std::shared_ptr<wsys::SparseBuffer> sp;
 };
 
 namespace {
@@ -470,6 +475,69 @@ int wsys_vm_get_stats(wsys_vm* vm, wsys_vm_stats* out) {
   f.va_free_bytes = s.va.free_bytes;
   f.va_largest_free = s.va.largest_free_block;
   return copy_sized(f, out);
+}
+
+// ---- sparse ----
+
+int wsys_sparse_create(wsys_device* dev, wsys_vm* vm, uint64_t size, wsys_sparse** out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    wsys::Result<std::shared_ptr<wsys::SparseBuffer>> s =
+        (vm && !vm->borrowed) ? wsys::SparseBuffer::create(vm->owned, size)
+                              : wsys::SparseBuffer::create(dev->dev, size);
+    if (!s.ok()) return s.error();
+    *out = new wsys_sparse{std::move(*s)};
+    return 0;
+  });
+}
+
+void wsys_sparse_destroy(wsys_sparse* sp, const wsys_sync_point* after) {
+  if (!sp) return;
+  try {
+    std::optional<wsys::SyncPoint> a;
+    if (after) a = wsys::SyncPoint{after->syncobj, after->point};
+    (void)sp->sp->destroy(a);
+  } catch (...) {
+  }
+  delete sp;
+}
+
+uint64_t wsys_sparse_gpu_va(const wsys_sparse* sp) { return sp ? sp->sp->gpu_va() : 0; }
+uint64_t wsys_sparse_size(const wsys_sparse* sp) { return sp ? sp->sp->size() : 0; }
+
+int wsys_sparse_bind(wsys_sparse* sp, uint64_t page_first, uint64_t page_count, wsys_bo* bo,
+                     uint64_t bo_offset, uint32_t map_flags) {
+  if (!sp || !bo) return -EINVAL;
+  return guarded(
+      [&] { return sp->sp->bind(page_first, page_count, *bo_of(bo), bo_offset, map_flags).error(); });
+}
+
+int wsys_sparse_unbind(wsys_sparse* sp, uint64_t page_first, uint64_t page_count) {
+  if (!sp) return -EINVAL;
+  return guarded([&] { return sp->sp->unbind(page_first, page_count).error(); });
+}
+
+int wsys_sparse_submit(wsys_sparse* sp, enum wsys_bind_mode mode, const wsys_sync_point* waits,
+                       size_t nwaits, const wsys_sync_point* signals, size_t nsignals) {
+  if (!sp || (nwaits && !waits) || (nsignals && !signals)) return -EINVAL;
+  wsys::BindMode m;
+  switch (mode) {
+    case WSYS_BIND_IMMEDIATE: m = wsys::BindMode::Immediate; break;
+    case WSYS_BIND_ASYNC: m = wsys::BindMode::Async; break;
+    case WSYS_BIND_DEFER_TO_IDLE: m = wsys::BindMode::DeferToIdle; break;
+    default: return -EINVAL;
+  }
+  return guarded([&] {
+    std::vector<wsys::SyncPoint> w, s;
+    for (size_t i = 0; i < nwaits; ++i) w.push_back({waits[i].syncobj, waits[i].point});
+    for (size_t i = 0; i < nsignals; ++i) s.push_back({signals[i].syncobj, signals[i].point});
+    return sp->sp->submit(m, w, s).error();
+  });
+}
+
+int wsys_sparse_is_resident(const wsys_sparse* sp, uint64_t page) {
+  if (!sp) return -EINVAL;
+  return sp->sp->is_resident(page) ? 1 : 0;
 }
 
 const char* wsys_strerror(int err) { return std::strerror(err < 0 ? -err : err); }
