@@ -339,13 +339,22 @@ int TilerHeapPool::create_heap(SimDevice* dev, const TilerHeap::Params& p, uint3
   {
     std::lock_guard<std::mutex> g(lock_);
     for (uint32_t i = 0; i < kTilerHeapsPerVm; i++)
-      if (!heaps_[i]) {
+      if (!heaps_[i] && !reserved_[i]) {
         slot = i;
+        reserved_[i] = true;  // taken now: a concurrent create picks another (xa_alloc is atomic)
         break;
       }
   }
   // xa_alloc() over the 128-entry limit: -EBUSY.
   if (slot == kTilerHeapsPerVm) return -EBUSY;
+  struct Unreserve {  // every return below gives the slot back
+    TilerHeapPool* pool;
+    uint32_t slot;
+    ~Unreserve() {
+      std::lock_guard<std::mutex> g(pool->lock_);
+      pool->reserved_[slot] = false;
+    }
+  } unreserve{this, slot};
   uint64_t ctx_va = ctx_base_ + static_cast<uint64_t>(slot) * kTilerHeapCtxStride;
   std::shared_ptr<TilerHeap> heap;
   try {
@@ -374,8 +383,7 @@ int TilerHeapPool::create_heap(SimDevice* dev, const TilerHeap::Params& p, uint3
   // The context: 32 bytes zeroed.
   if (uint8_t* ctx = vm->gpu_view(ctx_va)) std::memset(ctx, 0, kTilerHeapCtxSize);
   std::lock_guard<std::mutex> g(lock_);
-  if (heaps_[slot]) return -EBUSY;  // raced with another create: cannot happen under the file lock
-  heaps_[slot] = heap;
+  heaps_[slot] = heap;  // the slot was reserved for this create
   *id = slot;
   *out = std::move(heap);
   return 0;

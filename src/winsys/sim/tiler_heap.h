@@ -175,6 +175,9 @@ class TilerHeapPool {
   uint64_t ctx_base_ = 0;
   mutable std::mutex lock_;
   std::array<std::shared_ptr<TilerHeap>, kTilerHeapsPerVm> heaps_;
+  // Slots a create in progress has taken (under lock_), so concurrent
+  // creates on one VM get different ids, as the kernel's xa_alloc gives.
+  std::array<bool, kTilerHeapsPerVm> reserved_{};
 };
 
 }  // namespace wsys::sim
