@@ -33,6 +33,7 @@ typedef struct wsys_bo wsys_bo;
 typedef struct wsys_vm wsys_vm;
 typedef struct wsys_bind_batch wsys_bind_batch;
 typedef struct wsys_sparse wsys_sparse;
+typedef struct wsys_heap wsys_heap;
 
 /* ---- devices ---------------------------------------------------------- */
 
@@ -221,6 +222,46 @@ int wsys_sparse_submit(wsys_sparse *sp, enum wsys_bind_mode mode,
                        const struct wsys_sync_point *signals, size_t nsignals);
 /* 1 resident, 0 not (or outside the buffer), -EINVAL for NULL. */
 int wsys_sparse_is_resident(const wsys_sparse *sp, uint64_t page);
+
+/* ---- growable heaps (one per context) ----------------------------------- */
+
+struct wsys_heap_config {
+  uint32_t size;             /* sizeof(struct wsys_heap_config) */
+  uint32_t chunk_size_bytes; /* 0: 2 MiB; a power of two in [128 KiB, 8 MiB] */
+  uint32_t max_chunks;       /* 0: 64 (128 MiB reserved) */
+  uint32_t fixed_initial_chunks; /* 0: sized from recent frames */
+  uint32_t no_idle_shrink;   /* 1: never recreate smaller */
+  uint32_t pad;
+  uint64_t idle_shrink_ns;   /* 0: 1 s */
+};
+/* panthor: a tiler heap in the device VM; panfrost: a growable HEAP BO.
+ * cfg NULL: the defaults. One owner: wsys_heap_destroy. */
+int wsys_heap_create(wsys_device *dev, const struct wsys_heap_config *cfg, wsys_heap **out);
+void wsys_heap_destroy(wsys_heap *heap);
+
+struct wsys_heap_target {
+  uint32_t handle; /* panthor: tiler heap handle; panfrost: the BO's GEM handle */
+  uint32_t pad;
+  uint64_t context_va, first_chunk_va; /* panthor */
+  uint64_t heap_va, heap_size;         /* panfrost */
+  uint64_t generation;                 /* changes when the heap is recreated */
+};
+int wsys_heap_get_target(wsys_heap *heap, struct wsys_heap_target *out);
+/* The last submission using the heap signals `done`. */
+int wsys_heap_mark_used(wsys_heap *heap, const struct wsys_sync_point *done);
+/* What the tiler used in a frame (from its own counters), for the sizing. */
+int wsys_heap_record_frame(wsys_heap *heap, uint64_t used_bytes, uint64_t generation);
+/* Recreates an idle, oversized heap smaller: 1 done, 0 not, or -errno. */
+int wsys_heap_maybe_shrink(wsys_heap *heap, uint64_t now_ns);
+
+struct wsys_heap_stats {
+  uint32_t size; /* sizeof(struct wsys_heap_stats) */
+  uint32_t pad;
+  uint64_t reserved_bytes, committed_bytes, peak_committed_bytes;
+  uint64_t initial_commit_bytes, recommended_commit_bytes;
+  uint64_t frames, recreations, generation;
+};
+int wsys_heap_get_stats(wsys_heap *heap, struct wsys_heap_stats *out);
 
 /* ---- misc ----------------------------------------------------------------- */
 

@@ -137,6 +137,33 @@ static void syncobjs(wsys_device *dev, int timelines) {
   CHECK(wsys_syncobj_destroy(dev, s) != 0);
 }
 
+/* A context's heap: created, described, fed frames; stats follow. */
+static void heaps(wsys_device *dev, int panthor) {
+  wsys_heap *h = NULL;
+  struct wsys_heap_config bad = {.size = sizeof bad, .chunk_size_bytes = 3000};
+  CHECK(wsys_heap_create(dev, &bad, &h) == -EINVAL);
+  CHECK_OK(wsys_heap_create(dev, NULL, &h));
+  struct wsys_heap_target t;
+  CHECK_OK(wsys_heap_get_target(h, &t));
+  if (panthor) {
+    CHECK(t.context_va != 0);
+    CHECK(t.first_chunk_va != 0);
+  } else {
+    CHECK(t.heap_va != 0);
+    CHECK(t.heap_size == 128u << 20);
+  }
+  struct wsys_heap_stats st = {.size = sizeof st};
+  CHECK_OK(wsys_heap_get_stats(h, &st));
+  CHECK(st.reserved_bytes == 128u << 20);
+  CHECK_OK(wsys_heap_record_frame(h, 20u << 20, t.generation));
+  CHECK_OK(wsys_heap_get_stats(h, &st));
+  CHECK(st.frames == 1);
+  CHECK(st.recommended_commit_bytes >= 20u << 20);
+  CHECK(wsys_heap_maybe_shrink(h, 0) == 0); /* not idle yet */
+  CHECK(wsys_heap_mark_used(h, NULL) == -EINVAL);
+  wsys_heap_destroy(h);
+}
+
 static void vms(wsys_device *dev) {
   wsys_vm *vm = NULL;
   CHECK_OK(wsys_vm_create(dev, 0, &vm));
@@ -234,6 +261,7 @@ int main(void) {
     if (r != 0) continue;
     buffers(dev, drivers[i]);
     syncobjs(dev, i == 0);
+    heaps(dev, i == 0);
     if (i == 0) {
       vms(dev);
     } else {

@@ -10,6 +10,7 @@
 
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
+#include "wsys/heap.hpp"
 #include "wsys/sparse.hpp"
 #include "wsys/vm.hpp"
 
@@ -31,6 +32,10 @@ struct wsys_bind_batch {
 
 struct wsys_sparse {
   std::shared_ptr<wsys::SparseBuffer> sp;
+};
+
+struct wsys_heap {
+  std::unique_ptr<wsys::Heap> heap;
 };
 
 namespace {
@@ -538,6 +543,81 @@ int wsys_sparse_submit(wsys_sparse* sp, enum wsys_bind_mode mode, const wsys_syn
 int wsys_sparse_is_resident(const wsys_sparse* sp, uint64_t page) {
   if (!sp) return -EINVAL;
   return sp->sp->is_resident(page) ? 1 : 0;
+}
+
+// ---- heaps ----
+
+int wsys_heap_create(wsys_device* dev, const wsys_heap_config* cfg, wsys_heap** out) {
+  if (!dev || !out) return -EINVAL;
+  if (cfg && cfg->size < sizeof(uint32_t)) return -EINVAL;
+  return guarded([&] {
+    wsys::HeapConfig c;
+    if (cfg) {
+      wsys_heap_config full{};
+      std::memcpy(&full, cfg, std::min<size_t>(cfg->size, sizeof full));
+      if (full.chunk_size_bytes) c.chunk_size_bytes = full.chunk_size_bytes;
+      if (full.max_chunks) c.max_chunks = full.max_chunks;
+      c.fixed_initial_chunks = full.fixed_initial_chunks;
+      c.idle_shrink = full.no_idle_shrink == 0;
+      if (full.idle_shrink_ns) c.idle_shrink_ns = full.idle_shrink_ns;
+    }
+    auto h = wsys::Heap::create(dev->dev, c);
+    if (!h.ok()) return h.error();
+    *out = new wsys_heap{std::move(*h)};
+    return 0;
+  });
+}
+
+void wsys_heap_destroy(wsys_heap* heap) { delete heap; }
+
+int wsys_heap_get_target(wsys_heap* heap, wsys_heap_target* out) {
+  if (!heap || !out) return -EINVAL;
+  wsys::HeapTarget t = heap->heap->target();
+  std::memset(out, 0, sizeof *out);
+  out->handle = t.handle;
+  out->context_va = t.context_va;
+  out->first_chunk_va = t.first_chunk_va;
+  out->heap_va = t.heap_va;
+  out->heap_size = t.heap_size;
+  out->generation = t.generation;
+  return 0;
+}
+
+int wsys_heap_mark_used(wsys_heap* heap, const wsys_sync_point* done) {
+  if (!heap || !done || !done->syncobj) return -EINVAL;
+  heap->heap->mark_used(wsys::SyncPoint{done->syncobj, done->point});
+  return 0;
+}
+
+int wsys_heap_record_frame(wsys_heap* heap, uint64_t used_bytes, uint64_t generation) {
+  if (!heap) return -EINVAL;
+  heap->heap->record_frame(used_bytes, generation);
+  return 0;
+}
+
+int wsys_heap_maybe_shrink(wsys_heap* heap, uint64_t now_ns) {
+  if (!heap) return -EINVAL;
+  return guarded([&] {
+    auto r = heap->heap->maybe_shrink(now_ns);
+    if (!r.ok()) return r.error();
+    return *r ? 1 : 0;
+  });
+}
+
+int wsys_heap_get_stats(wsys_heap* heap, wsys_heap_stats* out) {
+  if (!heap || !out) return -EINVAL;
+  wsys::HeapStats s = heap->heap->stats();
+  wsys_heap_stats f{};
+  f.size = sizeof f;
+  f.reserved_bytes = s.reserved_bytes;
+  f.committed_bytes = s.committed_bytes;
+  f.peak_committed_bytes = s.peak_committed_bytes;
+  f.initial_commit_bytes = s.initial_commit_bytes;
+  f.recommended_commit_bytes = s.recommended_commit_bytes;
+  f.frames = s.frames;
+  f.recreations = s.recreations;
+  f.generation = s.generation;
+  return copy_sized(f, out);
 }
 
 const char* wsys_strerror(int err) { return std::strerror(err < 0 ? -err : err); }
