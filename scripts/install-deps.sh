@@ -11,6 +11,8 @@ PACKAGES="
   g++ gcc pkg-config python3 meson ninja-build
   libdrm-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libvulkan-dev vulkan-tools mesa-vulkan-drivers glslang-tools spirv-tools
+  xvfb mesa-utils
 "
 
 export DEBIAN_FRONTEND=noninteractive

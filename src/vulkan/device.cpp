@@ -1,0 +1,176 @@
+// VkDevice: lavapipe's device plus a wsys device of its own (so each
+// VkDevice has its own VM, BO cache and statistics, and memory shared
+// between two VkDevices really crosses devices as a dma-buf).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "vulkan/entry_points.h"
+#include "vulkan/extensions.h"
+#include "vulkan/memory_report.hpp"
+
+namespace wsys::vk {
+
+namespace {
+
+// WSYS_VK_EXECUTOR_VIEW: how lavapipe reaches memory. "gpu" (default):
+// through the device VM (the model's GPU view), "cpu": through each BO's
+// CPU mapping, which is what a real device always does.
+bool executor_via_cpu_from_env() {
+  const char* v = std::getenv("WSYS_VK_EXECUTOR_VIEW");
+  if (!v || !*v || std::strcmp(v, "gpu") == 0) return false;
+  if (std::strcmp(v, "cpu") == 0) return true;
+  log_error("WSYS_VK_EXECUTOR_VIEW='%s' is neither gpu nor cpu: using gpu", v);
+  return false;
+}
+
+MemoryReport report_of(Device& d) {
+  MemoryReport r;
+  const PhysicalDevice& pd = *d.physical;
+  r.title = pd.wsys_node + " (" + pd.gpu_name + (pd.wsys_info.model ? " model" : "") +
+            "), VkDevice via the wsys Vulkan ICD";
+  r.stats = d.wsys->stats();
+  r.peak_committed_bytes = d.peak_committed_bytes.load(std::memory_order_relaxed);
+  return r;
+}
+
+// WSYS_VK_REPORT: "1" or "stderr" prints the report on stderr at
+// vkDestroyDevice, any other value (but "0") appends it to that file.
+void report_at_destroy(Device& d) {
+  const char* v = std::getenv("WSYS_VK_REPORT");
+  if (!v || !*v || std::strcmp(v, "0") == 0) return;
+  std::string text = format_memory_report(report_of(d));
+  if (std::strcmp(v, "1") == 0 || std::strcmp(v, "stderr") == 0) {
+    std::fputs(text.c_str(), stderr);
+    return;
+  }
+  if (FILE* f = std::fopen(v, "a")) {
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  } else {
+    log_error("WSYS_VK_REPORT: cannot open '%s' for appending: %s", v, std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+namespace icd {
+
+VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCreateInfo* ci,
+                                            const VkAllocationCallbacks* alloc, VkDevice* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !ci || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  std::vector<const char*> exts;
+  std::string unknown;
+  if (!executor_extensions(ci->ppEnabledExtensionNames, ci->enabledExtensionCount, pd->extensions,
+                           &exts, &unknown)) {
+    log_error("vkCreateDevice: extension %s is not offered", unknown.c_str());
+    return VK_ERROR_EXTENSION_NOT_PRESENT;
+  }
+
+  auto dev = std::make_unique<Device>();
+  std::string why;
+  Result<std::shared_ptr<wsys::Device>> w = wsys::Device::open(pd->wsys_node, DeviceOptions{}, &why);
+  if (!w.ok()) {
+    log_error("vkCreateDevice: cannot open wsys device %s: %s", pd->wsys_node.c_str(),
+              why.empty() ? std::strerror(-w.error()) : why.c_str());
+    return VK_ERROR_INITIALIZATION_FAILED;
+  }
+  dev->wsys = *w;
+  dev->physical = pd;
+  // No GPU view (a real device): lavapipe reads BOs through their CPU
+  // mappings.
+  dev->executor_via_cpu =
+      executor_via_cpu_from_env() || dev->wsys->gpu_view(dev->wsys->info().va_start) == nullptr;
+
+  VkDeviceCreateInfo lci = *ci;
+  lci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
+  lci.ppEnabledExtensionNames = exts.data();
+  VkResult r = pd->instance->fn.CreateDevice(h, &lci, alloc, out);
+  if (r != VK_SUCCESS) return r;
+
+  dev->handle = *out;
+  auto gdpa = pd->instance->fn.GetDeviceProcAddr;
+  dev->fn.GetDeviceProcAddr =
+      reinterpret_cast<PFN_vkGetDeviceProcAddr>(gdpa(*out, "vkGetDeviceProcAddr"));
+  if (!dev->fn.GetDeviceProcAddr) dev->fn.GetDeviceProcAddr = gdpa;
+  dev->fn.DestroyDevice = reinterpret_cast<PFN_vkDestroyDevice>(gdpa(*out, "vkDestroyDevice"));
+  dev->fn.AllocateMemory = reinterpret_cast<PFN_vkAllocateMemory>(gdpa(*out, "vkAllocateMemory"));
+  dev->fn.FreeMemory = reinterpret_cast<PFN_vkFreeMemory>(gdpa(*out, "vkFreeMemory"));
+  if (!dev->fn.DestroyDevice || !dev->fn.AllocateMemory || !dev->fn.FreeMemory) {
+    log_error("lavapipe lacks device commands the ICD needs");
+    if (dev->fn.DestroyDevice) dev->fn.DestroyDevice(*out, alloc);
+    *out = VK_NULL_HANDLE;
+    return VK_ERROR_INITIALIZATION_FAILED;
+  }
+  {
+    std::lock_guard<std::mutex> g(pd->devices_lock);
+    pd->devices.push_back(dev.get());
+  }
+  add_device(std::move(dev));
+  return VK_SUCCESS;
+}
+
+VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device, const VkAllocationCallbacks* alloc) {
+  if (device == VK_NULL_HANDLE) return;
+  std::unique_ptr<Device> dev = remove_device(device);
+  if (!dev) return;
+  dev->fn.DestroyDevice(device, alloc);
+  // Memory the application never freed died with lavapipe's device; its
+  // BOs go back to the cache now, so the report shows them as cached.
+  dev->memory.clear();
+  {
+    PhysicalDevice* pd = dev->physical;
+    std::lock_guard<std::mutex> g(pd->devices_lock);
+    pd->devices.erase(std::remove(pd->devices.begin(), pd->devices.end(), dev.get()),
+                      pd->devices.end());
+  }
+  report_at_destroy(*dev);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryStatsWSYS(VkDevice device, WsysVkMemoryStats* out) {
+  Device* d = find_device(device);
+  if (!d || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  DeviceStats s = d->wsys->stats();
+  *out = WsysVkMemoryStats{};
+  out->bos_live = s.bos_live;
+  out->bytes_live = s.bytes_live;
+  out->peak_bytes_live = s.peak_bytes_live;
+  out->peak_committed_bytes = d->peak_committed_bytes.load(std::memory_order_relaxed);
+  out->bo_creates = s.bo_creates;
+  out->bo_destroys = s.bo_destroys;
+  out->imports = s.imports;
+  out->exports = s.exports;
+  out->cache_hits = s.cache.hits;
+  out->cache_misses = s.cache.misses;
+  out->cache_puts = s.cache.puts;
+  out->cache_purged_on_reuse = s.cache.purged_on_reuse;
+  out->cache_evicted = s.cache.evicted;
+  out->cache_entries = s.cache.entries;
+  out->cache_bytes = s.cache.bytes_cached;
+  out->vm_bind_calls = s.vm.bind_calls;
+  out->va_maps = s.va_maps;
+  out->va_unmaps = s.va_unmaps;
+  return VK_SUCCESS;
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryReportWSYS(VkDevice device, size_t* size, char* text) {
+  Device* d = find_device(device);
+  if (!d || !size) return VK_ERROR_INITIALIZATION_FAILED;
+  std::string r = format_memory_report(report_of(*d));
+  if (!text) {
+    *size = r.size() + 1;
+    return VK_SUCCESS;
+  }
+  if (*size == 0) return VK_INCOMPLETE;
+  size_t n = std::min(*size - 1, r.size());
+  std::memcpy(text, r.data(), n);
+  text[n] = '\0';
+  *size = n + 1;
+  return n < r.size() ? VK_INCOMPLETE : VK_SUCCESS;
+}
+
+}  // namespace icd
+
+}  // namespace wsys::vk

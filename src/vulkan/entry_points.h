@@ -1,0 +1,83 @@
+// The commands the ICD implements itself (everything else is lavapipe's,
+// returned as it is by the proc-address functions in icd_entry.cpp).
+#pragma once
+
+#include "vulkan/objects.h"
+#include "vulkan/vk.h"
+#include "vulkan/wsys_vk.h"
+
+namespace wsys::vk::icd {
+
+#define WSYS_VK_ENTRY VKAPI_ATTR
+
+// instance.cpp
+WSYS_VK_ENTRY VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo* ci,
+                                                 const VkAllocationCallbacks* alloc,
+                                                 VkInstance* out);
+WSYS_VK_ENTRY void VKAPI_CALL DestroyInstance(VkInstance instance,
+                                              const VkAllocationCallbacks* alloc);
+WSYS_VK_ENTRY VkResult VKAPI_CALL EnumeratePhysicalDevices(VkInstance instance, uint32_t* count,
+                                                           VkPhysicalDevice* out);
+WSYS_VK_ENTRY VkResult VKAPI_CALL EnumeratePhysicalDeviceGroups(
+    VkInstance instance, uint32_t* count, VkPhysicalDeviceGroupProperties* out);
+
+// physical_device.cpp
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceProperties(VkPhysicalDevice pd,
+                                                          VkPhysicalDeviceProperties* p);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceProperties2(VkPhysicalDevice pd,
+                                                           VkPhysicalDeviceProperties2* p);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceMemoryProperties(
+    VkPhysicalDevice pd, VkPhysicalDeviceMemoryProperties* p);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceMemoryProperties2(
+    VkPhysicalDevice pd, VkPhysicalDeviceMemoryProperties2* p);
+WSYS_VK_ENTRY VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
+    VkPhysicalDevice pd, const char* layer, uint32_t* count, VkExtensionProperties* out);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
+    VkPhysicalDevice pd, const VkPhysicalDeviceExternalBufferInfo* info,
+    VkExternalBufferProperties* out);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
+    VkPhysicalDevice pd, const VkPhysicalDeviceImageFormatInfo2* info,
+    VkImageFormatProperties2* out);
+
+// device.cpp
+WSYS_VK_ENTRY VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceCreateInfo* ci,
+                                               const VkAllocationCallbacks* alloc, VkDevice* out);
+WSYS_VK_ENTRY void VKAPI_CALL DestroyDevice(VkDevice device, const VkAllocationCallbacks* alloc);
+WSYS_VK_ENTRY PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, const char* name);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryStatsWSYS(VkDevice device,
+                                                         WsysVkMemoryStats* stats);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryReportWSYS(VkDevice device, size_t* size,
+                                                          char* text);
+
+// memory.cpp
+WSYS_VK_ENTRY VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAllocateInfo* info,
+                                                 const VkAllocationCallbacks* alloc,
+                                                 VkDeviceMemory* out);
+WSYS_VK_ENTRY void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
+                                         const VkAllocationCallbacks* alloc);
+WSYS_VK_ENTRY VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
+                                            VkDeviceSize offset, VkDeviceSize size,
+                                            VkMemoryMapFlags flags, void** data);
+WSYS_VK_ENTRY void VKAPI_CALL UnmapMemory(VkDevice device, VkDeviceMemory memory);
+WSYS_VK_ENTRY void VKAPI_CALL GetDeviceMemoryCommitment(VkDevice device, VkDeviceMemory memory,
+                                                        VkDeviceSize* committed);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGetFdInfoKHR* info,
+                                                 int* fd);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
+                                                           VkExternalMemoryHandleTypeFlagBits type,
+                                                           int fd,
+                                                           VkMemoryFdPropertiesKHR* props);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
+                                                        WsysVkMemoryInfo* info);
+
+#undef WSYS_VK_ENTRY
+
+}  // namespace wsys::vk::icd
+
+namespace wsys::vk {
+
+// Bytes of device memory the physical device's VkDevices hold (wsys's live
+// bytes): the heap's usage for VK_EXT_memory_budget.
+uint64_t heap_usage_bytes(PhysicalDevice& pd);
+
+}  // namespace wsys::vk

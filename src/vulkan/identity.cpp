@@ -1,0 +1,142 @@
+#include "vulkan/identity.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string_view>
+
+namespace wsys::vk {
+
+namespace {
+
+// Marketing names of Mali product ids (GPU_ID >> 16).
+const char* product_name(uint32_t id) {
+  struct Entry {
+    uint32_t id;
+    const char* name;
+  };
+  static const Entry table[] = {
+      {0x0600, "Mali-T600"}, {0x0620, "Mali-T620"}, {0x0720, "Mali-T720"},   {0x0750, "Mali-T760"},
+      {0x0820, "Mali-T820"}, {0x0830, "Mali-T830"}, {0x0860, "Mali-T860"},   {0x0880, "Mali-T880"},
+      {0x6000, "Mali-G71"},  {0x6221, "Mali-G72"},  {0x7090, "Mali-G51"},    {0x7093, "Mali-G31"},
+      {0x7211, "Mali-G76"},  {0x7212, "Mali-G52"},  {0x7402, "Mali-G52 r1"}, {0x9091, "Mali-G57"},
+      {0x9093, "Mali-G57"},  {0xa867, "Mali-G610"}, {0xac74, "Mali-G310"},
+  };
+  for (const Entry& e : table)
+    if (e.id == id) return e.name;
+  return nullptr;
+}
+
+uint64_t ram_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psize <= 0) return 4ull << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(psize);
+}
+
+// "<digits>[K|M|G|T]", as the model reads WSYS_SIM_MEMORY_BUDGET.
+bool parse_bytes(std::string_view s, uint64_t* out) {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) {
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (i == 0) return false;
+  unsigned shift = 0;
+  if (i < s.size()) {
+    switch (s[i]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      default: return false;
+    }
+    if (i + 1 != s.size()) return false;
+  }
+  if (v == 0 || (shift && v > (UINT64_MAX >> shift))) return false;
+  *out = v << shift;
+  return true;
+}
+
+// Two FNV-1a streams with different offsets make 16 bytes.
+struct Hash128 {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  void add(const void* p, size_t n) {
+    const auto* c = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; i++) {
+      a = (a ^ c[i]) * 0x100000001b3ull;
+      b = (b ^ c[i]) * 0x100000001b3ull;
+      b ^= b >> 29;
+    }
+  }
+  void add(std::string_view s) { add(s.data(), s.size()); }
+  void out(uint8_t uuid[VK_UUID_SIZE]) const {
+    std::memcpy(uuid, &a, 8);
+    std::memcpy(uuid + 8, &b, 8);
+  }
+};
+
+}  // namespace
+
+std::string gpu_name(uint32_t gpu_id) {
+  uint32_t product = gpu_id >> 16;
+  if (const char* n = product_name(product)) return n;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "Mali (product 0x%04x)", product);
+  return buf;
+}
+
+std::string device_name(const DeviceInfo& info) {
+  std::string n = "wsys (" + info.node + ", " + gpu_name(info.gpu_id) +
+                  (info.model ? " model" : "") + ") on lavapipe";
+  if (n.size() >= VK_MAX_PHYSICAL_DEVICE_NAME_SIZE) n.resize(VK_MAX_PHYSICAL_DEVICE_NAME_SIZE - 1);
+  return n;
+}
+
+uint64_t heap_size_bytes(const DeviceInfo& info) {
+  uint64_t ram = ram_bytes();
+  if (info.model) {
+    uint64_t budget = 0;
+    const char* v = std::getenv("WSYS_SIM_MEMORY_BUDGET");
+    if (v && parse_bytes(v, &budget)) return budget;
+    uint64_t deflt = 16ull << 30;
+    return ram / 2 > deflt ? ram / 2 : deflt;
+  }
+  return ram / 4 * 3;
+}
+
+uint64_t available_system_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (f >> key >> kib) {
+    std::getline(f, unit);
+    if (key == "MemAvailable:") return kib << 10;
+  }
+  long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psize <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(psize);
+}
+
+void make_uuids(const uint8_t executor_driver_uuid[VK_UUID_SIZE],
+                const uint8_t executor_device_uuid[VK_UUID_SIZE], const DeviceInfo& info,
+                uint8_t driver_uuid[VK_UUID_SIZE], uint8_t device_uuid[VK_UUID_SIZE]) {
+  Hash128 drv;
+  drv.add("wsys-vk driver 1");
+  drv.add(executor_driver_uuid, VK_UUID_SIZE);
+  drv.out(driver_uuid);
+
+  Hash128 dev;
+  dev.add("wsys-vk device 1");
+  dev.add(executor_device_uuid, VK_UUID_SIZE);
+  dev.add(info.node);
+  dev.add(&info.gpu_id, sizeof info.gpu_id);
+  dev.out(device_uuid);
+}
+
+}  // namespace wsys::vk

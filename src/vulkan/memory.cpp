@@ -1,0 +1,242 @@
+// Device memory: every VkDeviceMemory is a wsys BO, mapped in the VkDevice's
+// wsys VM, that lavapipe imports as host memory (VK_EXT_external_memory_host)
+// at the BO's GPU view: the CPU address through which the VM's address
+// reads and writes as the GPU would, so every access lavapipe makes goes
+// through wsys's VM. Without a GPU view (a real device) lavapipe gets the
+// BO's CPU mapping.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "vulkan/entry_points.h"
+
+namespace wsys::vk {
+
+namespace {
+
+// lavapipe's minImportedHostPointerAlignment: imported pointers and sizes
+// must be multiples of it. BOs are page-aligned and page-sized, so their
+// GPU views and CPU mappings always are.
+constexpr VkDeviceSize kHostImportAlign = 4096;
+
+VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) & ~(a - 1); }
+
+template <typename T>
+const T* find_in_chain(const void* chain, VkStructureType type) {
+  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext)
+    if (s->sType == type) return reinterpret_cast<const T*>(s);
+  return nullptr;
+}
+
+Memory* find_memory(Device& d, VkDeviceMemory m) {
+  std::lock_guard<std::mutex> g(d.lock);
+  auto it = d.memory.find(m);
+  return it == d.memory.end() ? nullptr : it->second.get();
+}
+
+VkResult vk_error_of(int err) {
+  switch (err) {
+    case -ENOMEM:
+    case -ENOSPC:
+      return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    case -EMFILE:
+    case -ENFILE:
+      return VK_ERROR_TOO_MANY_OBJECTS;
+    default:
+      return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  }
+}
+
+void sample_peak(Device& d) {
+  DeviceStats s = d.wsys->stats();
+  uint64_t committed = s.bytes_live + s.cache.bytes_cached;
+  uint64_t prev = d.peak_committed_bytes.load(std::memory_order_relaxed);
+  while (committed > prev &&
+         !d.peak_committed_bytes.compare_exchange_weak(prev, committed, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+namespace icd {
+
+VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAllocateInfo* info,
+                                              const VkAllocationCallbacks* alloc,
+                                              VkDeviceMemory* out) {
+  Device* d = find_device(device);
+  if (!d || !info || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  const PhysicalDevice& pd = *d->physical;
+  if (info->memoryTypeIndex >= pd.memory.memoryTypeCount) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+
+  const auto* exp = find_in_chain<VkExportMemoryAllocateInfo>(
+      info->pNext, VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO);
+  const auto* imp = find_in_chain<VkImportMemoryFdInfoKHR>(
+      info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR);
+  const auto* dedicated = find_in_chain<VkMemoryDedicatedAllocateInfo>(
+      info->pNext, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
+  // Application host pointers cannot be wsys BOs (the extension is not
+  // offered; refuse rather than hand lavapipe memory wsys does not own).
+  if (find_in_chain<VkImportMemoryHostPointerInfoEXT>(
+          info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT))
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  if (exp && (exp->handleTypes & ~VkExternalMemoryHandleTypeFlags{
+                                     VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT}))
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+
+  auto mem = std::make_unique<Memory>();
+  mem->size = info->allocationSize;
+  mem->type_index = info->memoryTypeIndex;
+  mem->dedicated = dedicated && (dedicated->image != VK_NULL_HANDLE ||
+                                 dedicated->buffer != VK_NULL_HANDLE);
+  int import_fd = -1;
+  if (imp && imp->handleType != 0) {
+    if (imp->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT || imp->fd < 0)
+      return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    Result<BoRef> bo = d->wsys->bo_import(imp->fd);
+    if (!bo.ok()) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    mem->bo = std::move(*bo);
+    mem->imported = true;
+    mem->exportable = true;  // an imported dma-buf can be exported again
+    import_fd = imp->fd;
+    // The exporter's allocationSize; the dma-buf must hold it.
+    if (mem->size == 0) mem->size = mem->bo->size();
+    if (align_up(mem->size, kHostImportAlign) > mem->bo->size())
+      return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  } else {
+    if (mem->size == 0 || mem->size > pd.max_allocation_bytes) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    mem->exportable = exp && exp->handleTypes != 0;
+    uint32_t flags = mem->exportable ? uint32_t{kAllocShareable} : 0u;
+    const char* label = mem->dedicated ? (dedicated->image ? "vk image" : "vk buffer")
+                                       : (mem->exportable ? "vk exportable" : "vk memory");
+    Result<BoRef> bo = d->wsys->bo_alloc(align_up(mem->size, kHostImportAlign), flags, label);
+    if (!bo.ok()) return vk_error_of(bo.error());
+    mem->bo = std::move(*bo);
+  }
+
+  mem->executor_size = align_up(mem->size, kHostImportAlign);
+  if (!d->executor_via_cpu) mem->executor_address = d->wsys->gpu_view(mem->bo->gpu_va());
+  if (!mem->executor_address) {
+    Result<void*> cpu = mem->bo->map();
+    if (!cpu.ok()) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    mem->executor_address = *cpu;
+  }
+
+  VkImportMemoryHostPointerInfoEXT host{};
+  host.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
+  host.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+  host.pHostPointer = mem->executor_address;
+  VkMemoryAllocateInfo lai{};
+  lai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  lai.pNext = &host;
+  lai.allocationSize = mem->executor_size;
+  lai.memoryTypeIndex = info->memoryTypeIndex;
+  VkResult r = d->fn.AllocateMemory(device, &lai, alloc, out);
+  if (r != VK_SUCCESS) return r;
+
+  // Ownership of an imported fd passes to the implementation on success.
+  if (import_fd >= 0) ::close(import_fd);
+  {
+    std::lock_guard<std::mutex> g(d->lock);
+    d->memory[*out] = std::move(mem);
+  }
+  sample_peak(*d);
+  return VK_SUCCESS;
+}
+
+VKAPI_ATTR void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
+                                      const VkAllocationCallbacks* alloc) {
+  if (memory == VK_NULL_HANDLE) return;
+  Device* d = find_device(device);
+  if (!d) return;
+  std::unique_ptr<Memory> mem;
+  {
+    std::lock_guard<std::mutex> g(d->lock);
+    auto it = d->memory.find(memory);
+    if (it != d->memory.end()) {
+      mem = std::move(it->second);
+      d->memory.erase(it);
+    }
+  }
+  // lavapipe forgets the pointer first; then the BO goes back to wsys's
+  // cache (madvise DONTNEED where the kernel has it) as `mem` dies.
+  d->fn.FreeMemory(device, memory, alloc);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
+                                         VkDeviceSize offset, VkDeviceSize size,
+                                         VkMemoryMapFlags flags, void** data) {
+  (void)flags;
+  Device* d = find_device(device);
+  Memory* mem = d ? find_memory(*d, memory) : nullptr;
+  if (!mem || !data) return VK_ERROR_MEMORY_MAP_FAILED;
+  if (offset >= mem->size || (size != VK_WHOLE_SIZE && (size == 0 || size > mem->size - offset)))
+    return VK_ERROR_MEMORY_MAP_FAILED;
+  // The BO's own CPU mapping, as any driver maps a BO: on the model the
+  // same pages lavapipe reaches through the VM.
+  Result<void*> cpu = mem->bo->map();
+  if (!cpu.ok()) return VK_ERROR_MEMORY_MAP_FAILED;
+  *data = static_cast<uint8_t*>(*cpu) + offset;
+  return VK_SUCCESS;
+}
+
+// The mapping belongs to the BO and lives as long as it does.
+VKAPI_ATTR void VKAPI_CALL UnmapMemory(VkDevice device, VkDeviceMemory memory) {
+  (void)device;
+  (void)memory;
+}
+
+// Every page of a BO is committed while it is handed out.
+VKAPI_ATTR void VKAPI_CALL GetDeviceMemoryCommitment(VkDevice device, VkDeviceMemory memory,
+                                                     VkDeviceSize* committed) {
+  Device* d = find_device(device);
+  Memory* mem = d ? find_memory(*d, memory) : nullptr;
+  if (committed) *committed = mem ? mem->bo->size() : 0;
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGetFdInfoKHR* info,
+                                              int* fd) {
+  Device* d = find_device(device);
+  Memory* mem = d && info ? find_memory(*d, info->memory) : nullptr;
+  if (!mem || !fd || info->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT ||
+      !mem->exportable)
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  Result<int> r = mem->bo->export_fd();
+  if (!r.ok()) return r.error() == -EMFILE || r.error() == -ENFILE ? VK_ERROR_TOO_MANY_OBJECTS
+                                                                    : VK_ERROR_OUT_OF_HOST_MEMORY;
+  *fd = *r;
+  return VK_SUCCESS;
+}
+
+// Only defined for non-opaque handle types, and wsys offers no other.
+VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
+                                                        VkExternalMemoryHandleTypeFlagBits type,
+                                                        int fd, VkMemoryFdPropertiesKHR* props) {
+  (void)device;
+  (void)type;
+  (void)fd;
+  if (props) props->memoryTypeBits = 0;
+  return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
+                                                     WsysVkMemoryInfo* out) {
+  Device* d = find_device(device);
+  Memory* mem = d ? find_memory(*d, memory) : nullptr;
+  if (!mem || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  *out = WsysVkMemoryInfo{};
+  out->gpu_va = mem->bo->gpu_va();
+  out->bo_size = mem->bo->size();
+  out->executor_size = mem->executor_size;
+  out->gem_handle = mem->bo->handle();
+  out->flags = (mem->imported ? WSYS_VK_MEMORY_IMPORTED : 0u) |
+               (mem->exportable ? WSYS_VK_MEMORY_EXPORTABLE : 0u) |
+               (mem->dedicated ? WSYS_VK_MEMORY_DEDICATED : 0u) |
+               (d->executor_via_cpu ? WSYS_VK_MEMORY_EXECUTOR_VIA_CPU : 0u);
+  out->executor_address = mem->executor_address;
+  out->gpu_view = d->wsys->gpu_view(mem->bo->gpu_va());
+  return VK_SUCCESS;
+}
+
+}  // namespace icd
+
+}  // namespace wsys::vk

@@ -1,0 +1,56 @@
+#include "vulkan/memory_report.hpp"
+
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+
+namespace wsys {
+
+namespace {
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  unsigned u = 0;
+  while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024.0;
+    u++;
+  }
+  return u == 0 ? fmt("%" PRIu64 " B", bytes) : fmt("%.1f %s", v, units[u]);
+}
+
+std::string format_memory_report(const MemoryReport& r) {
+  const DeviceStats& s = r.stats;
+  const BoCacheStats& c = s.cache;
+  std::string out = "wsys memory report: " + r.title + "\n";
+  out += fmt("  BOs:       %" PRIu64 " created, %" PRIu64 " destroyed, %" PRIu64
+             " live (%s), %" PRIu64 " imported, %" PRIu64 " exported\n",
+             s.bo_creates, s.bo_destroys, s.bos_live, format_bytes(s.bytes_live).c_str(),
+             s.imports, s.exports);
+  out += fmt("  BO cache:  %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " returned, %" PRIu64
+             " purged (found purged on reuse), %" PRIu64 " evicted; %" PRIu64 " cached (%s)\n",
+             c.hits, c.misses, c.puts, c.purged_on_reuse, c.evicted, c.entries,
+             format_bytes(c.bytes_cached).c_str());
+  out += fmt("  VM binds:  %" PRIu64 " bind calls, %" PRIu64 " maps, %" PRIu64 " unmaps (%" PRIu64
+             " async), %" PRIu64 " VAs reclaimed\n",
+             s.vm.bind_calls, s.va_maps, s.va_unmaps, s.va_async_unmaps, s.va_reclaimed);
+  out += "  peak:      " + format_bytes(s.peak_bytes_live) + " live";
+  if (r.peak_committed_bytes)
+    out += ", " + format_bytes(r.peak_committed_bytes) + " committed (live + cached)";
+  out += fmt(", %s cached at most\n", format_bytes(c.peak_bytes_cached).c_str());
+  return out;
+}
+
+}  // namespace wsys

@@ -1,0 +1,112 @@
+// What the ICD keeps per Vulkan object. Dispatchable handles are lavapipe's
+// own (the loader writes its dispatch pointer into their first word), so
+// nothing can be stored in them: records are found through handle tables
+// (registry.cpp). VkDeviceMemory handles are lavapipe's too, so every
+// command that only passes memory along (binds, flushes) is forwarded
+// untouched and only the memory commands look the record up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vulkan/vk.h"
+#include "wsys/bo.hpp"
+#include "wsys/device.hpp"
+
+namespace wsys::vk {
+
+struct Instance;
+struct Device;
+
+// lavapipe's instance-level commands, looked up with the real VkInstance
+// (lavapipe answers only global commands for a null one).
+struct InstanceFns {
+  PFN_vkDestroyInstance DestroyInstance = nullptr;
+  PFN_vkEnumeratePhysicalDevices EnumeratePhysicalDevices = nullptr;
+  PFN_vkEnumeratePhysicalDeviceGroups EnumeratePhysicalDeviceGroups = nullptr;
+  PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties = nullptr;
+  PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2 = nullptr;
+  PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties = nullptr;
+  PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties = nullptr;
+  PFN_vkGetPhysicalDeviceImageFormatProperties2 GetPhysicalDeviceImageFormatProperties2 = nullptr;
+  PFN_vkCreateDevice CreateDevice = nullptr;
+  PFN_vkGetDeviceProcAddr GetDeviceProcAddr = nullptr;
+};
+
+struct PhysicalDevice {
+  VkPhysicalDevice handle = VK_NULL_HANDLE;
+  Instance* instance = nullptr;
+  DeviceInfo wsys_info;      // of the wsys device every VkDevice opens
+  std::string wsys_node;     // its spec ("sim:panthor", "/dev/dri/renderD128")
+  std::string gpu_name;      // "Mali-G610"
+  std::string device_name;   // VkPhysicalDeviceProperties::deviceName
+  uint64_t heap_bytes = 0;
+  VkDeviceSize max_allocation_bytes = 0;
+  VkPhysicalDeviceMemoryProperties memory{};  // what the application sees
+  std::vector<VkExtensionProperties> extensions;  // likewise
+  uint8_t device_uuid[VK_UUID_SIZE] = {};
+  uint8_t driver_uuid[VK_UUID_SIZE] = {};
+
+  std::mutex devices_lock;
+  std::vector<Device*> devices;  // live VkDevices: their memory is the heap's usage
+};
+
+struct Instance {
+  VkInstance handle = VK_NULL_HANDLE;
+  InstanceFns fn;
+  std::mutex lock;  // guards what follows
+  bool enumerated = false;
+  std::vector<std::unique_ptr<PhysicalDevice>> physical;  // the usable ones, lavapipe's order
+};
+
+// One VkDeviceMemory: a wsys BO that lavapipe sees as host memory.
+struct Memory {
+  BoRef bo;
+  VkDeviceSize size = 0;             // allocationSize
+  VkDeviceSize executor_size = 0;    // what lavapipe imported (4 KiB multiple)
+  void* executor_address = nullptr;  // what lavapipe imported: the GPU view, or the CPU mapping
+  uint32_t type_index = 0;
+  bool exportable = false;
+  bool imported = false;
+  bool dedicated = false;
+};
+
+struct DeviceFns {
+  PFN_vkGetDeviceProcAddr GetDeviceProcAddr = nullptr;
+  PFN_vkDestroyDevice DestroyDevice = nullptr;
+  PFN_vkAllocateMemory AllocateMemory = nullptr;
+  PFN_vkFreeMemory FreeMemory = nullptr;
+};
+
+struct Device {
+  VkDevice handle = VK_NULL_HANDLE;
+  PhysicalDevice* physical = nullptr;
+  std::shared_ptr<wsys::Device> wsys;
+  DeviceFns fn;
+  // lavapipe gets CPU mappings instead of the GPU view (a real device has
+  // no GPU view; WSYS_VK_EXECUTOR_VIEW=cpu forces it on the model).
+  bool executor_via_cpu = false;
+
+  std::mutex lock;  // guards `memory`
+  std::unordered_map<VkDeviceMemory, std::unique_ptr<Memory>> memory;
+  std::atomic<uint64_t> peak_committed_bytes{0};  // max of live + cached, sampled per allocation
+};
+
+// --- handle tables (registry.cpp); lookups are safe from any thread ---
+Instance* find_instance(VkInstance h);
+PhysicalDevice* find_physical_device(VkPhysicalDevice h);
+Device* find_device(VkDevice h);
+
+void add_instance(std::unique_ptr<Instance> inst);
+std::unique_ptr<Instance> remove_instance(VkInstance h);
+void add_physical_device(PhysicalDevice* pd);  // owned by its Instance
+void remove_physical_device(VkPhysicalDevice h);
+void add_device(std::unique_ptr<Device> dev);
+std::unique_ptr<Device> remove_device(VkDevice h);
+
+}  // namespace wsys::vk

@@ -1,0 +1,174 @@
+// Physical-device queries: lavapipe's answers with wsys's identity, memory
+// heap, budget, extensions and external-memory capabilities put in.
+#include <algorithm>
+#include <cstring>
+
+#include "vulkan/entry_points.h"
+#include "vulkan/identity.h"
+
+namespace wsys::vk {
+
+namespace {
+
+constexpr VkExternalMemoryHandleTypeFlags kOpaqueFd = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+
+// What wsys offers for an opaque fd: its BOs export and import as dma-bufs
+// (on the model, the GEM object's memfd).
+VkExternalMemoryProperties opaque_fd_properties() {
+  VkExternalMemoryProperties p{};
+  p.externalMemoryFeatures =
+      VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT | VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
+  p.exportFromImportedHandleTypes = kOpaqueFd;
+  p.compatibleHandleTypes = kOpaqueFd;
+  return p;
+}
+
+void put_identity(const PhysicalDevice& pd, VkPhysicalDeviceProperties* p) {
+  std::memset(p->deviceName, 0, sizeof p->deviceName);
+  std::memcpy(p->deviceName, pd.device_name.data(),
+              std::min(pd.device_name.size(), sizeof p->deviceName - 1));
+}
+
+template <typename T>
+T* find_in_chain(void* chain, VkStructureType type) {
+  for (auto* s = static_cast<VkBaseOutStructure*>(chain); s; s = s->pNext)
+    if (s->sType == type) return reinterpret_cast<T*>(s);
+  return nullptr;
+}
+
+template <typename T>
+const T* find_in_chain(const void* chain, VkStructureType type) {
+  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext)
+    if (s->sType == type) return reinterpret_cast<const T*>(s);
+  return nullptr;
+}
+
+}  // namespace
+
+uint64_t heap_usage_bytes(PhysicalDevice& pd) {
+  uint64_t used = 0;
+  std::lock_guard<std::mutex> g(pd.devices_lock);
+  for (Device* d : pd.devices) used += d->wsys->stats().bytes_live;
+  return used;
+}
+
+namespace icd {
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties(VkPhysicalDevice h,
+                                                       VkPhysicalDeviceProperties* p) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd) return;
+  pd->instance->fn.GetPhysicalDeviceProperties(h, p);
+  put_identity(*pd, p);
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties2(VkPhysicalDevice h,
+                                                        VkPhysicalDeviceProperties2* p) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd) return;
+  pd->instance->fn.GetPhysicalDeviceProperties2(h, p);
+  put_identity(*pd, &p->properties);
+  for (auto* s = static_cast<VkBaseOutStructure*>(p->pNext); s; s = s->pNext) {
+    switch (s->sType) {
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES: {
+        auto* id = reinterpret_cast<VkPhysicalDeviceIDProperties*>(s);
+        std::memcpy(id->deviceUUID, pd->device_uuid, VK_UUID_SIZE);
+        std::memcpy(id->driverUUID, pd->driver_uuid, VK_UUID_SIZE);
+        id->deviceLUIDValid = VK_FALSE;
+        break;
+      }
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES: {
+        auto* v11 = reinterpret_cast<VkPhysicalDeviceVulkan11Properties*>(s);
+        std::memcpy(v11->deviceUUID, pd->device_uuid, VK_UUID_SIZE);
+        std::memcpy(v11->driverUUID, pd->driver_uuid, VK_UUID_SIZE);
+        v11->deviceLUIDValid = VK_FALSE;
+        v11->maxMemoryAllocationSize = pd->max_allocation_bytes;
+        break;
+      }
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES:
+        reinterpret_cast<VkPhysicalDeviceMaintenance3Properties*>(s)->maxMemoryAllocationSize =
+            pd->max_allocation_bytes;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties(VkPhysicalDevice h,
+                                                             VkPhysicalDeviceMemoryProperties* p) {
+  if (PhysicalDevice* pd = find_physical_device(h)) *p = pd->memory;
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties2(
+    VkPhysicalDevice h, VkPhysicalDeviceMemoryProperties2* p) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd) return;
+  p->memoryProperties = pd->memory;
+  auto* budget = find_in_chain<VkPhysicalDeviceMemoryBudgetPropertiesEXT>(
+      p->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT);
+  if (!budget) return;
+  // Usage: what this process's VkDevices hold (wsys's live bytes; cached
+  // buffers are reclaimable, so they are not counted against the budget).
+  // Budget: the heap, or less when the system has less left to give.
+  uint64_t used = heap_usage_bytes(*pd);
+  uint64_t avail = available_system_bytes();
+  uint64_t limit = avail ? std::min(pd->heap_bytes, used + avail) : pd->heap_bytes;
+  for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) {
+    budget->heapUsage[i] = i == 0 ? used : 0;
+    budget->heapBudget[i] = i == 0 ? std::max(limit, used) : 0;
+  }
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(VkPhysicalDevice h,
+                                                                  const char* layer,
+                                                                  uint32_t* count,
+                                                                  VkExtensionProperties* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !count) return VK_ERROR_INITIALIZATION_FAILED;
+  if (layer) return pd->instance->fn.EnumerateDeviceExtensionProperties(h, layer, count, out);
+  uint32_t n = static_cast<uint32_t>(pd->extensions.size());
+  if (!out) {
+    *count = n;
+    return VK_SUCCESS;
+  }
+  uint32_t k = std::min(*count, n);
+  std::copy_n(pd->extensions.begin(), k, out);
+  *count = k;
+  return k < n ? VK_INCOMPLETE : VK_SUCCESS;
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
+    VkPhysicalDevice h, const VkPhysicalDeviceExternalBufferInfo* info,
+    VkExternalBufferProperties* out) {
+  (void)h;
+  out->externalMemoryProperties =
+      info->handleType == VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT ? opaque_fd_properties()
+                                                                        : VkExternalMemoryProperties{};
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
+    VkPhysicalDevice h, const VkPhysicalDeviceImageFormatInfo2* info,
+    VkImageFormatProperties2* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd) return VK_ERROR_INITIALIZATION_FAILED;
+  VkResult r = pd->instance->fn.GetPhysicalDeviceImageFormatProperties2(h, info, out);
+  if (r != VK_SUCCESS) return r;
+  const auto* ext = find_in_chain<VkPhysicalDeviceExternalImageFormatInfo>(
+      info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO);
+  if (!ext || ext->handleType == 0) return VK_SUCCESS;
+  // Any image lavapipe can make can live in a wsys BO; opaque fds are the
+  // only handles wsys offers.
+  if (ext->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT) {
+    out->imageFormatProperties = {};
+    return VK_ERROR_FORMAT_NOT_SUPPORTED;
+  }
+  if (auto* props = find_in_chain<VkExternalImageFormatProperties>(
+          out->pNext, VK_STRUCTURE_TYPE_EXTERNAL_IMAGE_FORMAT_PROPERTIES))
+    props->externalMemoryProperties = opaque_fd_properties();
+  return VK_SUCCESS;
+}
+
+}  // namespace icd
+
+}  // namespace wsys::vk
