@@ -34,6 +34,7 @@ namespace wsys {
 namespace kmod {
 class Device;
 }  // namespace kmod
+class ScratchPool;
 
 struct DeviceOptions {
   BoCacheConfig cache;
@@ -129,6 +130,11 @@ class Device : public std::enable_shared_from_this<Device> {
   // device VM reads and writes exactly as the GPU would (unmapped pages
   // fault). Null on a real device, where the CPU mapping is the way in.
   void* gpu_view(uint64_t va) const;
+
+  // The device's scratch (TLS/WLS) pool, shared by every context: created on
+  // first use and kept while anyone holds it (the Device holds it weakly:
+  // the pool's buffers hold the Device).
+  Result<std::shared_ptr<ScratchPool>> scratch_pool();
 
   BoCache& cache() { return *cache_; }
   // Frees up to `bytes` of cached memory now (a low-memory signal).

@@ -17,6 +17,7 @@
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "wsys/device.hpp"
+#include "wsys/scratch.hpp"
 
 namespace wsys {
 namespace {
@@ -92,6 +93,21 @@ TEST_P(DeviceModel, GpuViewSeesTheBufferAtItsVa) {
   EXPECT_EQ(static_cast<uint32_t*>(*(*b)->map())[5], 0x600du);
   static_cast<uint32_t*>(*(*b)->map())[6] = 0xcafe;
   EXPECT_EQ(view[6], 0xcafeu);
+}
+
+TEST_P(DeviceModel, OneScratchPoolPerDeviceWhileItIsHeld) {
+  auto o = open_model(GetParam());
+  auto a = o->dev->scratch_pool();
+  auto b = o->dev->scratch_pool();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), b->get()) << "contexts share the device's pool";
+  std::weak_ptr<ScratchPool> w = *a;
+  a->reset();
+  b->reset();
+  EXPECT_TRUE(w.expired()) << "the Device does not keep its pool alive";
+  auto c = o->dev->scratch_pool();
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(*c, nullptr);
 }
 
 TEST_P(DeviceModel, CacheReuseKeepsContentsAcrossDontneedWillneed) {

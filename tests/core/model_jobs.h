@@ -1,8 +1,8 @@
 // Running the model's command streams through a core::Device, for core
 // tests and benches on the kernel model: a CSF group (panthor) or job
 // chains (panfrost) on the device's VM. Stream buffers are kept until the
-// Jobs object goes (panfrost's kernel unmaps a buffer when its handle
-// closes, so a stream must outlive its job): wait for the jobs first.
+// Jobs object goes, so tests never depend on what happens to a stream
+// released while its job runs: wait for the jobs first.
 #pragma once
 
 #include <time.h>

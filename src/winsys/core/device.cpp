@@ -15,6 +15,7 @@
 #include "winsys/core/device_impl.h"
 #include "winsys/drm/device_select.h"
 #include "winsys/drm/real_drm_file.h"
+#include "wsys/scratch.hpp"
 
 namespace wsys {
 
@@ -387,6 +388,14 @@ DeviceStats Device::stats() const {
   s.cache = cache_->stats();
   DeviceVa::stats(*this, s);
   return s;
+}
+
+Result<std::shared_ptr<ScratchPool>> Device::scratch_pool() {
+  std::lock_guard<std::mutex> g(impl_->scratch_lock);
+  if (std::shared_ptr<ScratchPool> p = impl_->scratch.lock()) return p;
+  Result<std::shared_ptr<ScratchPool>> p = ScratchPool::create(shared_from_this());
+  if (p.ok()) impl_->scratch = *p;
+  return p;
 }
 
 void* Device::gpu_view(uint64_t va) const { return kdev_->gpu_view(vm_->kmod(), va); }

@@ -44,6 +44,10 @@ struct Device::Impl {
   std::mutex share_lock;
   std::unordered_map<uint32_t, Bo*> shared;
 
+  // The shared scratch pool (Device::scratch_pool), held weakly.
+  std::mutex scratch_lock;
+  std::weak_ptr<ScratchPool> scratch;
+
   // Statistics.
   std::atomic<uint64_t> bos_live{0}, bytes_live{0}, bytes_requested{0}, peak_bytes_live{0};
   std::atomic<uint64_t> bo_creates{0}, bo_destroys{0}, imports{0}, exports{0};

@@ -392,6 +392,7 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
     std::lock_guard<std::mutex> g(im.lock);
     kvm = im.kvm;
   }
+  bool wait_first = after && after->syncobj;
   if (after && after->syncobj && im.unmap_syncobj) {
     std::lock_guard<std::mutex> ug(im.unmap_lock);
     const uint64_t point = im.unmap_point + 1;
@@ -405,6 +406,7 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
                              kmod::SyncOp::signal(im.unmap_syncobj, point)};
     op.syncs = syncs;
     Result<void> r = kvm->bind(kmod::BindMode::Async, std::span<const kmod::BindOp>(&op, 1));
+    op.syncs = {};
     std::lock_guard<std::mutex> g(im.lock);
     if (r.ok()) {
       im.unmap_point = point;
@@ -419,14 +421,13 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
                static_cast<unsigned long long>(point));
       return {};
     }
-    im.own_parked.pop_back();
+    im.own_parked.pop_back();  // unmap_lock held: ours is the last record
     WSYS_LOG(Va, "async unmap va=0x%llx refused (%s): waiting, then unmapping now",
              static_cast<unsigned long long>(va.addr), std::strerror(-r.error()));
-    (void)point_signalled(*im.k, *after, deadline_after_ms(10000));
-    op.syncs = {};
-  } else if (after && after->syncobj) {
-    (void)point_signalled(*im.k, *after, deadline_after_ms(10000));  // no timelines: wait
   }
+  // No async unmap (no timelines, or the kernel refused it, e.g. a point it
+  // does not know): wait for the last use, with no lock held, then unmap.
+  if (wait_first) (void)point_signalled(*im.k, *after, deadline_after_ms(10000));
   Result<void> r = kvm->bind(kmod::BindMode::Immediate, std::span<const kmod::BindOp>(&op, 1));
   std::lock_guard<std::mutex> g(im.lock);
   im.st.bind_calls++;

@@ -233,6 +233,7 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
     std::lock_guard<std::mutex> r(bo->resv);
     bo->gpu_busy.fetch_add(1, std::memory_order_acq_rel);
   }
+  Slot& slot = fj->slots[slot_index];
   {
     SyncState& ss = SyncState::get();
     std::lock_guard<std::mutex> g(ss.lock());
@@ -245,13 +246,15 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
       bo->last_job_fence = job->fence;
     }
     if (out) out->replace_locked(job->fence);
+    // Queued under the same lock that published its fences: a job that
+    // depends on this one (implicitly or through out_sync) cannot reach the
+    // slot before it, which would leave the slot's worker waiting forever
+    // on a job queued behind it.
+    {
+      std::lock_guard<std::mutex> q(slot.m);
+      slot.queue.push_back(std::move(job));
+    }
     ss.changed_locked();
-  }
-
-  Slot& slot = fj->slots[slot_index];
-  {
-    std::lock_guard<std::mutex> g(slot.m);
-    slot.queue.push_back(std::move(job));
   }
   slot.cv.notify_one();
   return 0;

@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "drm-uapi/drm_core.h"
@@ -454,6 +456,40 @@ TEST_F(Exec, HandleClosedDuringAJobStaysMappedUntilTheJobIsDone) {
   EXPECT_EQ(rd32(d), 4321u);
   for (int i = 0; i < 2000 && vm->mapping_count() != before - 2; ++i) usleep(1000);
   EXPECT_EQ(vm->mapping_count(), before - 2) << "the mappings outlived the job";
+}
+
+// Jobs of one slot submitted concurrently from two threads on a shared BO:
+// each job's implicit dependency is queued before it, so the slot never
+// waits on a job behind it (a job queued after publishing its fence used to
+// be able to land behind a job that depends on it: a deadlock).
+TEST_F(Exec, ConcurrentSubmitsSharingABoNeverDeadlock) {
+  uint32_t h = 0;
+  uint64_t va = 0;
+  bo(*f_, 4096, &h, &va);
+  Stream s;
+  s.write32(va, 1).end();
+  uint32_t hs = 0;
+  uint64_t vs = 0;
+  std::memcpy(bo(*f_, 4096, &hs, &vs), s.bytes.data(), s.bytes.size());
+  constexpr int kRounds = 200;
+  std::vector<uint32_t> outs[2];
+  for (auto& o : outs)
+    for (int i = 0; i < kRounds; ++i) o.push_back(syncobj(*f_));
+  std::atomic<int> errors{0};
+  std::thread t[2];
+  for (int k = 0; k < 2; ++k) {
+    t[k] = std::thread([&, k] {
+      for (int i = 0; i < kRounds; ++i)
+        if (submit(*f_, vs, {h, hs}, outs[k][i], 0) != 0) errors++;
+    });
+  }
+  for (auto& th : t) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  for (auto& o : outs) {
+    FencePtr last = fence_of(*f_, o.back());
+    ASSERT_TRUE(last);
+    EXPECT_TRUE(last->wait(monotonic_ns() + 20'000'000'000)) << "a job slot deadlocked";
+  }
 }
 
 TEST_F(Exec, WaitBo) {
