@@ -263,6 +263,28 @@ struct wsys_heap_stats {
 };
 int wsys_heap_get_stats(wsys_heap *heap, struct wsys_heap_stats *out);
 
+/* ---- scratch (TLS / WLS), one pool per device ---------------------------- */
+
+struct wsys_scratch_binding {
+  wsys_bo *bo;      /* one reference for the caller: wsys_bo_unref when done */
+  uint64_t gpu_va;  /* the buffer's address */
+  uint64_t size;    /* bytes this request needs (<= the buffer's size) */
+  uint32_t size_field; /* the descriptor's size field */
+  uint32_t wls_instances;
+};
+/* The device's shared TLS buffer, grown to fit per_thread_bytes of stack
+ * per thread (TLS = npot(align16(n)) x threads per core x core id range). A
+ * request of 0 bytes gives an empty binding (bo NULL). */
+int wsys_scratch_tls(wsys_device *dev, uint32_t per_thread_bytes,
+                     struct wsys_scratch_binding *out);
+/* The shared WLS buffer for x*y*z workgroups (indirect: 128 instances). */
+int wsys_scratch_wls(wsys_device *dev, uint32_t per_wg_bytes, uint32_t x, uint32_t y, uint32_t z,
+                     int indirect, struct wsys_scratch_binding *out);
+/* A job using the binding signals `done`: a buffer the pool replaces is
+ * freed only after every such point has signalled. */
+int wsys_scratch_mark_used(wsys_device *dev, const struct wsys_scratch_binding *b,
+                           const struct wsys_sync_point *done);
+
 /* ---- misc ----------------------------------------------------------------- */
 
 /* A static string describing a negative errno ("Invalid argument"). */

@@ -164,6 +164,38 @@ static void heaps(wsys_device *dev, int panthor) {
   wsys_heap_destroy(h);
 }
 
+/* The device's scratch pool: sized by the formula, shared, grown. */
+static void scratch(wsys_device *dev) {
+  struct wsys_device_info info = {.size = sizeof info};
+  CHECK_OK(wsys_device_get_info(dev, &info));
+  struct wsys_scratch_binding a, b, c;
+  CHECK_OK(wsys_scratch_tls(dev, 0, &a));
+  CHECK(a.bo == NULL && a.size == 0);
+  CHECK_OK(wsys_scratch_tls(dev, 100, &a)); /* npot(align16(100)) = 128 bytes a thread */
+  CHECK(a.bo != NULL);
+  CHECK(a.size % (128u * info.core_id_range) == 0);
+  CHECK(a.size_field == 3); /* log2(128 / 16) */
+  CHECK_OK(wsys_scratch_tls(dev, 64, &b));     /* fits: the same buffer */
+  CHECK(b.gpu_va == a.gpu_va);
+  CHECK_OK(wsys_scratch_tls(dev, 4096, &c));   /* grows */
+  CHECK(c.gpu_va != a.gpu_va);
+  CHECK(c.size == a.size / 128 * 4096);
+  uint32_t s = 0;
+  CHECK_OK(wsys_syncobj_create(dev, 1, &s));
+  struct wsys_sync_point done = {.syncobj = s, .point = 0};
+  CHECK_OK(wsys_scratch_mark_used(dev, &c, &done));
+  CHECK(wsys_scratch_mark_used(dev, &c, NULL) == -EINVAL);
+  struct wsys_scratch_binding w;
+  CHECK(wsys_scratch_wls(dev, 256, 0, 1, 1, 0, &w) == -EINVAL);
+  CHECK_OK(wsys_scratch_wls(dev, 256, 1, 1, 1, 1, &w));
+  CHECK(w.wls_instances == 128);
+  wsys_bo_unref(a.bo);
+  wsys_bo_unref(b.bo);
+  wsys_bo_unref(c.bo);
+  wsys_bo_unref(w.bo);
+  CHECK_OK(wsys_syncobj_destroy(dev, s));
+}
+
 static void vms(wsys_device *dev) {
   wsys_vm *vm = NULL;
   CHECK_OK(wsys_vm_create(dev, 0, &vm));
@@ -262,6 +294,7 @@ int main(void) {
     buffers(dev, drivers[i]);
     syncobjs(dev, i == 0);
     heaps(dev, i == 0);
+    scratch(dev);
     if (i == 0) {
       vms(dev);
     } else {

@@ -5,12 +5,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <string>
 
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 #include "wsys/heap.hpp"
+#include "wsys/scratch.hpp"
 #include "wsys/sparse.hpp"
 #include "wsys/vm.hpp"
 
@@ -24,6 +26,8 @@ struct wsys_device {
   std::shared_ptr<wsys::Device> dev;
   std::atomic<uint32_t> refs{1};
   wsys_vm own_vm;  // handed out by wsys_device_vm
+  std::mutex scratch_lock;
+  std::shared_ptr<wsys::ScratchPool> scratch;  // the device's pool, held while the handle lives
 };
 
 struct wsys_bind_batch {
@@ -618,6 +622,70 @@ int wsys_heap_get_stats(wsys_heap* heap, wsys_heap_stats* out) {
   f.recreations = s.recreations;
   f.generation = s.generation;
   return copy_sized(f, out);
+}
+
+// ---- scratch ----
+
+namespace {
+
+wsys::Result<wsys::ScratchPool*> pool_of(wsys_device* dev) {
+  std::lock_guard<std::mutex> g(dev->scratch_lock);
+  if (!dev->scratch) {
+    auto p = dev->dev->scratch_pool();
+    if (!p.ok()) return wsys::Error(p.error());
+    dev->scratch = std::move(*p);
+  }
+  return dev->scratch.get();
+}
+
+int fill_binding(wsys::Result<wsys::ScratchBinding> r, wsys_scratch_binding* out) {
+  if (!r.ok()) return r.error();
+  std::memset(out, 0, sizeof *out);
+  out->gpu_va = r->gpu_va;
+  out->size = r->size;
+  out->size_field = r->size_field;
+  out->wls_instances = r->wls_instances;
+  out->bo = handle_of(r->bo.release());
+  return 0;
+}
+
+}  // namespace
+
+int wsys_scratch_tls(wsys_device* dev, uint32_t per_thread_bytes, wsys_scratch_binding* out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto p = pool_of(dev);
+    if (!p.ok()) return p.error();
+    return fill_binding((*p)->tls(per_thread_bytes), out);
+  });
+}
+
+int wsys_scratch_wls(wsys_device* dev, uint32_t per_wg_bytes, uint32_t x, uint32_t y, uint32_t z,
+                     int indirect, wsys_scratch_binding* out) {
+  if (!dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto p = pool_of(dev);
+    if (!p.ok()) return p.error();
+    return fill_binding((*p)->wls(per_wg_bytes, x, y, z, indirect != 0), out);
+  });
+}
+
+int wsys_scratch_mark_used(wsys_device* dev, const wsys_scratch_binding* b,
+                           const wsys_sync_point* done) {
+  if (!dev || !b || !b->bo || !done || !done->syncobj) return -EINVAL;
+  return guarded([&] {
+    auto p = pool_of(dev);
+    if (!p.ok()) return p.error();
+    wsys::ScratchBinding sb;
+    Bo* bo = bo_of(b->bo);
+    bo->ref();
+    sb.bo = wsys::BoRef::adopt(bo);
+    sb.gpu_va = b->gpu_va;
+    sb.size = b->size;
+    sb.size_field = b->size_field;
+    sb.wls_instances = b->wls_instances;
+    return (*p)->mark_used(sb, wsys::SyncPoint{done->syncobj, done->point}).error();
+  });
 }
 
 const char* wsys_strerror(int err) { return std::strerror(err < 0 ? -err : err); }
