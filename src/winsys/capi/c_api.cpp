@@ -99,6 +99,15 @@ int copy_sized(const S& full, S* out) {
   return 0;
 }
 
+bool bind_mode_of(enum wsys_bind_mode mode, wsys::BindMode* out) {
+  switch (mode) {
+    case WSYS_BIND_IMMEDIATE: *out = wsys::BindMode::Immediate; return true;
+    case WSYS_BIND_ASYNC: *out = wsys::BindMode::Async; return true;
+    case WSYS_BIND_DEFER_TO_IDLE: *out = wsys::BindMode::DeferToIdle; return true;
+  }
+  return false;
+}
+
 void copy_str(char* dst, size_t n, const std::string& s) {
   std::strncpy(dst, s.c_str(), n - 1);
   dst[n - 1] = '\0';
@@ -444,12 +453,7 @@ int wsys_vm_bind(wsys_vm* vm, wsys_bind_batch* batch, enum wsys_bind_mode mode,
                  size_t* failed_op) {
   if (!vm || !batch) return -EINVAL;
   wsys::BindMode m;
-  switch (mode) {
-    case WSYS_BIND_IMMEDIATE: m = wsys::BindMode::Immediate; break;
-    case WSYS_BIND_ASYNC: m = wsys::BindMode::Async; break;
-    case WSYS_BIND_DEFER_TO_IDLE: m = wsys::BindMode::DeferToIdle; break;
-    default: return -EINVAL;
-  }
+  if (!bind_mode_of(mode, &m)) return -EINVAL;
   return guarded([&] { return vm->vm->bind(batch->batch, m, failed_op).error(); });
 }
 
@@ -530,12 +534,7 @@ int wsys_sparse_submit(wsys_sparse* sp, enum wsys_bind_mode mode, const wsys_syn
                        size_t nwaits, const wsys_sync_point* signals, size_t nsignals) {
   if (!sp || (nwaits && !waits) || (nsignals && !signals)) return -EINVAL;
   wsys::BindMode m;
-  switch (mode) {
-    case WSYS_BIND_IMMEDIATE: m = wsys::BindMode::Immediate; break;
-    case WSYS_BIND_ASYNC: m = wsys::BindMode::Async; break;
-    case WSYS_BIND_DEFER_TO_IDLE: m = wsys::BindMode::DeferToIdle; break;
-    default: return -EINVAL;
-  }
+  if (!bind_mode_of(mode, &m)) return -EINVAL;
   return guarded([&] {
     std::vector<wsys::SyncPoint> w, s;
     for (size_t i = 0; i < nwaits; ++i) w.push_back({waits[i].syncobj, waits[i].point});
