@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 
+#include "wsys/gpu_names.hpp"
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/drm/device_select.h"
@@ -44,23 +45,7 @@ std::string fmt(const char* f, ...) {
   return buf;
 }
 
-// Marketing names of Mali product ids (GPU_ID >> 16), as Mesa knows them.
-const char* product_name(uint32_t id) {
-  struct Entry {
-    uint32_t id;
-    const char* name;
-  };
-  static const Entry table[] = {
-      {0x0600, "Mali-T600"}, {0x0620, "Mali-T620"}, {0x0720, "Mali-T720"},   {0x0750, "Mali-T760"},
-      {0x0820, "Mali-T820"}, {0x0830, "Mali-T830"}, {0x0860, "Mali-T860"},   {0x0880, "Mali-T880"},
-      {0x6000, "Mali-G71"},  {0x6221, "Mali-G72"},  {0x7090, "Mali-G51"},    {0x7093, "Mali-G31"},
-      {0x7211, "Mali-G76"},  {0x7212, "Mali-G52"},  {0x7402, "Mali-G52 r1"}, {0x9091, "Mali-G57"},
-      {0x9093, "Mali-G57"},  {0xa867, "Mali-G610"}, {0xac74, "Mali-G310"},
-  };
-  for (const Entry& e : table)
-    if (e.id == id) return e.name;
-  return nullptr;
-}
+const char* product_name(uint32_t id) { return wsys::gpu_product_name(id); }
 
 std::string gpu_name(uint32_t product_id) {
   const char* n = product_name(product_id);

@@ -1,3 +1,4 @@
+#include "wsys/gpu_names.hpp"
 #include "vulkan/identity.h"
 
 #include <unistd.h>
@@ -12,23 +13,7 @@ namespace wsys::vk {
 
 namespace {
 
-// Marketing names of Mali product ids (GPU_ID >> 16).
-const char* product_name(uint32_t id) {
-  struct Entry {
-    uint32_t id;
-    const char* name;
-  };
-  static const Entry table[] = {
-      {0x0600, "Mali-T600"}, {0x0620, "Mali-T620"}, {0x0720, "Mali-T720"},   {0x0750, "Mali-T760"},
-      {0x0820, "Mali-T820"}, {0x0830, "Mali-T830"}, {0x0860, "Mali-T860"},   {0x0880, "Mali-T880"},
-      {0x6000, "Mali-G71"},  {0x6221, "Mali-G72"},  {0x7090, "Mali-G51"},    {0x7093, "Mali-G31"},
-      {0x7211, "Mali-G76"},  {0x7212, "Mali-G52"},  {0x7402, "Mali-G52 r1"}, {0x9091, "Mali-G57"},
-      {0x9093, "Mali-G57"},  {0xa867, "Mali-G610"}, {0xac74, "Mali-G310"},
-  };
-  for (const Entry& e : table)
-    if (e.id == id) return e.name;
-  return nullptr;
-}
+const char* product_name(uint32_t id) { return wsys::gpu_product_name(id); }
 
 uint64_t ram_bytes() {
   long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
