@@ -12,7 +12,7 @@ PACKAGES="
   libdrm-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libvulkan-dev vulkan-tools mesa-vulkan-drivers glslang-tools spirv-tools
-  xvfb mesa-utils
+  xvfb mesa-utils piglit libgl-dev libx11-dev
 "
 
 export DEBIAN_FRONTEND=noninteractive

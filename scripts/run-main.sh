@@ -1,6 +1,11 @@
 #!/bin/sh
 # README command 1: install, build, and run wsys's main job on the default
-# device (the kernel model when no Mali render node is present).
+# device (the kernel model when no Mali render node is present):
+#   1. wsys-info: the devices wsys can use;
+#   2. wsys-vk-demo, a Vulkan program, on the wsys Vulkan ICD;
+#   3. wsys-gl-demo, a GL program, on Gallium zink over the wsys ICD;
+# each of 2 and 3 followed by wsys's memory report for its VkDevice.
+# Arguments are passed to wsys-info.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -9,4 +14,20 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" --buildtype=release -Dtests=false -Dbench=false >/dev/null
 fi
 ninja -C "$BUILD" >/dev/null
-exec "$BUILD/tools/wsys-info" "$@"
+"$BUILD/tools/wsys-info" "$@"
+
+# Headless Vulkan and GL want a runtime directory.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wsys-xdg.XXXXXX")
+  export XDG_RUNTIME_DIR
+  trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
+fi
+
+echo
+echo "== Vulkan: wsys-vk-demo on the wsys ICD =="
+./scripts/wsys-vk-env.sh -C "$BUILD" "$BUILD/tools/wsys-vk-demo"
+
+echo
+echo "== GL: wsys-gl-demo on zink over the wsys ICD =="
+# The report is printed when zink's VkDevice goes, at the program's end.
+"$BUILD/src/gallium/wsys-gl" --report "$BUILD/tools/wsys-gl-demo"
