@@ -4,11 +4,17 @@
 // A SparseBuffer reserves a 64 KiB-aligned VA range in a Vm and tracks, per
 // 64 KiB page (the Vulkan sparse block size), whether memory is bound
 // there. Pages with nothing bound are never left unmapped (a GPU access
-// there would be a fatal MMU fault): they map a per-device dummy BO,
-// zero-filled, read-only and no-exec, 2 MiB large so that filling or
-// unbinding a large range costs one bind op per 2 MiB. Where the kernel can
-// do it itself (panthor MAP_SPARSE, driver 1.9, once the bind layer can
-// express it) the dummy is not used; see docs/sparse.md.
+// there would be a fatal MMU fault): they map a per-device dummy BO, 2 MiB
+// large so that filling or unbinding a large range costs one bind op per
+// 2 MiB, no-exec. What the dummy is depends on SparseUnbound, chosen at
+// creation: ZeroReadOnly (the default) maps a zero-filled dummy read-only,
+// so reads of unbound pages return zero and a write faults; WritableSink
+// maps a second, writable dummy, so writes to unbound pages are discarded
+// there (Vulkan's sparseResidency* requires that) and reads return
+// whatever stray writes left (residencyNonResidentStrict is then false).
+// Where the kernel can do it itself (panthor MAP_SPARSE, driver 1.9, once
+// the bind layer can express it) ZeroReadOnly buffers use it instead of the
+// dummy; see docs/sparse.md.
 //
 // Binds and unbinds are collected in a SparseBindBatch (one VM_BIND ioctl,
 // adjacent pages of one buffer coalesced into one op, like BindBatch) and
@@ -57,6 +63,20 @@ class SparseBuffer;
 inline constexpr uint64_t kSparsePageSize = 64 * 1024;
 // The dummy BO's size: the most one dummy op maps.
 inline constexpr uint64_t kSparseDummySize = 2 * 1024 * 1024;
+
+// What the GPU finds at a page with nothing bound.
+enum class SparseUnbound {
+  // A zero-filled dummy mapped read-only: reads return zero, a write
+  // faults (the context is lost). Where the kernel has MAP_SPARSE (and the
+  // bind layer can express it) that is used instead: reads undefined.
+  ZeroReadOnly,
+  // A writable dummy (one per Device, separate from the zero one), mapped
+  // read-write and no-exec: writes are discarded into it, never into a
+  // real buffer, and reads return whatever stray writes left there (of any
+  // sparse buffer of the Device). What a Vulkan ICD exposing
+  // sparseResidencyBuffer needs on a kernel without MAP_SPARSE.
+  WritableSink,
+};
 
 // Sparse binds of one or more SparseBuffers of one Vm, submitted as one
 // VM_BIND ioctl. Holds the buffers it names and the Bos it binds until it
@@ -113,12 +133,15 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   static constexpr uint64_t kPageSize = kSparsePageSize;
 
   // A sparse buffer of `size` bytes (rounded up to 64 KiB) in `vm`, every
-  // page unbound. -EINVAL for size 0, -EOPNOTSUPP where the kernel places
-  // buffers itself (panfrost), -ENOMEM when the VA range is full.
-  static Result<std::shared_ptr<SparseBuffer>> create(std::shared_ptr<Vm> vm, uint64_t size);
+  // page unbound (see SparseUnbound). -EINVAL for size 0 or an unknown
+  // `unbound`, -EOPNOTSUPP where the kernel places buffers itself
+  // (panfrost), -ENOMEM when the VA range is full.
+  static Result<std::shared_ptr<SparseBuffer>> create(
+      std::shared_ptr<Vm> vm, uint64_t size, SparseUnbound unbound = SparseUnbound::ZeroReadOnly);
   // The same in the device's own Vm (the buffer keeps the Device alive).
-  static Result<std::shared_ptr<SparseBuffer>> create(std::shared_ptr<Device> device,
-                                                      uint64_t size);
+  static Result<std::shared_ptr<SparseBuffer>> create(
+      std::shared_ptr<Device> device, uint64_t size,
+      SparseUnbound unbound = SparseUnbound::ZeroReadOnly);
   // Unmaps and frees the range at once if destroy() was not called.
   ~SparseBuffer();
   SparseBuffer(const SparseBuffer&) = delete;
@@ -131,7 +154,9 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   // Unbound pages are the kernel's MAP_SPARSE (reads undefined) rather than
   // the dummy BO (reads zero).
   bool kernel_sparse() const { return kernel_sparse_; }
-  // The dummy BO unbound pages map (null with kernel_sparse()).
+  SparseUnbound unbound_mode() const { return unbound_; }
+  // The dummy BO unbound pages map (null with kernel_sparse()): the zero
+  // one or, for WritableSink, the writable one.
   const Bo* dummy_bo() const;
 
   // Binds pages [page_first, page_first + page_count) to `bo` from
@@ -177,7 +202,7 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   friend class SparseBindBatch;
   struct Dummy;
   SparseBuffer() = default;
-  Result<void> init(std::shared_ptr<Vm> vm, uint64_t size);
+  Result<void> init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnbound unbound);
   Result<void> check_range(uint64_t page_first, uint64_t page_count) const;
   Result<void> check_batch(SparseBindBatch& batch);
   // Adds the ops mapping [va, va + size) to the dummy (or MAP_SPARSE).
@@ -188,6 +213,7 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   std::shared_ptr<Vm> vm_;  // aliases the Device for the Device's own Vm
   std::shared_ptr<Dummy> dummy_;
   bool kernel_sparse_ = false;
+  SparseUnbound unbound_ = SparseUnbound::ZeroReadOnly;
   VaAllocation va_;
   uint64_t pages_ = 0;
   std::atomic<bool> destroyed_{false};

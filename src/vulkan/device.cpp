@@ -9,10 +9,12 @@
 #include "vulkan/entry_points.h"
 #include "vulkan/extensions.h"
 #include "vulkan/memory_report.hpp"
+#include "vulkan/sparse.h"
 
 namespace wsys::vk {
 
-namespace {
+Device::Device() = default;
+Device::~Device() = default;
 
 // WSYS_VK_EXECUTOR_VIEW: how lavapipe reaches memory. "gpu" (default):
 // through the device VM (the model's GPU view), "cpu": through each BO's
@@ -22,6 +24,14 @@ bool executor_via_cpu_from_env() {
   if (!v || !*v || std::strcmp(v, "gpu") == 0) return false;
   if (std::strcmp(v, "cpu") == 0) return true;
   log_error("WSYS_VK_EXECUTOR_VIEW='%s' is neither gpu nor cpu: using gpu", v);
+  return false;
+}
+
+namespace {
+
+bool offers(const PhysicalDevice& pd, const char* ext) {
+  for (const VkExtensionProperties& e : pd.extensions)
+    if (std::strcmp(e.extensionName, ext) == 0) return true;
   return false;
 }
 
@@ -69,6 +79,24 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCr
     return VK_ERROR_EXTENSION_NOT_PRESENT;
   }
 
+  // The sparse features are wsys's: out of what lavapipe gets, and with
+  // them timeline semaphores in (the bind workers need them).
+  SparseFeatures sparse;
+  LavapipeFeatureChain chain;
+  if (VkResult r = chain.build(*ci, false, &sparse); r != VK_SUCCESS) return r;
+  if (sparse.any()) {
+    if (!pd->sparse) {
+      log_error("vkCreateDevice: sparse binding is not offered on %s%s", pd->wsys_node.c_str(),
+                pd->wsys_info.kernel_managed_va ? " (panfrost)" : " (no GPU view for lavapipe)");
+      return VK_ERROR_FEATURE_NOT_PRESENT;
+    }
+    if (VkResult r = chain.build(*ci, true, &sparse); r != VK_SUCCESS) return r;
+    const char* timeline = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME;
+    bool listed = false;
+    for (const char* e : exts) listed = listed || std::strcmp(e, timeline) == 0;
+    if (!listed && offers(*pd, timeline)) exts.push_back(timeline);
+  }
+
   auto dev = std::make_unique<Device>();
   std::string why;
   Result<std::shared_ptr<wsys::Device>> w = wsys::Device::open(pd->wsys_node, DeviceOptions{}, &why);
@@ -83,8 +111,16 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCr
   // mappings.
   dev->executor_via_cpu =
       executor_via_cpu_from_env() || dev->wsys->gpu_view(dev->wsys->info().va_start) == nullptr;
+  if (sparse.any() && dev->executor_via_cpu) {
+    // Decided like the physical device's offer; only a changed environment
+    // gets here.
+    log_error("vkCreateDevice: sparse binding needs lavapipe on the GPU view");
+    return VK_ERROR_FEATURE_NOT_PRESENT;
+  }
 
   VkDeviceCreateInfo lci = *ci;
+  lci.pNext = chain.next();
+  lci.pEnabledFeatures = chain.enabled_features();
   lci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
   lci.ppEnabledExtensionNames = exts.data();
   VkResult r = pd->instance->fn.CreateDevice(h, &lci, alloc, out);
@@ -104,6 +140,11 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCr
     *out = VK_NULL_HANDLE;
     return VK_ERROR_INITIALIZATION_FAILED;
   }
+  if (sparse.any() && !sparse_device_init(*dev, sparse)) {
+    dev->fn.DestroyDevice(*out, alloc);
+    *out = VK_NULL_HANDLE;
+    return VK_ERROR_INITIALIZATION_FAILED;
+  }
   {
     std::lock_guard<std::mutex> g(pd->devices_lock);
     pd->devices.push_back(dev.get());
@@ -116,6 +157,8 @@ VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device, const VkAllocationCall
   if (device == VK_NULL_HANDLE) return;
   std::unique_ptr<Device> dev = remove_device(device);
   if (!dev) return;
+  // The bind workers call into lavapipe's device: they go first.
+  if (dev->sparse) sparse_device_finish(*dev);
   dev->fn.DestroyDevice(device, alloc);
   // Memory the application never freed died with lavapipe's device; its
   // BOs go back to the cache now, so the report shows them as cached.

@@ -38,6 +38,14 @@ WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
     VkPhysicalDevice pd, const VkPhysicalDeviceImageFormatInfo2* info,
     VkImageFormatProperties2* out);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceFeatures(VkPhysicalDevice pd,
+                                                        VkPhysicalDeviceFeatures* f);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
+                                                         VkPhysicalDeviceFeatures2* f);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties(
+    VkPhysicalDevice pd, uint32_t* count, VkQueueFamilyProperties* out);
+WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties2(
+    VkPhysicalDevice pd, uint32_t* count, VkQueueFamilyProperties2* out);
 
 // device.cpp
 WSYS_VK_ENTRY VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceCreateInfo* ci,
@@ -79,5 +87,9 @@ namespace wsys::vk {
 // Bytes of device memory the physical device's VkDevices hold (wsys's live
 // bytes): the heap's usage for VK_EXT_memory_budget.
 uint64_t heap_usage_bytes(PhysicalDevice& pd);
+
+// WSYS_VK_EXECUTOR_VIEW=cpu (device.cpp): lavapipe gets CPU mappings even
+// where the device VM has a GPU view.
+bool executor_via_cpu_from_env();
 
 }  // namespace wsys::vk

@@ -6,6 +6,7 @@
 
 #include "vulkan/entry_points.h"
 #include "vulkan/executor.h"
+#include "vulkan/sparse.h"
 
 #define WSYS_VK_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -63,6 +64,13 @@ const Entry kPhysicalDeviceCommands[] = {
     {"vkGetPhysicalDeviceImageFormatProperties2", F(icd::GetPhysicalDeviceImageFormatProperties2)},
     {"vkGetPhysicalDeviceImageFormatProperties2KHR",
      F(icd::GetPhysicalDeviceImageFormatProperties2)},
+    {"vkGetPhysicalDeviceFeatures", F(icd::GetPhysicalDeviceFeatures)},
+    {"vkGetPhysicalDeviceFeatures2", F(icd::GetPhysicalDeviceFeatures2)},
+    {"vkGetPhysicalDeviceFeatures2KHR", F(icd::GetPhysicalDeviceFeatures2)},
+    {"vkGetPhysicalDeviceQueueFamilyProperties", F(icd::GetPhysicalDeviceQueueFamilyProperties)},
+    {"vkGetPhysicalDeviceQueueFamilyProperties2", F(icd::GetPhysicalDeviceQueueFamilyProperties2)},
+    {"vkGetPhysicalDeviceQueueFamilyProperties2KHR",
+     F(icd::GetPhysicalDeviceQueueFamilyProperties2)},
     {"vkCreateDevice", F(icd::CreateDevice)},
 };
 
@@ -95,7 +103,14 @@ VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, cons
   if (!name) return nullptr;
   if (PFN_vkVoidFunction f = lookup(kDeviceCommands, name)) return f;
   Device* d = find_device(device);
-  return d ? d->fn.GetDeviceProcAddr(device, name) : nullptr;
+  if (!d) return nullptr;
+  PFN_vkVoidFunction executor_fn = d->fn.GetDeviceProcAddr(device, name);
+  // Buffer and queue commands are the ICD's only on a device with sparse
+  // features enabled (and only where lavapipe has the command enabled
+  // too): every other device calls lavapipe's directly.
+  if (executor_fn && d->sparse)
+    if (PFN_vkVoidFunction f = sparse_device_command(name)) return f;
+  return executor_fn;
 }
 
 }  // namespace icd

@@ -26,6 +26,10 @@ bool resolve(VkInstance h, InstanceFns* f) {
   WSYS_GET(GetPhysicalDeviceProperties);
   WSYS_GET(GetPhysicalDeviceProperties2);
   WSYS_GET(GetPhysicalDeviceMemoryProperties);
+  WSYS_GET(GetPhysicalDeviceFeatures);
+  WSYS_GET(GetPhysicalDeviceFeatures2);
+  WSYS_GET(GetPhysicalDeviceQueueFamilyProperties);
+  WSYS_GET(GetPhysicalDeviceQueueFamilyProperties2);
   WSYS_GET(EnumerateDeviceExtensionProperties);
   WSYS_GET(GetPhysicalDeviceImageFormatProperties2);
   WSYS_GET(CreateDevice);
@@ -35,6 +39,13 @@ bool resolve(VkInstance h, InstanceFns* f) {
   if (!f->GetPhysicalDeviceProperties2)
     f->GetPhysicalDeviceProperties2 = instance_proc<PFN_vkGetPhysicalDeviceProperties2>(
         h, "vkGetPhysicalDeviceProperties2KHR");
+  if (!f->GetPhysicalDeviceFeatures2)
+    f->GetPhysicalDeviceFeatures2 =
+        instance_proc<PFN_vkGetPhysicalDeviceFeatures2>(h, "vkGetPhysicalDeviceFeatures2KHR");
+  if (!f->GetPhysicalDeviceQueueFamilyProperties2)
+    f->GetPhysicalDeviceQueueFamilyProperties2 =
+        instance_proc<PFN_vkGetPhysicalDeviceQueueFamilyProperties2>(
+            h, "vkGetPhysicalDeviceQueueFamilyProperties2KHR");
   if (!f->GetPhysicalDeviceImageFormatProperties2)
     f->GetPhysicalDeviceImageFormatProperties2 =
         instance_proc<PFN_vkGetPhysicalDeviceImageFormatProperties2>(
@@ -42,14 +53,15 @@ bool resolve(VkInstance h, InstanceFns* f) {
   return f->DestroyInstance && f->EnumeratePhysicalDevices && f->GetPhysicalDeviceProperties &&
          f->GetPhysicalDeviceProperties2 && f->GetPhysicalDeviceMemoryProperties &&
          f->EnumerateDeviceExtensionProperties && f->GetPhysicalDeviceImageFormatProperties2 &&
+         f->GetPhysicalDeviceFeatures && f->GetPhysicalDeviceQueueFamilyProperties &&
          f->CreateDevice && f->GetDeviceProcAddr;
 }
 
 // The application's view of lavapipe's physical device `h` on the wsys
-// device `info`; null (with a message) when lavapipe lacks what the ICD
-// needs.
+// device `info` (`gpu_view`: the device VM has a view lavapipe can use);
+// null (with a message) when lavapipe lacks what the ICD needs.
 std::unique_ptr<PhysicalDevice> make_physical(Instance* inst, VkPhysicalDevice h,
-                                              const DeviceInfo& info) {
+                                              const DeviceInfo& info, bool gpu_view) {
   const InstanceFns& fn = inst->fn;
   uint32_t n = 0;
   if (fn.EnumerateDeviceExtensionProperties(h, nullptr, &n, nullptr) != VK_SUCCESS) return nullptr;
@@ -85,6 +97,12 @@ std::unique_ptr<PhysicalDevice> make_physical(Instance* inst, VkPhysicalDevice h
                                  : pd->heap_bytes;
   pd->extensions = advertised_extensions(exts);
   make_uuids(id.driverUUID, id.deviceUUID, info, pd->driver_uuid, pd->device_uuid);
+  // Sparse binding: wsys sparse buffers (not panfrost, which places every
+  // BO itself) that lavapipe sees through the device VM (a real device's
+  // VM has no CPU view; WSYS_VK_EXECUTOR_VIEW=cpu takes the same path).
+  // vkCreateDevice decides the same way, so what is offered is accepted.
+  pd->sparse = !info.kernel_managed_va && gpu_view && !executor_via_cpu_from_env();
+  pd->sparse_address_space_bytes = pd->sparse ? info.va_end - info.va_start : 0;
 
   // lavapipe's memory types as they are (so the memoryTypeBits it reports
   // for resources stay right), all in one heap: wsys's device memory.
@@ -120,6 +138,7 @@ VkResult enumerate_locked(Instance* inst) {
   // Opened for its identity only (and closed again); every VkDevice opens
   // its own.
   DeviceInfo info;
+  bool gpu_view = false;
   {
     DeviceOptions opt;
     opt.maintenance_thread = false;
@@ -131,10 +150,11 @@ VkResult enumerate_locked(Instance* inst) {
       return VK_SUCCESS;
     }
     info = (*dev)->info();
+    gpu_view = (*dev)->gpu_view(info.va_start) != nullptr;
   }
 
   for (VkPhysicalDevice h : handles) {
-    if (std::unique_ptr<PhysicalDevice> pd = make_physical(inst, h, info)) {
+    if (std::unique_ptr<PhysicalDevice> pd = make_physical(inst, h, info, gpu_view)) {
       add_physical_device(pd.get());
       inst->physical.push_back(std::move(pd));
     }

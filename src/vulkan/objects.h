@@ -22,6 +22,7 @@ namespace wsys::vk {
 
 struct Instance;
 struct Device;
+struct SparseDevice;  // sparse.h
 
 // lavapipe's instance-level commands, looked up with the real VkInstance
 // (lavapipe answers only global commands for a null one).
@@ -32,6 +33,10 @@ struct InstanceFns {
   PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties = nullptr;
   PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2 = nullptr;
   PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties = nullptr;
+  PFN_vkGetPhysicalDeviceFeatures GetPhysicalDeviceFeatures = nullptr;
+  PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2 = nullptr;
+  PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties = nullptr;
+  PFN_vkGetPhysicalDeviceQueueFamilyProperties2 GetPhysicalDeviceQueueFamilyProperties2 = nullptr;
   PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties = nullptr;
   PFN_vkGetPhysicalDeviceImageFormatProperties2 GetPhysicalDeviceImageFormatProperties2 = nullptr;
   PFN_vkCreateDevice CreateDevice = nullptr;
@@ -51,6 +56,11 @@ struct PhysicalDevice {
   std::vector<VkExtensionProperties> extensions;  // likewise
   uint8_t device_uuid[VK_UUID_SIZE] = {};
   uint8_t driver_uuid[VK_UUID_SIZE] = {};
+  // Sparse binding is offered (sparse.h): wsys has sparse buffers here
+  // (not panfrost) and lavapipe reaches memory through the device VM (the
+  // model's GPU view; not a real device, not WSYS_VK_EXECUTOR_VIEW=cpu).
+  bool sparse = false;
+  VkDeviceSize sparse_address_space_bytes = 0;  // the device VM's user range
 
   std::mutex devices_lock;
   std::vector<Device*> devices;  // live VkDevices: their memory is the heap's usage
@@ -84,6 +94,8 @@ struct DeviceFns {
 };
 
 struct Device {
+  Device();
+  ~Device();  // out of line: SparseDevice is complete in device.cpp only
   VkDevice handle = VK_NULL_HANDLE;
   PhysicalDevice* physical = nullptr;
   std::shared_ptr<wsys::Device> wsys;
@@ -95,12 +107,17 @@ struct Device {
   std::mutex lock;  // guards `memory`
   std::unordered_map<VkDeviceMemory, std::unique_ptr<Memory>> memory;
   std::atomic<uint64_t> peak_committed_bytes{0};  // max of live + cached, sampled per allocation
+  // Sparse buffers and vkQueueBindSparse; null unless the application
+  // enabled a sparse feature (then GetDeviceProcAddr returns lavapipe's own
+  // buffer and queue commands, with no lookup in between).
+  std::unique_ptr<SparseDevice> sparse;
 };
 
 // --- handle tables (registry.cpp); lookups are safe from any thread ---
 Instance* find_instance(VkInstance h);
 PhysicalDevice* find_physical_device(VkPhysicalDevice h);
 Device* find_device(VkDevice h);
+Device* find_queue_device(VkQueue h);  // queues of devices with sparse state only
 
 void add_instance(std::unique_ptr<Instance> inst);
 std::unique_ptr<Instance> remove_instance(VkInstance h);
@@ -108,5 +125,7 @@ void add_physical_device(PhysicalDevice* pd);  // owned by its Instance
 void remove_physical_device(VkPhysicalDevice h);
 void add_device(std::unique_ptr<Device> dev);
 std::unique_ptr<Device> remove_device(VkDevice h);
+void add_queue(VkQueue q, Device* d);
+void remove_queue(VkQueue q);
 
 }  // namespace wsys::vk

@@ -1,10 +1,12 @@
 // Physical-device queries: lavapipe's answers with wsys's identity, memory
-// heap, budget, extensions and external-memory capabilities put in.
+// heap, budget, extensions, external-memory capabilities and sparse binding
+// put in.
 #include <algorithm>
 #include <cstring>
 
 #include "vulkan/entry_points.h"
 #include "vulkan/identity.h"
+#include "vulkan/sparse.h"
 
 namespace wsys::vk {
 
@@ -27,6 +29,19 @@ void put_identity(const PhysicalDevice& pd, VkPhysicalDeviceProperties* p) {
   std::memset(p->deviceName, 0, sizeof p->deviceName);
   std::memcpy(p->deviceName, pd.device_name.data(),
               std::min(pd.device_name.size(), sizeof p->deviceName - 1));
+  if (pd.sparse) {
+    p->limits.sparseAddressSpaceSize = pd.sparse_address_space_bytes;
+    // Buffers only. Unbound pages are the writable sink: reads there are
+    // not zero (residencyNonResidentStrict), and no standard block shapes
+    // concern buffers.
+    p->sparseProperties = VkPhysicalDeviceSparseProperties{};
+  }
+}
+
+void put_queue_flags(const PhysicalDevice& pd, VkQueueFamilyProperties* q) {
+  // Every family can bind: vkQueueBindSparse is fenced into whichever
+  // lavapipe queue it is called on.
+  if (pd.sparse) q->queueFlags |= VK_QUEUE_SPARSE_BINDING_BIT;
 }
 
 template <typename T>
@@ -142,9 +157,58 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
     VkPhysicalDevice h, const VkPhysicalDeviceExternalBufferInfo* info,
     VkExternalBufferProperties* out) {
   (void)h;
+  // A sparse buffer's memory is many BOs: nothing to export or import.
   out->externalMemoryProperties =
-      info->handleType == VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT ? opaque_fd_properties()
-                                                                        : VkExternalMemoryProperties{};
+      info->handleType == VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT &&
+              !(info->flags & kSparseBufferFlags)
+          ? opaque_fd_properties()
+          : VkExternalMemoryProperties{};
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures(VkPhysicalDevice h,
+                                                     VkPhysicalDeviceFeatures* f) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !f) return;
+  pd->instance->fn.GetPhysicalDeviceFeatures(h, f);
+  put_sparse_features(*pd, f);
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice h,
+                                                      VkPhysicalDeviceFeatures2* f) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !f) return;
+  if (pd->instance->fn.GetPhysicalDeviceFeatures2)
+    pd->instance->fn.GetPhysicalDeviceFeatures2(h, f);
+  else
+    pd->instance->fn.GetPhysicalDeviceFeatures(h, &f->features);
+  put_sparse_features(*pd, &f->features);
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties(VkPhysicalDevice h,
+                                                                  uint32_t* count,
+                                                                  VkQueueFamilyProperties* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !count) return;
+  pd->instance->fn.GetPhysicalDeviceQueueFamilyProperties(h, count, out);
+  if (out)
+    for (uint32_t i = 0; i < *count; i++) put_queue_flags(*pd, &out[i]);
+}
+
+VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties2(
+    VkPhysicalDevice h, uint32_t* count, VkQueueFamilyProperties2* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !count) return;
+  if (pd->instance->fn.GetPhysicalDeviceQueueFamilyProperties2) {
+    pd->instance->fn.GetPhysicalDeviceQueueFamilyProperties2(h, count, out);
+  } else if (!out) {
+    pd->instance->fn.GetPhysicalDeviceQueueFamilyProperties(h, count, nullptr);
+  } else {
+    std::vector<VkQueueFamilyProperties> q(*count);
+    pd->instance->fn.GetPhysicalDeviceQueueFamilyProperties(h, count, q.data());
+    for (uint32_t i = 0; i < *count; i++) out[i].queueFamilyProperties = q[i];
+  }
+  if (out)
+    for (uint32_t i = 0; i < *count; i++) put_queue_flags(*pd, &out[i].queueFamilyProperties);
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(

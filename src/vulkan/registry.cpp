@@ -42,6 +42,7 @@ struct Registry {
   Table<VkInstance, Instance> instances;
   Table<VkPhysicalDevice, PhysicalDevice> physical;
   Table<VkDevice, Device> devices;
+  Table<VkQueue, Device> queues;
 };
 
 Registry& registry() {
@@ -54,6 +55,7 @@ Registry& registry() {
 Instance* find_instance(VkInstance h) { return registry().instances.find(h); }
 PhysicalDevice* find_physical_device(VkPhysicalDevice h) { return registry().physical.find(h); }
 Device* find_device(VkDevice h) { return registry().devices.find(h); }
+Device* find_queue_device(VkQueue h) { return registry().queues.find(h); }
 
 void add_instance(std::unique_ptr<Instance> inst) {
   VkInstance h = inst->handle;
@@ -71,5 +73,7 @@ void add_device(std::unique_ptr<Device> dev) {
 std::unique_ptr<Device> remove_device(VkDevice h) {
   return std::unique_ptr<Device>(registry().devices.remove(h));
 }
+void add_queue(VkQueue q, Device* d) { registry().queues.add(q, d); }
+void remove_queue(VkQueue q) { registry().queues.remove(q); }
 
 }  // namespace wsys::vk

@@ -1,8 +1,9 @@
 // wsys::SparseBuffer on the kernel model (panthor; panfrost only refuses):
 // binds, rebinds and unbinds read back by GPU jobs (the model's COPY from
 // the sparse VA into a normal buffer, so the GPU path is what is proved),
-// unbound pages on the zeroed read-only dummy, async binds ordered against
-// jobs with wait/signal points, coalescing, validation, references that
+// unbound pages on the zeroed read-only dummy or the writable sink, async
+// binds ordered against jobs with wait/signal points, coalescing,
+// validation, references that
 // keep bound buffers alive, deferred destruction, a second Vm, partial
 // failures and concurrency. The test main checks that no fence signalling
 // section allocated or waited.
@@ -368,6 +369,86 @@ TEST_F(SparseModel, WritesToUnboundPagesNeverLandInAnyBuffer) {
   auto st2 = dev->kmod().group_get_state(jobs->group());
   ASSERT_TRUE(st2.ok());
   EXPECT_FALSE(st2->fatal_fault);
+}
+
+TEST_F(SparseModel, AWritableSinkDiscardsWritesToUnboundPages) {
+  auto bad = SparseBuffer::create(dev, kPage, static_cast<SparseUnbound>(7));
+  EXPECT_EQ(bad.error(), -EINVAL) << "unknown mode";
+  auto zero = SparseBuffer::create(dev, 2 * kPage);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ((*zero)->unbound_mode(), SparseUnbound::ZeroReadOnly) << "the default";
+  const uint64_t creates = dev->stats().bo_creates;
+  auto sb = SparseBuffer::create(dev, 2 * kPage, SparseUnbound::WritableSink);
+  ASSERT_TRUE(sb.ok()) << sb.error();
+  SparseBuffer& b = **sb;
+  EXPECT_EQ(b.unbound_mode(), SparseUnbound::WritableSink);
+  EXPECT_FALSE(b.kernel_sparse());
+  ASSERT_NE(b.dummy_bo(), nullptr);
+  EXPECT_NE(b.dummy_bo(), (*zero)->dummy_bo()) << "the sink is not the zero dummy";
+  EXPECT_EQ(b.dummy_bo()->size(), kSparseDummySize);
+  EXPECT_EQ(dev->stats().bo_creates, creates + 1) << "the sink";
+  auto sb2 = SparseBuffer::create(dev, kPage, SparseUnbound::WritableSink);
+  ASSERT_TRUE(sb2.ok());
+  EXPECT_EQ((*sb2)->dummy_bo(), b.dummy_bo()) << "one sink per device";
+
+  // The kernel maps the sink read-write, still no-exec.
+  auto mvm = model_vm(*dev, dev->vm());
+  ASSERT_TRUE(mvm);
+  uint64_t start = 0;
+  sim::SimMapping m;
+  ASSERT_TRUE(mvm->find_mapping(b.gpu_va(), &start, &m));
+  EXPECT_EQ(m.flags & (sim::kSimMapReadOnly | sim::kSimMapNoExec), sim::kSimMapNoExec);
+  EXPECT_EQ(m.bo->size(), kSparseDummySize);
+
+  BoRef a = tagged_bo(*dev, 2 * kPage, 0xa);
+  ASSERT_TRUE(b.bind(1, 1, *a, kPage).ok());
+  ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
+
+  // A CPU store through the GPU view of an unbound page (what a Vulkan
+  // executor reading the VM through the view does) does not fault...
+  auto* view = static_cast<uint8_t*>(dev->gpu_view(b.gpu_va()));
+  ASSERT_NE(view, nullptr);
+  const uint32_t junk = 0x5157c0de;
+  std::memcpy(view + 64, &junk, 4);
+  uint32_t back = 0;
+  std::memcpy(&back, view + 64, 4);
+  EXPECT_EQ(back, junk) << "the store landed in the sink";
+  // ... and neither does a GPU job writing there.
+  test::Stream st;
+  st.write32(b.gpu_va() + 128, 0xbad);
+  st.write32(b.gpu_va() + kPage - 4, 0xbad);
+  const uint64_t p = ++next;
+  ASSERT_TRUE(run(st, {}, p).ok());
+  ASSERT_TRUE(wait_point(p));
+  auto gs = dev->kmod().group_get_state(jobs->group());
+  ASSERT_TRUE(gs.ok());
+  EXPECT_FALSE(gs->fatal_fault) << "a write to a sink page faulted";
+
+  // Nothing landed in a real buffer: A is intact, the bound page reads A.
+  for (uint64_t off = 0; off < 2 * kPage; off += 4)
+    ASSERT_EQ(cpu_word(*a, off), word(0xa, off)) << off;
+  auto v = gpu_read(b, 1, 1);
+  EXPECT_TRUE(from(v, 0, 1, 0xa, kPage));
+  // The zero dummy is another BO: a read-only buffer's unbound pages still
+  // read zero after the sink took garbage.
+  auto z = gpu_read(**zero, 0, 2);
+  EXPECT_TRUE(all_zero(z, 0, 2 * kPage));
+
+  // Unbinding returns a page to the sink (read-write again).
+  ASSERT_TRUE(b.unbind(1, 1).ok());
+  ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
+  ASSERT_TRUE(mvm->find_mapping(b.gpu_va() + kPage, &start, &m));
+  EXPECT_EQ(m.bo->size(), kSparseDummySize);
+  EXPECT_EQ(m.flags & sim::kSimMapReadOnly, 0u);
+  std::memcpy(view + kPage + 8, &junk, 4);
+  EXPECT_EQ(cpu_word(*a, kPage + 8), word(0xa, kPage + 8)) << "an unbound page is not A's";
+}
+
+TEST(SparsePanfrost, AWritableSinkIsNotSupportedEither) {
+  auto dev = open_dev("panfrost");
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(SparseBuffer::create(dev, 1 << 20, SparseUnbound::WritableSink).error(), -EOPNOTSUPP);
+  EXPECT_EQ(dev->stats().bo_creates, 0u) << "no sink made for nothing";
 }
 
 TEST_F(SparseModel, AsyncBindIsOrderedAgainstJobsByItsPoints) {

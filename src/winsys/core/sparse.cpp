@@ -53,9 +53,12 @@ void for_each_dummy_chunk(uint64_t va, uint64_t size, F&& f) {
 
 // --- the per-device dummy -----------------------------------------------------
 
-// One zero-filled BO per Device, shared by every sparse buffer on it (in any
-// of its Vms). The registry holds it weakly: it lives while a buffer uses it
-// (its BoRef keeps the Device alive meanwhile, so a live entry's Device
+// Per Device at most two dummies, each shared by every sparse buffer on it
+// (in any of its Vms) with that SparseUnbound mode: the zero-filled one
+// (mapped read-only) and the writable sink. They are separate BOs so the
+// sink's garbage can never show through a read-only mapping that promises
+// zeros. The registry holds them weakly: a dummy lives while a buffer uses
+// it (its BoRef keeps the Device alive meanwhile, so a live entry's Device
 // pointer can never name a newer Device).
 struct SparseBuffer::Dummy {
   BoRef bo;
@@ -64,8 +67,13 @@ struct SparseBuffer::Dummy {
 namespace {
 
 struct DummyRegistry {
+  struct Entry {
+    const Device* device;
+    SparseUnbound mode;
+    std::weak_ptr<void> dummy;
+  };
   std::mutex lock;
-  std::vector<std::pair<const Device*, std::weak_ptr<void>>> entries;
+  std::vector<Entry> entries;
 };
 
 DummyRegistry& dummy_registry() {
@@ -158,55 +166,65 @@ bool SparseBuffer::uses_map_sparse(const DeviceInfo& info) {
   return kBindLayerHasMapSparse && driver_has_map_sparse(info);
 }
 
-Result<std::shared_ptr<SparseBuffer>> SparseBuffer::create(std::shared_ptr<Vm> vm, uint64_t size) {
+Result<std::shared_ptr<SparseBuffer>> SparseBuffer::create(std::shared_ptr<Vm> vm, uint64_t size,
+                                                           SparseUnbound unbound) {
   if (!vm) return Error(-EINVAL);
   std::shared_ptr<SparseBuffer> b(new SparseBuffer());
-  if (Result<void> r = b->init(std::move(vm), size); !r.ok()) return Error(r.error());
+  if (Result<void> r = b->init(std::move(vm), size, unbound); !r.ok()) return Error(r.error());
   return b;
 }
 
 Result<std::shared_ptr<SparseBuffer>> SparseBuffer::create(std::shared_ptr<Device> device,
-                                                           uint64_t size) {
+                                                           uint64_t size, SparseUnbound unbound) {
   if (!device) return Error(-EINVAL);
   // The Device owns its Vm: an aliasing pointer keeps the Device alive.
   Vm* vm = &device->vm();
-  return create(std::shared_ptr<Vm>(std::move(device), vm), size);
+  return create(std::shared_ptr<Vm>(std::move(device), vm), size, unbound);
 }
 
-Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size) {
+Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnbound unbound) {
   vm_ = std::move(vm);
   own_.owner_ = this;
   // Nothing to destroy until the range exists.
   destroyed_.store(true, std::memory_order_relaxed);
   if (size == 0) return Error(-EINVAL);
+  if (unbound != SparseUnbound::ZeroReadOnly && unbound != SparseUnbound::WritableSink)
+    return Error(-EINVAL);
   if (vm_->kernel_managed_va()) return Error(-EOPNOTSUPP);  // panfrost places every BO
   if (size > kMaxSparseSize) return Error(-ENOMEM);
   size = (size + kPageSize - 1) & ~(kPageSize - 1);
   Device& dev = vm_->device();
-  kernel_sparse_ = uses_map_sparse(dev.info());
+  unbound_ = unbound;
+  // A sink keeps its own dummy even where the kernel has MAP_SPARSE: that
+  // writes to MAP_SPARSE ranges are discarded rather than faulting is not
+  // checked on a panthor 1.9 kernel yet (docs/sparse.md), and discarding
+  // them is the sink's whole point.
+  kernel_sparse_ = unbound == SparseUnbound::ZeroReadOnly && uses_map_sparse(dev.info());
 
   if (!kernel_sparse_) {
     DummyRegistry& reg = dummy_registry();
     std::lock_guard<std::mutex> g(reg.lock);
     auto& e = reg.entries;
-    e.erase(std::remove_if(e.begin(), e.end(), [](const auto& x) { return x.second.expired(); }),
+    e.erase(std::remove_if(e.begin(), e.end(), [](const auto& x) { return x.dummy.expired(); }),
             e.end());
     for (const auto& x : e) {
-      if (x.first != &dev) continue;
-      if (std::shared_ptr<void> live = x.second.lock()) {
+      if (x.device != &dev || x.mode != unbound) continue;
+      if (std::shared_ptr<void> live = x.dummy.lock()) {
         dummy_ = std::static_pointer_cast<Dummy>(std::move(live));
         break;
       }
     }
     if (!dummy_) {
-      // Never cached or CPU-mapped, so it is and stays the kernel's zeroed
-      // pages (not executable: the device maps it no-exec).
-      Result<BoRef> bo =
-          dev.bo_alloc(kSparseDummySize, kAllocZeroed | kAllocNoCache | kAllocNoMmap, "sparse-dummy");
+      // Never cached or CPU-mapped, so the zero dummy is and stays the
+      // kernel's zeroed pages, and the sink's garbage never reaches another
+      // user (both not executable: the device maps them no-exec).
+      const bool sink = unbound == SparseUnbound::WritableSink;
+      Result<BoRef> bo = dev.bo_alloc(kSparseDummySize, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
+                                      sink ? "sparse-sink" : "sparse-dummy");
       if (!bo.ok()) return Error(bo.error());
       dummy_ = std::make_shared<Dummy>();
       dummy_->bo = std::move(*bo);
-      e.emplace_back(&dev, std::static_pointer_cast<void>(dummy_));
+      e.push_back({&dev, unbound, std::static_pointer_cast<void>(dummy_)});
     }
   }
 
@@ -228,7 +246,10 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size) {
   destroyed_.store(false, std::memory_order_release);
   WSYS_LOG(Vm, "sparse buffer va=0x%llx size=%llu (%llu pages, %s)",
            static_cast<unsigned long long>(va_.addr), static_cast<unsigned long long>(size),
-           static_cast<unsigned long long>(pages_), kernel_sparse_ ? "MAP_SPARSE" : "dummy BO");
+           static_cast<unsigned long long>(pages_),
+           kernel_sparse_                             ? "MAP_SPARSE"
+           : unbound_ == SparseUnbound::WritableSink ? "writable sink"
+                                                     : "zero dummy");
   return {};
 }
 
@@ -240,8 +261,10 @@ void SparseBuffer::add_unbound(BindBatch& b, uint64_t va, uint64_t size) const {
     return;
   }
   Bo& dummy = *dummy_->bo;
+  const uint32_t flags =
+      unbound_ == SparseUnbound::WritableSink ? kMapNoExec : kMapReadOnly | kMapNoExec;
   for_each_dummy_chunk(va, size, [&](uint64_t cva, uint64_t csize) {
-    b.map(dummy, 0, cva, csize, kMapReadOnly | kMapNoExec);
+    b.map(dummy, 0, cva, csize, flags);
   });
 }
 

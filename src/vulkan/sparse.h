@@ -1,0 +1,163 @@
+// Sparse binding in the ICD: what a VkDevice with a sparse feature enabled
+// keeps (sparse buffers, per-queue bind workers) and the helpers the
+// device, buffer and queue code share. lavapipe has no sparse support: a
+// sparse VkBuffer is an ordinary lavapipe buffer bound to host memory that
+// is the GPU view of a wsys::SparseBuffer's VA range, so what the VM maps
+// there (bound memory, or the writable sink) is what lavapipe reads and
+// writes. vkQueueBindSparse turns into VM_BIND on a worker thread, fenced
+// into lavapipe's queue with two private timeline semaphores (see
+// queue_sparse.cpp and README.md).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "vulkan/objects.h"
+#include "wsys/sparse.hpp"
+
+namespace wsys::vk {
+
+inline constexpr VkBufferCreateFlags kSparseBufferFlags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT |
+                                                          VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT |
+                                                          VK_BUFFER_CREATE_SPARSE_ALIASED_BIT;
+// The sparse block size: wsys's sparse page.
+inline constexpr VkDeviceSize kSparseBlockBytes = wsys::kSparsePageSize;
+
+// The sparse features of VkPhysicalDeviceFeatures the ICD adds.
+struct SparseFeatures {
+  bool binding = false;
+  bool residency_buffer = false;
+  bool residency_aliased = false;
+  bool any() const { return binding || residency_buffer || residency_aliased; }
+};
+
+// Puts the sparse features the physical device offers into `f` (and clears
+// the image ones, which are never offered).
+void put_sparse_features(const PhysicalDevice& pd, VkPhysicalDeviceFeatures* f);
+
+// lavapipe's device commands the sparse paths call.
+struct SparseFns {
+  PFN_vkCreateBuffer CreateBuffer = nullptr;
+  PFN_vkDestroyBuffer DestroyBuffer = nullptr;
+  PFN_vkGetBufferMemoryRequirements GetBufferMemoryRequirements = nullptr;
+  PFN_vkGetBufferMemoryRequirements2 GetBufferMemoryRequirements2 = nullptr;
+  PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirements = nullptr;
+  PFN_vkBindBufferMemory BindBufferMemory = nullptr;
+  PFN_vkBindBufferMemory2 BindBufferMemory2 = nullptr;
+  PFN_vkGetDeviceQueue GetDeviceQueue = nullptr;
+  PFN_vkGetDeviceQueue2 GetDeviceQueue2 = nullptr;
+  PFN_vkQueueSubmit QueueSubmit = nullptr;
+  PFN_vkCreateSemaphore CreateSemaphore = nullptr;
+  PFN_vkDestroySemaphore DestroySemaphore = nullptr;
+  PFN_vkWaitSemaphores WaitSemaphores = nullptr;
+  PFN_vkSignalSemaphore SignalSemaphore = nullptr;
+};
+
+// One sparse VkBuffer.
+struct SparseBufferRecord {
+  std::shared_ptr<wsys::SparseBuffer> sb;           // its VA range (WritableSink)
+  VkDeviceMemory executor_memory = VK_NULL_HANDLE;  // lavapipe's import of the range's view
+  VkDeviceSize size = 0;                            // VkBufferCreateInfo::size
+  VkDeviceSize aligned_size = 0;                    // rounded up to the sparse block
+  VkBufferCreateFlags flags = 0;
+  uint32_t memory_type_bits = 0;  // lavapipe's
+};
+
+// One page-range bind or unbind, checked and holding what it needs.
+struct SparseBind {
+  std::shared_ptr<wsys::SparseBuffer> buffer;
+  uint64_t page_first = 0, page_count = 0;
+  BoRef bo;  // null: unbind
+  uint64_t bo_offset = 0;
+};
+
+class SparseQueue;
+// Stops the queue's worker (joined) and destroys its semaphores
+// (queue_sparse.cpp; out of line, so SparseQueue stays private there).
+struct SparseQueueDeleter {
+  void operator()(SparseQueue* q) const;
+};
+using SparseQueuePtr = std::unique_ptr<SparseQueue, SparseQueueDeleter>;
+
+struct SparseDevice {
+  SparseFeatures enabled;
+  SparseFns fn;
+  std::mutex lock;  // guards what follows
+  std::unordered_map<VkBuffer, std::unique_ptr<SparseBufferRecord>> buffers;
+  // buffers.size(), read without the lock: while no sparse buffer lives,
+  // other buffers' commands skip the table (the device lookup is all).
+  std::atomic<size_t> buffer_count{0};
+  std::unordered_map<VkQueue, SparseQueuePtr> queues;  // created lazily
+  std::vector<VkQueue> known_queues;                   // registered for find_queue_device
+};
+
+// vkCreateDevice's chain for lavapipe: the application's, with the sparse
+// features taken out and (when the ICD needs it) timelineSemaphore put in.
+// The structs that change, and every struct before them, are copies; the
+// application's are never written.
+class LavapipeFeatureChain {
+ public:
+  // Reads `ci` and builds the chain; `requested` gets the sparse features
+  // the application asked for. VK_ERROR_FEATURE_NOT_PRESENT when a struct
+  // before one that must change is of a type the ICD cannot size.
+  VkResult build(const VkDeviceCreateInfo& ci, bool need_timeline, SparseFeatures* requested);
+  const void* next() const { return next_; }
+  const VkPhysicalDeviceFeatures* enabled_features() const { return enabled_; }
+
+ private:
+  const void* next_ = nullptr;
+  const VkPhysicalDeviceFeatures* enabled_ = nullptr;
+  VkPhysicalDeviceFeatures features_{};
+  VkPhysicalDeviceTimelineSemaphoreFeatures timeline_{};
+  std::vector<std::unique_ptr<uint64_t[]>> copies_;  // 8-byte aligned storage
+};
+
+// Resolves lavapipe's commands and makes the device's sparse state; false
+// (with a message) when lavapipe lacks one.
+bool sparse_device_init(Device& d, const SparseFeatures& enabled);
+// Stops the queue workers and destroys what the application left: before
+// lavapipe's vkDestroyDevice.
+void sparse_device_finish(Device& d);
+// The sparse commands for GetDeviceProcAddr (null for other names).
+PFN_vkVoidFunction sparse_device_command(const char* name);
+
+// The buffer the VkBuffer is, if sparse (null otherwise).
+std::shared_ptr<wsys::SparseBuffer> find_sparse_buffer(Device& d, VkBuffer b,
+                                                       SparseBufferRecord* copy = nullptr);
+
+// The commands of a device with sparse state (sparse_buffer.cpp,
+// queue_sparse.cpp); each forwards to lavapipe what is not sparse.
+namespace icd {
+
+VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreateInfo* ci,
+                                            const VkAllocationCallbacks* alloc, VkBuffer* out);
+VKAPI_ATTR void VKAPI_CALL DestroyBuffer(VkDevice device, VkBuffer buffer,
+                                         const VkAllocationCallbacks* alloc);
+VKAPI_ATTR void VKAPI_CALL GetBufferMemoryRequirements(VkDevice device, VkBuffer buffer,
+                                                       VkMemoryRequirements* req);
+VKAPI_ATTR void VKAPI_CALL GetBufferMemoryRequirements2(VkDevice device,
+                                                        const VkBufferMemoryRequirementsInfo2* info,
+                                                        VkMemoryRequirements2* req);
+VKAPI_ATTR void VKAPI_CALL GetDeviceBufferMemoryRequirements(
+    VkDevice device, const VkDeviceBufferMemoryRequirements* info, VkMemoryRequirements2* req);
+VKAPI_ATTR VkResult VKAPI_CALL BindBufferMemory(VkDevice device, VkBuffer buffer,
+                                                VkDeviceMemory memory, VkDeviceSize offset);
+VKAPI_ATTR VkResult VKAPI_CALL BindBufferMemory2(VkDevice device, uint32_t count,
+                                                 const VkBindBufferMemoryInfo* infos);
+VKAPI_ATTR void VKAPI_CALL GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index,
+                                          VkQueue* queue);
+VKAPI_ATTR void VKAPI_CALL GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2* info,
+                                           VkQueue* queue);
+VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue queue, uint32_t count,
+                                               const VkBindSparseInfo* infos, VkFence fence);
+
+}  // namespace icd
+
+}  // namespace wsys::vk

@@ -1,0 +1,120 @@
+// A VkDevice's sparse state: lavapipe's commands it calls, the commands
+// GetDeviceProcAddr hands out for it, and its teardown.
+#include <cstring>
+#include <iterator>
+
+#include "vulkan/sparse.h"
+
+namespace wsys::vk {
+
+namespace {
+
+struct Entry {
+  const char* name;
+  PFN_vkVoidFunction fn;
+};
+
+template <typename Fn>
+constexpr PFN_vkVoidFunction F(Fn f) {
+  return reinterpret_cast<PFN_vkVoidFunction>(f);
+}
+
+// Core and extension spellings alike: GetDeviceProcAddr returns one only
+// when lavapipe has that spelling enabled on the device.
+const Entry kSparseCommands[] = {
+    {"vkCreateBuffer", F(icd::CreateBuffer)},
+    {"vkDestroyBuffer", F(icd::DestroyBuffer)},
+    {"vkGetBufferMemoryRequirements", F(icd::GetBufferMemoryRequirements)},
+    {"vkGetBufferMemoryRequirements2", F(icd::GetBufferMemoryRequirements2)},
+    {"vkGetBufferMemoryRequirements2KHR", F(icd::GetBufferMemoryRequirements2)},
+    {"vkGetDeviceBufferMemoryRequirements", F(icd::GetDeviceBufferMemoryRequirements)},
+    {"vkGetDeviceBufferMemoryRequirementsKHR", F(icd::GetDeviceBufferMemoryRequirements)},
+    {"vkBindBufferMemory", F(icd::BindBufferMemory)},
+    {"vkBindBufferMemory2", F(icd::BindBufferMemory2)},
+    {"vkBindBufferMemory2KHR", F(icd::BindBufferMemory2)},
+    {"vkGetDeviceQueue", F(icd::GetDeviceQueue)},
+    {"vkGetDeviceQueue2", F(icd::GetDeviceQueue2)},
+    {"vkQueueBindSparse", F(icd::QueueBindSparse)},
+};
+
+// lavapipe's `name`, else its `alt` spelling (the extension's, for an
+// application whose API version predates the core one).
+template <typename Fn>
+Fn device_fn(Device& d, const char* name, const char* alt = nullptr) {
+  PFN_vkVoidFunction f = d.fn.GetDeviceProcAddr(d.handle, name);
+  if (!f && alt) f = d.fn.GetDeviceProcAddr(d.handle, alt);
+  return reinterpret_cast<Fn>(f);
+}
+
+}  // namespace
+
+PFN_vkVoidFunction sparse_device_command(const char* name) {
+  for (const Entry& e : kSparseCommands)
+    if (std::strcmp(e.name, name) == 0) return e.fn;
+  return nullptr;
+}
+
+bool sparse_device_init(Device& d, const SparseFeatures& enabled) {
+  auto s = std::make_unique<SparseDevice>();
+  s->enabled = enabled;
+  SparseFns& f = s->fn;
+  f.CreateBuffer = device_fn<PFN_vkCreateBuffer>(d, "vkCreateBuffer");
+  f.DestroyBuffer = device_fn<PFN_vkDestroyBuffer>(d, "vkDestroyBuffer");
+  f.GetBufferMemoryRequirements =
+      device_fn<PFN_vkGetBufferMemoryRequirements>(d, "vkGetBufferMemoryRequirements");
+  f.GetBufferMemoryRequirements2 = device_fn<PFN_vkGetBufferMemoryRequirements2>(
+      d, "vkGetBufferMemoryRequirements2", "vkGetBufferMemoryRequirements2KHR");
+  f.GetDeviceBufferMemoryRequirements = device_fn<PFN_vkGetDeviceBufferMemoryRequirements>(
+      d, "vkGetDeviceBufferMemoryRequirements", "vkGetDeviceBufferMemoryRequirementsKHR");
+  f.BindBufferMemory = device_fn<PFN_vkBindBufferMemory>(d, "vkBindBufferMemory");
+  f.BindBufferMemory2 =
+      device_fn<PFN_vkBindBufferMemory2>(d, "vkBindBufferMemory2", "vkBindBufferMemory2KHR");
+  f.GetDeviceQueue = device_fn<PFN_vkGetDeviceQueue>(d, "vkGetDeviceQueue");
+  f.GetDeviceQueue2 = device_fn<PFN_vkGetDeviceQueue2>(d, "vkGetDeviceQueue2");
+  f.QueueSubmit = device_fn<PFN_vkQueueSubmit>(d, "vkQueueSubmit");
+  f.CreateSemaphore = device_fn<PFN_vkCreateSemaphore>(d, "vkCreateSemaphore");
+  f.DestroySemaphore = device_fn<PFN_vkDestroySemaphore>(d, "vkDestroySemaphore");
+  f.WaitSemaphores = device_fn<PFN_vkWaitSemaphores>(d, "vkWaitSemaphores", "vkWaitSemaphoresKHR");
+  f.SignalSemaphore =
+      device_fn<PFN_vkSignalSemaphore>(d, "vkSignalSemaphore", "vkSignalSemaphoreKHR");
+  // The optional ones (GetBufferMemoryRequirements2, GetDeviceBuffer...,
+  // BindBufferMemory2, GetDeviceQueue2) are only reached through their own
+  // names, which GetDeviceProcAddr hands out only when lavapipe has them.
+  if (!f.CreateBuffer || !f.DestroyBuffer || !f.GetBufferMemoryRequirements ||
+      !f.BindBufferMemory || !f.GetDeviceQueue || !f.QueueSubmit || !f.CreateSemaphore ||
+      !f.DestroySemaphore || !f.WaitSemaphores || !f.SignalSemaphore) {
+    log_error(
+        "vkCreateDevice: lavapipe lacks commands sparse binding needs "
+        "(timeline semaphores?)");
+    return false;
+  }
+  d.sparse = std::move(s);
+  return true;
+}
+
+void sparse_device_finish(Device& d) {
+  SparseDevice& s = *d.sparse;
+  std::unordered_map<VkQueue, SparseQueuePtr> queues;
+  std::unordered_map<VkBuffer, std::unique_ptr<SparseBufferRecord>> buffers;
+  std::vector<VkQueue> known;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    queues.swap(s.queues);
+    buffers.swap(s.buffers);
+    known.swap(s.known_queues);
+  }
+  for (VkQueue q : known) remove_queue(q);
+  // Workers first: they wait on and signal lavapipe's semaphores.
+  queues.clear();
+  // Buffers the application did not destroy: their lavapipe buffers are
+  // the application's (made with its allocator), left as lavapipe would
+  // leave them; the ICD's import goes before lavapipe's device, the VA
+  // range with the record.
+  for (auto& [h, rec] : buffers) {
+    (void)h;
+    d.fn.FreeMemory(d.handle, rec->executor_memory, nullptr);
+    (void)rec->sb->destroy();
+  }
+}
+
+}  // namespace wsys::vk

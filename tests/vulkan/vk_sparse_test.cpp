@@ -1,0 +1,867 @@
+// Sparse binding through the wsys ICD: the features, properties and queue
+// flag it adds (and, on panfrost or with lavapipe on CPU mappings, does
+// not), vkCreateDevice taking them out of what lavapipe gets, sparse
+// buffers (requirements, binds, rebinds, unbinds, aliasing) read and
+// written by lavapipe's transfers and a compute shader, vkQueueBindSparse
+// ordered against submissions by binary and timeline semaphores (a bind
+// waiting for a value the host signals later) and fences, invalid binds
+// refused with nothing changed, and freed memory that stays bound.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "scale_add.spv.h"  // kScaleAddSpv: shaders/scale_add.comp
+#include "vk_test_util.h"
+
+namespace wsys::vktest {
+namespace {
+
+constexpr VkDeviceSize kBlock = 64 * 1024;
+constexpr uint64_t kSecond = 1'000'000'000;
+
+// Word w of a "tagged" range holds tag * 0x1000000 + w.
+uint32_t tagged(uint32_t tag, VkDeviceSize byte) {
+  return tag * 0x1000000u + static_cast<uint32_t>(byte / 4);
+}
+
+// A VkDevice with sparse features (or others) enabled, its queue, and a
+// command pool.
+class SparseDevice {
+ public:
+  ~SparseDevice() { destroy(); }
+
+  // `features` as pEnabledFeatures, or (features2) in a
+  // VkPhysicalDeviceFeatures2 at the head of the chain.
+  VkResult init(const Instance& inst, const VkPhysicalDeviceFeatures& features,
+                bool features2 = false, void* chain = nullptr) {
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(inst.physical(), &n, nullptr);
+    std::vector<VkQueueFamilyProperties> fams(n);
+    vkGetPhysicalDeviceQueueFamilyProperties(inst.physical(), &n, fams.data());
+    family_ = UINT32_MAX;
+    for (uint32_t i = 0; i < n && family_ == UINT32_MAX; i++)
+      if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family_ = i;
+    if (family_ == UINT32_MAX) return VK_ERROR_FEATURE_NOT_PRESENT;
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo q{};
+    q.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+    q.queueFamilyIndex = family_;
+    q.queueCount = 1;
+    q.pQueuePriorities = &prio;
+    VkPhysicalDeviceFeatures2 f2{};
+    f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+    f2.features = features;
+    f2.pNext = chain;
+    VkDeviceCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+    ci.pNext = features2 ? &f2 : chain;
+    ci.queueCreateInfoCount = 1;
+    ci.pQueueCreateInfos = &q;
+    ci.pEnabledFeatures = features2 ? nullptr : &features;
+    VkResult r = vkCreateDevice(inst.physical(), &ci, nullptr, &device_);
+    if (r != VK_SUCCESS) {
+      device_ = VK_NULL_HANDLE;
+      return r;
+    }
+    vkGetDeviceQueue(device_, family_, 0, &queue_);
+    VkCommandPoolCreateInfo pci{};
+    pci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+    pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pci.queueFamilyIndex = family_;
+    r = vkCreateCommandPool(device_, &pci, nullptr, &pool_);
+    if (r != VK_SUCCESS) return r;
+    get_stats_ = reinterpret_cast<PFN_vkGetWsysMemoryStatsWSYS>(
+        vkGetDeviceProcAddr(device_, "vkGetWsysMemoryStatsWSYS"));
+    return get_stats_ ? VK_SUCCESS : VK_ERROR_INITIALIZATION_FAILED;
+  }
+
+  void destroy() {
+    if (!device_) return;
+    vkDeviceWaitIdle(device_);
+    for (VkCommandBuffer cb : cbs_) vkFreeCommandBuffers(device_, pool_, 1, &cb);
+    cbs_.clear();
+    if (pool_) vkDestroyCommandPool(device_, pool_, nullptr);
+    vkDestroyDevice(device_, nullptr);
+    device_ = VK_NULL_HANDLE;
+    pool_ = VK_NULL_HANDLE;
+  }
+
+  VkDevice get() const { return device_; }
+  VkQueue queue() const { return queue_; }
+
+  WsysVkMemoryStats stats() const {
+    WsysVkMemoryStats s{};
+    get_stats_(device_, &s);
+    return s;
+  }
+
+  // A recorded command buffer, freed with the device.
+  VkCommandBuffer record(const std::function<void(VkCommandBuffer)>& fn) {
+    VkCommandBufferAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ai.commandPool = pool_;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb = VK_NULL_HANDLE;
+    if (vkAllocateCommandBuffers(device_, &ai, &cb) != VK_SUCCESS) return VK_NULL_HANDLE;
+    VkCommandBufferBeginInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+    vkBeginCommandBuffer(cb, &bi);
+    fn(cb);
+    vkEndCommandBuffer(cb);
+    cbs_.push_back(cb);
+    return cb;
+  }
+
+  // Submits one command buffer with binary waits/signals; fence optional.
+  VkResult submit(VkCommandBuffer cb, std::vector<VkSemaphore> waits = {},
+                  std::vector<VkSemaphore> signals = {}, VkFence fence = VK_NULL_HANDLE) {
+    std::vector<VkPipelineStageFlags> stages(waits.size(), VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
+    VkSubmitInfo si{};
+    si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+    si.waitSemaphoreCount = static_cast<uint32_t>(waits.size());
+    si.pWaitSemaphores = waits.data();
+    si.pWaitDstStageMask = stages.data();
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cb;
+    si.signalSemaphoreCount = static_cast<uint32_t>(signals.size());
+    si.pSignalSemaphores = signals.data();
+    return vkQueueSubmit(queue_, 1, &si, fence);
+  }
+
+  VkResult run(const std::function<void(VkCommandBuffer)>& fn) {
+    VkCommandBuffer cb = record(fn);
+    if (!cb) return VK_ERROR_OUT_OF_HOST_MEMORY;
+    VkResult r = submit(cb);
+    return r == VK_SUCCESS ? vkQueueWaitIdle(queue_) : r;
+  }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t family_ = 0;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  std::vector<VkCommandBuffer> cbs_;
+  PFN_vkGetWsysMemoryStatsWSYS get_stats_ = nullptr;
+};
+
+VkPhysicalDeviceFeatures sparse_features(bool residency = true, bool aliased = true) {
+  VkPhysicalDeviceFeatures f{};
+  f.sparseBinding = VK_TRUE;
+  f.sparseResidencyBuffer = residency ? VK_TRUE : VK_FALSE;
+  f.sparseResidencyAliased = aliased ? VK_TRUE : VK_FALSE;
+  return f;
+}
+
+// The features, queue flags and properties as an application sees them.
+struct Offer {
+  VkPhysicalDeviceFeatures features{}, features2{};
+  std::vector<VkQueueFamilyProperties> families;
+  std::vector<VkQueueFamilyProperties2> families2;
+  VkPhysicalDeviceProperties props{};
+};
+
+Offer offer_of(VkPhysicalDevice pd) {
+  Offer o;
+  vkGetPhysicalDeviceFeatures(pd, &o.features);
+  VkPhysicalDeviceFeatures2 f2{};
+  f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+  vkGetPhysicalDeviceFeatures2(pd, &f2);
+  o.features2 = f2.features;
+  uint32_t n = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+  o.families.resize(n);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, o.families.data());
+  uint32_t n2 = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties2(pd, &n2, nullptr);
+  o.families2.resize(n2);
+  for (auto& f : o.families2) f.sType = VK_STRUCTURE_TYPE_QUEUE_FAMILY_PROPERTIES_2;
+  vkGetPhysicalDeviceQueueFamilyProperties2(pd, &n2, o.families2.data());
+  vkGetPhysicalDeviceProperties(pd, &o.props);
+  return o;
+}
+
+// --- where sparse binding is not offered ----------------------------------------
+
+// Run with WSYS_DEVICE=sim:panfrost and with WSYS_VK_EXECUTOR_VIEW=cpu.
+TEST(NoSparse, NeitherOfferedNorAccepted) {
+  Instance inst;
+  std::string why;
+  ASSERT_TRUE(inst.init(&why)) << why;
+  Offer o = offer_of(inst.physical());
+  for (const VkPhysicalDeviceFeatures* f : {&o.features, &o.features2}) {
+    EXPECT_FALSE(f->sparseBinding);
+    EXPECT_FALSE(f->sparseResidencyBuffer);
+    EXPECT_FALSE(f->sparseResidencyAliased);
+    EXPECT_FALSE(f->sparseResidencyImage2D);
+  }
+  ASSERT_FALSE(o.families.empty());
+  for (const auto& q : o.families) EXPECT_FALSE(q.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
+  for (const auto& q : o.families2)
+    EXPECT_FALSE(q.queueFamilyProperties.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
+  SparseDevice dev;
+  EXPECT_EQ(dev.init(inst, sparse_features(false, false)), VK_ERROR_FEATURE_NOT_PRESENT);
+  SparseDevice dev2;
+  EXPECT_EQ(dev2.init(inst, sparse_features(false, false), true), VK_ERROR_FEATURE_NOT_PRESENT);
+  // Without sparse features the device is as before.
+  SparseDevice plain;
+  VK_OK(plain.init(inst, VkPhysicalDeviceFeatures{}));
+}
+
+// --- where it is (the model's panthor) -------------------------------------------
+
+class Sparse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    ASSERT_TRUE(inst.init(&why)) << why;
+    VK_OK(dev.init(inst, sparse_features()));
+  }
+
+  // A sparse buffer with `usage` (transfer src/dst added).
+  VkBuffer sparse_buffer(VkDeviceSize size, VkBufferUsageFlags usage = 0,
+                         VkBufferCreateFlags flags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT |
+                                                     VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT |
+                                                     VK_BUFFER_CREATE_SPARSE_ALIASED_BIT) {
+    VkBufferCreateInfo bci{};
+    bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    bci.flags = flags;
+    bci.size = size;
+    bci.usage = usage | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    VkBuffer b = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateBuffer(dev.get(), &bci, nullptr, &b), VK_SUCCESS);
+    buffers.push_back(b);
+    return b;
+  }
+
+  // Host-visible memory of `size` for sparse buffers, mapped, each word
+  // tagged with `tag`.
+  VkDeviceMemory memory(VkDeviceSize size, uint32_t tag, uint32_t** map = nullptr) {
+    VkBuffer probe = sparse_buffer(kBlock);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(dev.get(), probe, &req);
+    VkMemoryAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+    ai.allocationSize = size;
+    ai.memoryTypeIndex =
+        inst.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    EXPECT_NE(ai.memoryTypeIndex, UINT32_MAX);
+    VkDeviceMemory m = VK_NULL_HANDLE;
+    EXPECT_EQ(vkAllocateMemory(dev.get(), &ai, nullptr, &m), VK_SUCCESS);
+    void* p = nullptr;
+    EXPECT_EQ(vkMapMemory(dev.get(), m, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    auto* w = static_cast<uint32_t*>(p);
+    for (VkDeviceSize i = 0; i < size / 4; i++) w[i] = tagged(tag, i * 4);
+    if (map) *map = w;
+    memories.push_back(m);
+    return m;
+  }
+
+  // A plain host-visible buffer (its own memory), for reading back.
+  Buffer* host_buffer(VkDeviceSize size, VkBufferUsageFlags usage = 0) {
+    owned.push_back(std::make_unique<Buffer>());
+    Buffer* b = owned.back().get();
+    b->device = dev.get();
+    b->size = size;
+    VkBufferCreateInfo bci{};
+    bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    bci.size = size;
+    bci.usage = usage | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    EXPECT_EQ(vkCreateBuffer(dev.get(), &bci, nullptr, &b->buffer), VK_SUCCESS);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(dev.get(), b->buffer, &req);
+    VkMemoryAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+    ai.allocationSize = req.size;
+    ai.memoryTypeIndex =
+        inst.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    EXPECT_EQ(vkAllocateMemory(dev.get(), &ai, nullptr, &b->memory), VK_SUCCESS);
+    EXPECT_EQ(vkBindBufferMemory(dev.get(), b->buffer, b->memory, 0), VK_SUCCESS);
+    EXPECT_EQ(vkMapMemory(dev.get(), b->memory, 0, VK_WHOLE_SIZE, 0, &b->map), VK_SUCCESS);
+    std::memset(b->map, 0xee, size);
+    return b;
+  }
+
+  static VkSparseMemoryBind range(VkDeviceSize offset, VkDeviceSize size, VkDeviceMemory m,
+                                  VkDeviceSize memory_offset = 0) {
+    VkSparseMemoryBind b{};
+    b.resourceOffset = offset;
+    b.size = size;
+    b.memory = m;
+    b.memoryOffset = memory_offset;
+    return b;
+  }
+
+  // vkQueueBindSparse of `binds` on `buffer` in one info.
+  VkResult bind(VkBuffer buffer, std::vector<VkSparseMemoryBind> binds,
+                VkFence fence = VK_NULL_HANDLE, std::vector<VkSemaphore> waits = {},
+                std::vector<VkSemaphore> signals = {}, const void* next = nullptr) {
+    VkSparseBufferMemoryBindInfo bb{};
+    bb.buffer = buffer;
+    bb.bindCount = static_cast<uint32_t>(binds.size());
+    bb.pBinds = binds.data();
+    VkBindSparseInfo info{};
+    info.sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO;
+    info.pNext = next;
+    info.waitSemaphoreCount = static_cast<uint32_t>(waits.size());
+    info.pWaitSemaphores = waits.data();
+    info.bufferBindCount = 1;
+    info.pBufferBinds = &bb;
+    info.signalSemaphoreCount = static_cast<uint32_t>(signals.size());
+    info.pSignalSemaphores = signals.data();
+    return vkQueueBindSparse(dev.queue(), 1, &info, fence);
+  }
+
+  // Binds and waits for the bind to be done (through a fence).
+  VkResult bind_now(VkBuffer buffer, std::vector<VkSparseMemoryBind> binds) {
+    VkFence f = fence();
+    VkResult r = bind(buffer, std::move(binds), f);
+    if (r != VK_SUCCESS) return r;
+    return vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond);
+  }
+
+  VkFence fence() {
+    VkFenceCreateInfo fci{};
+    fci.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+    VkFence f = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateFence(dev.get(), &fci, nullptr, &f), VK_SUCCESS);
+    fences.push_back(f);
+    return f;
+  }
+
+  VkSemaphore semaphore(bool timeline = false) {
+    VkSemaphoreTypeCreateInfo t{};
+    t.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO;
+    t.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+    VkSemaphoreCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO;
+    ci.pNext = timeline ? &t : nullptr;
+    VkSemaphore s = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateSemaphore(dev.get(), &ci, nullptr, &s), VK_SUCCESS);
+    semaphores.push_back(s);
+    return s;
+  }
+
+  // Copies [offset, offset + size) of `src` into a fresh host buffer.
+  std::vector<uint32_t> read(VkBuffer src, VkDeviceSize offset, VkDeviceSize size) {
+    Buffer* dst = host_buffer(size);
+    VkBufferCopy c{offset, 0, size};
+    EXPECT_EQ(dev.run([&](VkCommandBuffer cb) { vkCmdCopyBuffer(cb, src, dst->buffer, 1, &c); }),
+              VK_SUCCESS);
+    std::vector<uint32_t> out(size / 4);
+    std::memcpy(out.data(), dst->map, size);
+    return out;
+  }
+
+  // Words [0, n) of `v` are `tag`'s from byte `from`.
+  static bool is_tagged(const std::vector<uint32_t>& v, size_t first_word, size_t words,
+                        uint32_t tag, VkDeviceSize from) {
+    for (size_t i = 0; i < words; i++)
+      if (v[first_word + i] != tagged(tag, from + i * 4)) return false;
+    return true;
+  }
+  static bool all_are(const uint32_t* w, size_t words, uint32_t value) {
+    for (size_t i = 0; i < words; i++)
+      if (w[i] != value) return false;
+    return true;
+  }
+
+  void TearDown() override {
+    if (!dev.get()) return;
+    vkDeviceWaitIdle(dev.get());
+    for (VkBuffer b : buffers) vkDestroyBuffer(dev.get(), b, nullptr);
+    for (VkDeviceMemory m : memories) vkFreeMemory(dev.get(), m, nullptr);
+    for (VkFence f : fences) vkDestroyFence(dev.get(), f, nullptr);
+    for (VkSemaphore s : semaphores) vkDestroySemaphore(dev.get(), s, nullptr);
+    owned.clear();
+    dev.destroy();
+  }
+
+  Instance inst;
+  SparseDevice dev;
+  std::vector<VkBuffer> buffers;
+  std::vector<VkDeviceMemory> memories;
+  std::vector<VkFence> fences;
+  std::vector<VkSemaphore> semaphores;
+  std::vector<std::unique_ptr<Buffer>> owned;
+};
+
+TEST_F(Sparse, FeaturesQueueFlagAndProperties) {
+  Offer o = offer_of(inst.physical());
+  for (const VkPhysicalDeviceFeatures* f : {&o.features, &o.features2}) {
+    EXPECT_TRUE(f->sparseBinding);
+    EXPECT_TRUE(f->sparseResidencyBuffer);
+    EXPECT_TRUE(f->sparseResidencyAliased);
+    EXPECT_FALSE(f->sparseResidencyImage2D) << "sparse images are not offered";
+    EXPECT_FALSE(f->sparseResidencyImage3D);
+    EXPECT_FALSE(f->sparseResidency2Samples);
+  }
+  ASSERT_FALSE(o.families.empty());
+  ASSERT_EQ(o.families.size(), o.families2.size());
+  for (size_t i = 0; i < o.families.size(); i++) {
+    EXPECT_TRUE(o.families[i].queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
+    EXPECT_EQ(o.families2[i].queueFamilyProperties.queueFlags, o.families[i].queueFlags);
+  }
+  // Unbound pages take stray writes: not strictly resident.
+  EXPECT_FALSE(o.props.sparseProperties.residencyNonResidentStrict);
+  EXPECT_FALSE(o.props.sparseProperties.residencyStandard2DBlockShape);
+  EXPECT_FALSE(o.props.sparseProperties.residencyAlignedMipSize);
+  EXPECT_GE(o.props.limits.sparseAddressSpaceSize, 1ull << 32) << "the device VM's range";
+  VkPhysicalDeviceProperties2 p2{};
+  p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  vkGetPhysicalDeviceProperties2(inst.physical(), &p2);
+  EXPECT_EQ(p2.properties.limits.sparseAddressSpaceSize, o.props.limits.sparseAddressSpaceSize);
+}
+
+TEST_F(Sparse, CreateDeviceTakesTheFeaturesOutOfTheApplicationsCopyOnly) {
+  // Features2 in the chain with a Vulkan 1.2 struct that does not enable
+  // timeline semaphores: the ICD changes copies, never these.
+  VkPhysicalDeviceVulkan12Features v12{};
+  v12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  VkPhysicalDeviceVulkan11Features v11{};
+  v11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES;
+  v11.pNext = &v12;
+  const VkPhysicalDeviceVulkan12Features v12_before = v12;
+  SparseDevice d2;
+  VK_OK(d2.init(inst, sparse_features(), true, &v11));
+  EXPECT_EQ(std::memcmp(&v12, &v12_before, sizeof v12), 0) << "the application's struct changed";
+  EXPECT_EQ(v11.pNext, &v12);
+  d2.destroy();
+
+  // A timeline struct in front of Features2: copied too, relinked.
+  VkPhysicalDeviceTimelineSemaphoreFeatures tl{};
+  tl.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
+  VkPhysicalDeviceFeatures2 f2{};
+  f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+  f2.features = sparse_features();
+  tl.pNext = &f2;
+  SparseDevice d3;
+  VK_OK(d3.init(inst, VkPhysicalDeviceFeatures{}, false, &tl));
+  EXPECT_FALSE(tl.timelineSemaphore);
+  EXPECT_TRUE(f2.features.sparseBinding);
+  EXPECT_EQ(tl.pNext, &f2);
+  d3.destroy();
+
+  // Binding alone (no residency) and a sparse image feature (not offered).
+  SparseDevice d4;
+  VK_OK(d4.init(inst, sparse_features(false, false)));
+  VkPhysicalDeviceFeatures img = sparse_features();
+  img.sparseResidencyImage2D = VK_TRUE;
+  SparseDevice d5;
+  EXPECT_EQ(d5.init(inst, img), VK_ERROR_FEATURE_NOT_PRESENT);
+}
+
+TEST_F(Sparse, BufferCreateValidatesAndReportsBlockRequirements) {
+  VkBuffer b = sparse_buffer(100000, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+  ASSERT_NE(b, VK_NULL_HANDLE);
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(dev.get(), b, &req);
+  EXPECT_EQ(req.alignment, kBlock);
+  EXPECT_EQ(req.size, 2 * kBlock);
+  EXPECT_NE(req.memoryTypeBits, 0u);
+
+  VkMemoryDedicatedRequirements ded{};
+  ded.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS;
+  VkMemoryRequirements2 r2{};
+  r2.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2;
+  r2.pNext = &ded;
+  VkBufferMemoryRequirementsInfo2 ri{};
+  ri.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2;
+  ri.buffer = b;
+  vkGetBufferMemoryRequirements2(dev.get(), &ri, &r2);
+  EXPECT_EQ(r2.memoryRequirements.alignment, kBlock);
+  EXPECT_EQ(r2.memoryRequirements.size, 2 * kBlock);
+  EXPECT_FALSE(ded.requiresDedicatedAllocation);
+
+  VkBufferCreateInfo bci{};
+  bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  bci.flags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT;
+  bci.size = 3 * kBlock + 1;
+  bci.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VkDeviceBufferMemoryRequirements dbr{};
+  dbr.sType = VK_STRUCTURE_TYPE_DEVICE_BUFFER_MEMORY_REQUIREMENTS;
+  dbr.pCreateInfo = &bci;
+  VkMemoryRequirements2 r3{};
+  r3.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2;
+  vkGetDeviceBufferMemoryRequirements(dev.get(), &dbr, &r3);
+  EXPECT_EQ(r3.memoryRequirements.alignment, kBlock);
+  EXPECT_EQ(r3.memoryRequirements.size, 4 * kBlock);
+
+  // Residency without binding; bound with vkBindBufferMemory.
+  VkBuffer bad = VK_NULL_HANDLE;
+  bci.flags = VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT;
+  EXPECT_NE(vkCreateBuffer(dev.get(), &bci, nullptr, &bad), VK_SUCCESS);
+  VkDeviceMemory m = memory(2 * kBlock, 1);
+  EXPECT_EQ(vkBindBufferMemory(dev.get(), b, m, 0), VK_ERROR_VALIDATION_FAILED_EXT);
+
+  // Ordinary buffers are lavapipe's as before.
+  Buffer* plain = host_buffer(4096);
+  vkGetBufferMemoryRequirements(dev.get(), plain->buffer, &req);
+  EXPECT_LT(req.alignment, kBlock);
+
+  // Residency on a device with binding only is refused.
+  SparseDevice only_binding;
+  VK_OK(only_binding.init(inst, sparse_features(false, false)));
+  bci.flags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT | VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT;
+  EXPECT_EQ(vkCreateBuffer(only_binding.get(), &bci, nullptr, &bad), VK_ERROR_FEATURE_NOT_PRESENT);
+  bci.flags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT;
+  VkBuffer ok = VK_NULL_HANDLE;
+  VK_OK(vkCreateBuffer(only_binding.get(), &bci, nullptr, &ok));
+  vkDestroyBuffer(only_binding.get(), ok, nullptr);
+}
+
+TEST_F(Sparse, TransfersAndComputeThroughBoundMemory) {
+  const VkDeviceSize size = 4 * kBlock;
+  VkBuffer sb = sparse_buffer(size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+  uint32_t* a = nullptr;
+  VkDeviceMemory ma = memory(size, 0xa, &a);
+  const uint64_t binds0 = dev.stats().vm_bind_calls;
+  VK_OK(bind_now(sb, {range(0, size, ma)}));
+  EXPECT_GT(dev.stats().vm_bind_calls, binds0) << "the bind was a VM_BIND";
+
+  // lavapipe reads the bound memory through the sparse buffer...
+  auto v = read(sb, 0, size);
+  EXPECT_TRUE(is_tagged(v, 0, size / 4, 0xa, 0));
+  // ... and writes land in it.
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, sb, kBlock, kBlock, 0x5a5a5a5a); }));
+  EXPECT_TRUE(all_are(a + kBlock / 4, kBlock / 4, 0x5a5a5a5a));
+  EXPECT_EQ(a[0], tagged(0xa, 0));
+  EXPECT_EQ(a[2 * kBlock / 4], tagged(0xa, 2 * kBlock));
+  Buffer* src = host_buffer(kBlock);
+  for (VkDeviceSize i = 0; i < kBlock / 4; i++) static_cast<uint32_t*>(src->map)[i] = 7000 + i;
+  VkBufferCopy c{0, 3 * kBlock, kBlock};
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdCopyBuffer(cb, src->buffer, sb, 1, &c); }));
+  for (VkDeviceSize i = 0; i < kBlock / 4; i++) ASSERT_EQ(a[3 * kBlock / 4 + i], 7000 + i) << i;
+
+  // A compute shader: input and output are sparse buffers.
+  const uint32_t n = 50000;
+  VkBuffer in = sparse_buffer(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+  VkBuffer out = sparse_buffer(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+  const VkDeviceSize io = 4 * kBlock;  // 200000 bytes rounded up
+  uint32_t* ia = nullptr;
+  uint32_t* oa = nullptr;
+  VkDeviceMemory mi = memory(io, 1, &ia);
+  VkDeviceMemory mo = memory(io, 2, &oa);
+  for (uint32_t i = 0; i < n; i++) ia[i] = i ^ 0x9e3779b9u;
+  VK_OK(bind_now(in, {range(0, n * 4, mi)}));  // reaching the buffer's end
+  VK_OK(bind_now(out, {range(0, n * 4, mo)}));
+
+  VkShaderModuleCreateInfo smi{};
+  smi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  smi.codeSize = sizeof kScaleAddSpv;
+  smi.pCode = kScaleAddSpv;
+  VkShaderModule sm;
+  VK_OK(vkCreateShaderModule(dev.get(), &smi, nullptr, &sm));
+  VkDescriptorSetLayoutBinding lb[2] = {};
+  for (uint32_t i = 0; i < 2; i++) {
+    lb[i].binding = i;
+    lb[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    lb[i].descriptorCount = 1;
+    lb[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+  }
+  VkDescriptorSetLayoutCreateInfo dli{};
+  dli.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+  dli.bindingCount = 2;
+  dli.pBindings = lb;
+  VkDescriptorSetLayout dsl;
+  VK_OK(vkCreateDescriptorSetLayout(dev.get(), &dli, nullptr, &dsl));
+  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 12};
+  VkPipelineLayoutCreateInfo pli{};
+  pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  pli.setLayoutCount = 1;
+  pli.pSetLayouts = &dsl;
+  pli.pushConstantRangeCount = 1;
+  pli.pPushConstantRanges = &pcr;
+  VkPipelineLayout pl;
+  VK_OK(vkCreatePipelineLayout(dev.get(), &pli, nullptr, &pl));
+  VkComputePipelineCreateInfo cpi{};
+  cpi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  cpi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  cpi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  cpi.stage.module = sm;
+  cpi.stage.pName = "main";
+  cpi.layout = pl;
+  VkPipeline pipe;
+  VK_OK(vkCreateComputePipelines(dev.get(), VK_NULL_HANDLE, 1, &cpi, nullptr, &pipe));
+  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
+  VkDescriptorPoolCreateInfo dpi{};
+  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  dpi.maxSets = 1;
+  dpi.poolSizeCount = 1;
+  dpi.pPoolSizes = &ps;
+  VkDescriptorPool dp;
+  VK_OK(vkCreateDescriptorPool(dev.get(), &dpi, nullptr, &dp));
+  VkDescriptorSetAllocateInfo dai{};
+  dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+  dai.descriptorPool = dp;
+  dai.descriptorSetCount = 1;
+  dai.pSetLayouts = &dsl;
+  VkDescriptorSet ds;
+  VK_OK(vkAllocateDescriptorSets(dev.get(), &dai, &ds));
+  VkDescriptorBufferInfo dbi[2] = {{in, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
+  VkWriteDescriptorSet w[2] = {};
+  for (uint32_t i = 0; i < 2; i++) {
+    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    w[i].dstSet = ds;
+    w[i].dstBinding = i;
+    w[i].descriptorCount = 1;
+    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    w[i].pBufferInfo = &dbi[i];
+  }
+  vkUpdateDescriptorSets(dev.get(), 2, w, 0, nullptr);
+  const uint32_t params[3] = {3, 11, n};
+  VK_OK(dev.run([&](VkCommandBuffer cb) {
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pl, 0, 1, &ds, 0, nullptr);
+    vkCmdPushConstants(cb, pl, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, params);
+    vkCmdDispatch(cb, (n + 63) / 64, 1, 1);
+  }));
+  for (uint32_t i = 0; i < n; i++) ASSERT_EQ(oa[i], ia[i] * 3 + 11 + i) << i;
+  EXPECT_EQ(oa[n], tagged(2, n * 4)) << "nothing past the end";
+  vkDestroyDescriptorPool(dev.get(), dp, nullptr);
+  vkDestroyPipeline(dev.get(), pipe, nullptr);
+  vkDestroyPipelineLayout(dev.get(), pl, nullptr);
+  vkDestroyDescriptorSetLayout(dev.get(), dsl, nullptr);
+  vkDestroyShaderModule(dev.get(), sm, nullptr);
+}
+
+TEST_F(Sparse, RebindAndUnbindPages) {
+  const VkDeviceSize size = 4 * kBlock;
+  VkBuffer sb = sparse_buffer(size);
+  uint32_t* a = nullptr;
+  uint32_t* b = nullptr;
+  VkDeviceMemory ma = memory(size, 0xa, &a);
+  VkDeviceMemory mb = memory(4 * kBlock, 0xb, &b);
+  VK_OK(bind_now(sb, {range(0, size, ma)}));
+
+  // Pages 1 and 2 <- B from its page 2.
+  VK_OK(bind_now(sb, {range(kBlock, 2 * kBlock, mb, 2 * kBlock)}));
+  auto v = read(sb, 0, size);
+  EXPECT_TRUE(is_tagged(v, 0, kBlock / 4, 0xa, 0));
+  EXPECT_TRUE(is_tagged(v, kBlock / 4, 2 * kBlock / 4, 0xb, 2 * kBlock));
+  EXPECT_TRUE(is_tagged(v, 3 * kBlock / 4, kBlock / 4, 0xa, 3 * kBlock));
+
+  // Unbind page 3: a fill over the whole buffer writes pages 0-2 and is
+  // discarded at page 3, which no longer is A's.
+  VK_OK(bind_now(sb, {range(3 * kBlock, kBlock, VK_NULL_HANDLE)}));
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, sb, 0, size, 0x11111111); }));
+  EXPECT_TRUE(all_are(a, kBlock / 4, 0x11111111));
+  EXPECT_TRUE(all_are(b + 2 * kBlock / 4, 2 * kBlock / 4, 0x11111111));
+  for (VkDeviceSize i = 0; i < kBlock / 4; i++)
+    ASSERT_EQ(a[kBlock / 4 + i], tagged(0xa, kBlock + i * 4)) << "A's page 1 is not bound";
+  for (VkDeviceSize i = 0; i < kBlock / 4; i++)
+    ASSERT_EQ(a[3 * kBlock / 4 + i], tagged(0xa, 3 * kBlock + i * 4)) << "page 3 is unbound";
+  EXPECT_TRUE(is_tagged(std::vector<uint32_t>(b, b + kBlock / 2), 0, kBlock / 2, 0xb, 0));
+
+  // Unbinding everything keeps lavapipe going; a rebind brings A back.
+  VK_OK(bind_now(sb, {range(0, size, VK_NULL_HANDLE)}));
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, sb, 0, size, 0x22222222); }));
+  EXPECT_EQ(a[0], 0x11111111u);
+  VK_OK(bind_now(sb, {range(2 * kBlock, kBlock, ma, 0)}));
+  v = read(sb, 2 * kBlock, kBlock);
+  EXPECT_TRUE(all_are(v.data(), kBlock / 4, 0x11111111));
+}
+
+TEST_F(Sparse, AliasedRangesSeeTheSameMemory) {
+  VkBuffer s1 = sparse_buffer(4 * kBlock);
+  VkBuffer s2 = sparse_buffer(2 * kBlock);
+  uint32_t* m = nullptr;
+  VkDeviceMemory mm = memory(2 * kBlock, 0xc, &m);
+  // Pages 0 and 2 of s1 and page 1 of s2 all map M's page 1.
+  VK_OK(bind_now(s1, {range(0, kBlock, mm, kBlock), range(2 * kBlock, kBlock, mm, kBlock)}));
+  VK_OK(bind_now(s2, {range(kBlock, kBlock, mm, kBlock)}));
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, s1, 64, 256, 0xabcdef01); }));
+  auto v = read(s1, 2 * kBlock, kBlock);
+  EXPECT_EQ(v[16], 0xabcdef01u);
+  EXPECT_EQ(v[16 + 63], 0xabcdef01u);
+  EXPECT_EQ(v[16 + 64], tagged(0xc, kBlock + 16 * 4 + 256));
+  auto v2 = read(s2, kBlock, kBlock);
+  EXPECT_EQ(v2, v);
+  EXPECT_EQ(m[kBlock / 4 + 16], 0xabcdef01u);
+  // A write through s2 shows in s1.
+  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, s2, kBlock, 4, 0x77777777); }));
+  EXPECT_EQ(read(s1, 0, 4)[0], 0x77777777u);
+}
+
+TEST_F(Sparse, BinarySemaphoresOrderSubmitBindSubmit) {
+  const VkDeviceSize size = kBlock;
+  VkBuffer sb = sparse_buffer(size);
+  uint32_t* a = nullptr;
+  uint32_t* b = nullptr;
+  VkDeviceMemory ma = memory(size, 0xa, &a);
+  VkDeviceMemory mb = memory(size, 0xb, &b);
+  VK_OK(bind_now(sb, {range(0, size, ma)}));
+  Buffer* dst = host_buffer(size);
+  VkSemaphore s1 = semaphore(), s2 = semaphore();
+  VkFence done = fence();
+  // fill (A) -> s1 -> rebind to B -> s2 -> copy out (B).
+  VkCommandBuffer fill =
+      dev.record([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, sb, 0, size, 0x0f0f0f0f); });
+  VkBufferCopy c{0, 0, size};
+  VkCommandBuffer copy =
+      dev.record([&](VkCommandBuffer cb) { vkCmdCopyBuffer(cb, sb, dst->buffer, 1, &c); });
+  VK_OK(dev.submit(fill, {}, {s1}));
+  VK_OK(bind(sb, {range(0, size, mb)}, VK_NULL_HANDLE, {s1}, {s2}));
+  VK_OK(dev.submit(copy, {s2}, {}, done));
+  VK_OK(vkWaitForFences(dev.get(), 1, &done, VK_TRUE, 10 * kSecond));
+  EXPECT_TRUE(all_are(a, size / 4, 0x0f0f0f0f)) << "the fill ran before the rebind";
+  std::vector<uint32_t> out(static_cast<uint32_t*>(dst->map),
+                            static_cast<uint32_t*>(dst->map) + size / 4);
+  EXPECT_TRUE(is_tagged(out, 0, size / 4, 0xb, 0)) << "the copy ran after the rebind";
+}
+
+TEST_F(Sparse, TimelineWaitBeforeSignalCompletesAfterTheHostSignals) {
+  VkBuffer sb = sparse_buffer(kBlock);
+  VkDeviceMemory ma = memory(kBlock, 0xa);
+  VkSemaphore tl = semaphore(true);
+  VkSemaphore out_tl = semaphore(true);
+  VkFence bound = fence();
+  const uint64_t wait_value = 1, signal_value = 5;
+  VkTimelineSemaphoreSubmitInfo tsi{};
+  tsi.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
+  tsi.waitSemaphoreValueCount = 1;
+  tsi.pWaitSemaphoreValues = &wait_value;
+  tsi.signalSemaphoreValueCount = 1;
+  tsi.pSignalSemaphoreValues = &signal_value;
+  Buffer* dst = host_buffer(kBlock);  // (its allocation is a VM bind too)
+  const uint64_t binds0 = dev.stats().vm_bind_calls;
+  // Returns at once though nothing has signalled tl yet.
+  VK_OK(bind(sb, {range(0, kBlock, ma)}, bound, {tl}, {out_tl}, &tsi));
+  // A copy submitted behind it waits too.
+  VkBufferCopy c{0, 0, kBlock};
+  VkCommandBuffer copy =
+      dev.record([&](VkCommandBuffer cb) { vkCmdCopyBuffer(cb, sb, dst->buffer, 1, &c); });
+  VkFence copied = fence();
+  VK_OK(dev.submit(copy, {}, {}, copied));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(vkGetFenceStatus(dev.get(), bound), VK_NOT_READY);
+  EXPECT_EQ(vkGetFenceStatus(dev.get(), copied), VK_NOT_READY);
+  EXPECT_EQ(dev.stats().vm_bind_calls, binds0) << "bound before its wait";
+  EXPECT_EQ(static_cast<uint32_t*>(dst->map)[0], 0xeeeeeeeeu);
+
+  VkSemaphoreSignalInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO;
+  si.semaphore = tl;
+  si.value = wait_value;
+  VK_OK(vkSignalSemaphore(dev.get(), &si));
+  VK_OK(vkWaitForFences(dev.get(), 1, &bound, VK_TRUE, 10 * kSecond));
+  VK_OK(vkWaitForFences(dev.get(), 1, &copied, VK_TRUE, 10 * kSecond));
+  EXPECT_GT(dev.stats().vm_bind_calls, binds0);
+  uint64_t v = 0;
+  VK_OK(vkGetSemaphoreCounterValue(dev.get(), out_tl, &v));
+  EXPECT_EQ(v, signal_value) << "the info's timeline signal";
+  std::vector<uint32_t> out(static_cast<uint32_t*>(dst->map),
+                            static_cast<uint32_t*>(dst->map) + kBlock / 4);
+  EXPECT_TRUE(is_tagged(out, 0, kBlock / 4, 0xa, 0));
+}
+
+TEST_F(Sparse, AFenceAloneAndEmptyInfos) {
+  VkFence f = fence();
+  VK_OK(vkQueueBindSparse(dev.queue(), 0, nullptr, f));
+  VK_OK(vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond));
+  // An info with no binds still passes its semaphores on.
+  VkSemaphore s = semaphore();
+  VkBindSparseInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO;
+  info.signalSemaphoreCount = 1;
+  info.pSignalSemaphores = &s;
+  VK_OK(vkQueueBindSparse(dev.queue(), 1, &info, VK_NULL_HANDLE));
+  VkFence g = fence();
+  VkCommandBuffer nop = dev.record([](VkCommandBuffer) {});
+  VK_OK(dev.submit(nop, {s}, {}, g));
+  VK_OK(vkWaitForFences(dev.get(), 1, &g, VK_TRUE, 10 * kSecond));
+  // Without a fence or infos: nothing to do.
+  VK_OK(vkQueueBindSparse(dev.queue(), 0, nullptr, VK_NULL_HANDLE));
+}
+
+TEST_F(Sparse, InvalidBindsAreRefusedAndChangeNothing) {
+  VkBuffer sb = sparse_buffer(2 * kBlock);
+  VkDeviceMemory ma = memory(2 * kBlock, 0xa);
+  VkDeviceMemory mb = memory(2 * kBlock, 0xb);
+  VK_OK(bind_now(sb, {range(0, 2 * kBlock, ma)}));
+  Buffer* plain = host_buffer(kBlock);
+  const uint64_t binds0 = dev.stats().vm_bind_calls;
+  VkFence f = fence();
+  const VkSparseMemoryBind good = range(0, kBlock, mb);
+  const std::vector<std::vector<VkSparseMemoryBind>> bad = {
+      {good, range(4096, kBlock, mb)},           // resourceOffset not a block
+      {good, range(kBlock, 2 * kBlock, mb)},     // beyond the buffer
+      {good, range(0, kBlock, mb, 4096)},        // memoryOffset not a block
+      {good, range(0, 2 * kBlock, mb, kBlock)},  // beyond the memory
+      {good, range(0, 1000, mb)},                // a part block not at the end
+      {good, range(0, 0, mb)},                   // size 0
+      {good, range(0, kBlock, reinterpret_cast<VkDeviceMemory>(uintptr_t{0x1234}))},
+  };
+  for (size_t i = 0; i < bad.size(); i++)
+    EXPECT_EQ(bind(sb, bad[i], f), VK_ERROR_VALIDATION_FAILED_EXT) << i;
+  EXPECT_EQ(bind(plain->buffer, {good}, f), VK_ERROR_VALIDATION_FAILED_EXT) << "not sparse";
+  VkSparseMemoryBind meta = good;
+  meta.flags = VK_SPARSE_MEMORY_BIND_METADATA_BIT;
+  EXPECT_EQ(bind(sb, {meta}, f), VK_ERROR_VALIDATION_FAILED_EXT);
+  // Two infos, the second bad: the first is not done either.
+  VkSparseMemoryBind b1 = good, b2 = range(kBlock / 2, kBlock, mb);
+  VkSparseBufferMemoryBindInfo bb[2] = {{sb, 1, &b1}, {sb, 1, &b2}};
+  VkBindSparseInfo infos[2] = {};
+  for (int i = 0; i < 2; i++) {
+    infos[i].sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO;
+    infos[i].bufferBindCount = 1;
+    infos[i].pBufferBinds = &bb[i];
+  }
+  EXPECT_EQ(vkQueueBindSparse(dev.queue(), 2, infos, f), VK_ERROR_VALIDATION_FAILED_EXT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(vkGetFenceStatus(dev.get(), f), VK_NOT_READY) << "nothing was submitted";
+  EXPECT_EQ(dev.stats().vm_bind_calls, binds0);
+  auto v = read(sb, 0, 2 * kBlock);
+  EXPECT_TRUE(is_tagged(v, 0, 2 * kBlock / 4, 0xa, 0));
+}
+
+TEST_F(Sparse, FreedMemoryStaysBoundUntilUnbound) {
+  VkBuffer sb = sparse_buffer(kBlock);
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(dev.get(), sb, &req);
+  VkMemoryAllocateInfo ai{};
+  ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  ai.allocationSize = kBlock;
+  ai.memoryTypeIndex = inst.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+  VkDeviceMemory m = VK_NULL_HANDLE;
+  VK_OK(vkAllocateMemory(dev.get(), &ai, nullptr, &m));
+  void* p = nullptr;
+  VK_OK(vkMapMemory(dev.get(), m, 0, VK_WHOLE_SIZE, 0, &p));
+  for (VkDeviceSize i = 0; i < kBlock / 4; i++) static_cast<uint32_t*>(p)[i] = tagged(0xd, i * 4);
+  VK_OK(bind_now(sb, {range(0, kBlock, m)}));
+  const uint64_t live = dev.stats().bos_live;
+  vkFreeMemory(dev.get(), m, nullptr);
+  EXPECT_EQ(dev.stats().bos_live, live) << "the bound BO is still held";
+  auto v = read(sb, 0, kBlock);
+  EXPECT_TRUE(is_tagged(v, 0, kBlock / 4, 0xd, 0));
+  const uint64_t live2 = dev.stats().bos_live;  // with read()'s buffer
+  VK_OK(bind_now(sb, {range(0, kBlock, VK_NULL_HANDLE)}));
+  EXPECT_EQ(dev.stats().bos_live, live2 - 1) << "released by the unbind";
+}
+
+TEST_F(Sparse, DestroyingABufferWithBoundPagesReleasesThem) {
+  VkBuffer sb = sparse_buffer(2 * kBlock);
+  VkDeviceMemory m = memory(2 * kBlock, 0xe);
+  VK_OK(bind_now(sb, {range(0, 2 * kBlock, m)}));
+  const WsysVkMemoryStats s0 = dev.stats();
+  vkDestroyBuffer(dev.get(), sb, nullptr);
+  buffers.erase(std::find(buffers.begin(), buffers.end(), sb));
+  EXPECT_GT(dev.stats().vm_bind_calls, s0.vm_bind_calls) << "the range was unmapped";
+  // The memory is the application's and still works.
+  VkBuffer again = sparse_buffer(2 * kBlock);
+  VK_OK(bind_now(again, {range(0, 2 * kBlock, m)}));
+  EXPECT_TRUE(is_tagged(read(again, 0, 2 * kBlock), 0, 2 * kBlock / 4, 0xe, 0));
+}
+
+}  // namespace
+}  // namespace wsys::vktest
+
+int main(int argc, char** argv) {
+  return wsys::vktest::test_main(argc, argv);
+}
