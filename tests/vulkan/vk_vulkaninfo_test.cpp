@@ -93,6 +93,30 @@ TEST(Vulkaninfo, FullReportShowsWhatWsysAddsAndHides) {
   EXPECT_NE(heaps.find("usage  ="), std::string::npos) << heaps;
 }
 
+// The sparse features wsys adds on the panthor model (lavapipe has none):
+// the feature table, the queue family's flag and the address space.
+TEST(Vulkaninfo, FullReportShowsTheSparseFeaturesWsysAdds) {
+  std::string out = run(nullptr);
+  std::string features = section(out, "\nVkPhysicalDeviceFeatures:");
+  ASSERT_FALSE(features.empty()) << out.substr(0, 2000);
+  auto value = [&](const std::string& name) {
+    size_t at = features.find("\n\t" + name + " ");
+    if (at == std::string::npos) return std::string("(missing)");
+    size_t eq = features.find("= ", at);
+    return features.substr(eq + 2, features.find('\n', eq) - eq - 2);
+  };
+  EXPECT_EQ(value("sparseBinding"), "true") << features;
+  EXPECT_EQ(value("sparseResidencyBuffer"), "true") << features;
+  EXPECT_EQ(value("sparseResidencyAliased"), "true") << features;
+  EXPECT_EQ(value("sparseResidencyImage2D"), "false") << "no sparse images\n" << features;
+  EXPECT_NE(out.find("QUEUE_SPARSE_BINDING"), std::string::npos) << out.substr(0, 4000);
+  size_t at = out.find("sparseAddressSpaceSize");
+  ASSERT_NE(at, std::string::npos);
+  std::string line = out.substr(at, out.find('\n', at) - at);
+  EXPECT_EQ(line.find("= 0x0"), std::string::npos) << line;
+  EXPECT_EQ(line.find("= 0\n"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace wsys::vktest
 
