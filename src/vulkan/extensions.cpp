@@ -14,6 +14,10 @@ const VkExtensionProperties kWsysExtensions[] = {
     {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, VK_EXT_MEMORY_BUDGET_SPEC_VERSION},
 };
 
+// Implemented by wsys on a real device only: the model's BOs export as
+// memfds, which no other driver could import as a dma-buf.
+const VkExtensionProperties kWsysDmaBuf = {"VK_EXT_external_memory_dma_buf", 1};
+
 // Offered by lavapipe but not honourable when every allocation is a wsys
 // BO: application host pointers and dma-bufs would be memory wsys does not
 // own (and VK_KHR_map_memory2 would map lavapipe's view instead of the BO's
@@ -45,13 +49,14 @@ bool has(const std::vector<VkExtensionProperties>& v, const char* name) {
 }  // namespace
 
 bool is_wsys_extension(const char* name) {
+  if (std::strcmp(name, kWsysDmaBuf.extensionName) == 0) return true;
   for (const VkExtensionProperties& e : kWsysExtensions)
     if (std::strcmp(e.extensionName, name) == 0) return true;
   return false;
 }
 
 std::vector<VkExtensionProperties> advertised_extensions(
-    const std::vector<VkExtensionProperties>& executor) {
+    const std::vector<VkExtensionProperties>& executor, bool dma_buf) {
   std::vector<VkExtensionProperties> out;
   for (const VkExtensionProperties& e : executor) {
     if (in(e.extensionName, kHidden, std::size(kHidden)) || is_wsys_extension(e.extensionName))
@@ -59,6 +64,7 @@ std::vector<VkExtensionProperties> advertised_extensions(
     out.push_back(e);
   }
   for (const VkExtensionProperties& e : kWsysExtensions) out.push_back(e);
+  if (dma_buf) out.push_back(kWsysDmaBuf);
   return out;
 }
 

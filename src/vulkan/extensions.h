@@ -12,8 +12,10 @@ namespace wsys::vk {
 // What the application sees: lavapipe's list with wsys's own extensions
 // added (replacing lavapipe's entry where it has one) and the hidden ones
 // removed.
+// `dma_buf`: VK_EXT_external_memory_dma_buf is wsys's to offer (a real
+// device, whose BOs export as real dma-bufs).
 std::vector<VkExtensionProperties> advertised_extensions(
-    const std::vector<VkExtensionProperties>& executor);
+    const std::vector<VkExtensionProperties>& executor, bool dma_buf);
 
 // Whether lavapipe offers what the ICD needs of it (host-pointer import);
 // `missing` names what it lacks.

@@ -4,6 +4,7 @@
 // reads and writes as the GPU would, so every access lavapipe makes goes
 // through wsys's VM. Without a GPU view (a real device) lavapipe gets the
 // BO's CPU mapping.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,9 +80,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   if (find_in_chain<VkImportMemoryHostPointerInfoEXT>(
           info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT))
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-  if (exp && (exp->handleTypes & ~VkExternalMemoryHandleTypeFlags{
-                                     VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT}))
-    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  if (exp && (exp->handleTypes & ~pd.handle_types())) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
 
   auto mem = std::make_unique<Memory>();
   mem->size = info->allocationSize;
@@ -90,7 +89,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
                                  dedicated->buffer != VK_NULL_HANDLE);
   int import_fd = -1;
   if (imp && imp->handleType != 0) {
-    if (imp->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT || imp->fd < 0)
+    if (!pd.handle_type_ok(imp->handleType) || imp->fd < 0)
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
     Result<BoRef> bo = d->wsys->bo_import(imp->fd);
     if (!bo.ok()) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
@@ -197,8 +196,7 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
                                               int* fd) {
   Device* d = find_device(device);
   Memory* mem = d && info ? find_memory(*d, info->memory) : nullptr;
-  if (!mem || !fd || info->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT ||
-      !mem->exportable)
+  if (!mem || !fd || !d->physical->handle_type_ok(info->handleType) || !mem->exportable)
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
   Result<int> r = mem->bo->export_fd();
   if (!r.ok()) return r.error() == -EMFILE || r.error() == -ENFILE ? VK_ERROR_TOO_MANY_OBJECTS
@@ -207,15 +205,20 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
   return VK_SUCCESS;
 }
 
-// Only defined for non-opaque handle types, and wsys offers no other.
+// Defined for non-opaque handle types only: a dma-buf on a real device,
+// which any memory type can import (every type is a wsys BO).
 VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
                                                         VkExternalMemoryHandleTypeFlagBits type,
                                                         int fd, VkMemoryFdPropertiesKHR* props) {
-  (void)device;
-  (void)type;
-  (void)fd;
-  if (props) props->memoryTypeBits = 0;
-  return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  Device* d = find_device(device);
+  if (!props) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  props->memoryTypeBits = 0;
+  if (!d || type != VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT || !d->physical->dma_buf ||
+      fd < 0 || ::fcntl(fd, F_GETFD) < 0)
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  uint32_t n = d->physical->memory.memoryTypeCount;
+  props->memoryTypeBits = n >= 32 ? ~0u : (1u << n) - 1;
+  return VK_SUCCESS;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,

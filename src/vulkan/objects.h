@@ -54,6 +54,18 @@ struct PhysicalDevice {
   VkDeviceSize max_allocation_bytes = 0;
   VkPhysicalDeviceMemoryProperties memory{};  // what the application sees
   std::vector<VkExtensionProperties> extensions;  // likewise
+  // BOs export as real dma-bufs other drivers can import (a real device;
+  // the model's are memfds): VK_EXT_external_memory_dma_buf is offered.
+  bool dma_buf = false;
+  // The external memory handle types memory of this device can have.
+  VkExternalMemoryHandleTypeFlags handle_types() const {
+    return VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT |
+           (dma_buf ? VkExternalMemoryHandleTypeFlags{VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT} : 0u);
+  }
+  // `t` names exactly one of those.
+  bool handle_type_ok(VkExternalMemoryHandleTypeFlags t) const {
+    return t != 0 && (t & (t - 1)) == 0 && (t & handle_types()) != 0;
+  }
   uint8_t device_uuid[VK_UUID_SIZE] = {};
   uint8_t driver_uuid[VK_UUID_SIZE] = {};
   // Sparse binding is offered (sparse.h): wsys has sparse buffers here

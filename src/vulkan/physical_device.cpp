@@ -12,16 +12,18 @@ namespace wsys::vk {
 
 namespace {
 
-constexpr VkExternalMemoryHandleTypeFlags kOpaqueFd = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
-
-// What wsys offers for an opaque fd: its BOs export and import as dma-bufs
-// (on the model, the GEM object's memfd).
-VkExternalMemoryProperties opaque_fd_properties() {
+// What wsys offers for a handle type: its BOs export and import as
+// dma-bufs (on the model, the GEM object's memfd), for an opaque fd
+// everywhere and as a dma-buf handle on a real device. Either handle is
+// the same fd, so each type is compatible with the other.
+VkExternalMemoryProperties external_properties(const PhysicalDevice& pd,
+                                               VkExternalMemoryHandleTypeFlagBits type) {
   VkExternalMemoryProperties p{};
+  if (!pd.handle_type_ok(type)) return p;
   p.externalMemoryFeatures =
       VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT | VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
-  p.exportFromImportedHandleTypes = kOpaqueFd;
-  p.compatibleHandleTypes = kOpaqueFd;
+  p.exportFromImportedHandleTypes = pd.handle_types();
+  p.compatibleHandleTypes = pd.handle_types();
   return p;
 }
 
@@ -156,13 +158,12 @@ VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(VkPhysicalDevi
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
     VkPhysicalDevice h, const VkPhysicalDeviceExternalBufferInfo* info,
     VkExternalBufferProperties* out) {
-  (void)h;
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !info || !out) return;
   // A sparse buffer's memory is many BOs: nothing to export or import.
-  out->externalMemoryProperties =
-      info->handleType == VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT &&
-              !(info->flags & kSparseBufferFlags)
-          ? opaque_fd_properties()
-          : VkExternalMemoryProperties{};
+  out->externalMemoryProperties = info->flags & kSparseBufferFlags
+                                      ? VkExternalMemoryProperties{}
+                                      : external_properties(*pd, info->handleType);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures(VkPhysicalDevice h,
@@ -221,15 +222,15 @@ VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
   const auto* ext = find_in_chain<VkPhysicalDeviceExternalImageFormatInfo>(
       info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO);
   if (!ext || ext->handleType == 0) return VK_SUCCESS;
-  // Any image lavapipe can make can live in a wsys BO; opaque fds are the
-  // only handles wsys offers.
-  if (ext->handleType != VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT) {
+  // Any image lavapipe can make can live in a wsys BO; opaque fds (and on
+  // a real device dma-bufs) are the only handles wsys offers.
+  if (!pd->handle_type_ok(ext->handleType)) {
     out->imageFormatProperties = {};
     return VK_ERROR_FORMAT_NOT_SUPPORTED;
   }
   if (auto* props = find_in_chain<VkExternalImageFormatProperties>(
           out->pNext, VK_STRUCTURE_TYPE_EXTERNAL_IMAGE_FORMAT_PROPERTIES))
-    props->externalMemoryProperties = opaque_fd_properties();
+    props->externalMemoryProperties = external_properties(*pd, ext->handleType);
   return VK_SUCCESS;
 }
 

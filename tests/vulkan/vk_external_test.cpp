@@ -24,11 +24,13 @@ PFN_vkGetMemoryFdKHR get_fd_fn(VkDevice d) {
   return reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(d, "vkGetMemoryFdKHR"));
 }
 
-int export_fd(const Device& dev, VkDeviceMemory m) {
+int export_fd(const Device& dev, VkDeviceMemory m,
+              VkExternalMemoryHandleTypeFlagBits handle =
+                  VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT) {
   VkMemoryGetFdInfoKHR gi{};
   gi.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR;
   gi.memory = m;
-  gi.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+  gi.handleType = handle;
   int fd = -1;
   auto fn = get_fd_fn(dev.get());
   if (!fn || fn(dev.get(), &gi, &fd) != VK_SUCCESS) return -1;
@@ -168,6 +170,64 @@ TEST_F(ExternalMemory, ExportImportRoundTripInASecondDevice) {
   int fd2 = export_fd(b, dst.memory);
   EXPECT_GE(fd2, 0);
   if (fd2 >= 0) close(fd2);
+}
+
+// dma-buf handles: offered exactly where BOs export as real dma-bufs (a
+// real render node; under the drm-shim too), never on the in-process model
+// (its BOs export as memfds no other driver could import).
+TEST_F(ExternalMemory, DmaBufHandlesExactlyWhereBosAreRealDmaBufs) {
+  const bool real = std::string(inst.properties().deviceName).find(" model)") == std::string::npos;
+  const auto dma_buf = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
+  EXPECT_EQ(inst.has_extension("VK_EXT_external_memory_dma_buf"), real)
+      << inst.properties().deviceName;
+  VkPhysicalDeviceExternalBufferInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO;
+  bi.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.handleType = dma_buf;
+  VkExternalBufferProperties bp{};
+  bp.sType = VK_STRUCTURE_TYPE_EXTERNAL_BUFFER_PROPERTIES;
+  vkGetPhysicalDeviceExternalBufferProperties(inst.physical(), &bi, &bp);
+  EXPECT_EQ((bp.externalMemoryProperties.externalMemoryFeatures &
+             VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT) != 0,
+            real);
+  if (!real) {
+    // Not offered: allocation with the type is refused, nothing created.
+    WsysVkMemoryStats before = a.stats();
+    Buffer buf;
+    EXPECT_EQ(make_buffer(inst, a, 64 * 1024, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &buf,
+                          External::Export, -1, 0, dma_buf),
+              VK_ERROR_INVALID_EXTERNAL_HANDLE);
+    EXPECT_EQ(a.stats().bo_creates, before.bo_creates);
+    return;
+  }
+  Device b;
+  VK_OK(b.init(inst, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, "VK_EXT_external_memory_dma_buf"}));
+  Device a2;
+  VK_OK(a2.init(inst, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, "VK_EXT_external_memory_dma_buf"}));
+  Buffer src;
+  const VkDeviceSize size = 256 * 1024;
+  VK_OK(make_buffer(inst, a2, size, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &src, External::Export, -1,
+                    0, dma_buf));
+  fill(src, 0xd0d0);
+  int fd = export_fd(a2, src.memory, dma_buf);
+  ASSERT_GE(fd, 0);
+  // Any memory type can import it.
+  auto props_fn = reinterpret_cast<PFN_vkGetMemoryFdPropertiesKHR>(
+      vkGetDeviceProcAddr(b.get(), "vkGetMemoryFdPropertiesKHR"));
+  ASSERT_NE(props_fn, nullptr);
+  VkMemoryFdPropertiesKHR fp{};
+  fp.sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR;
+  VK_OK(props_fn(b.get(), dma_buf, fd, &fp));
+  EXPECT_EQ(fp.memoryTypeBits, (1u << inst.memory().memoryTypeCount) - 1);
+  EXPECT_EQ(props_fn(b.get(), dma_buf, -1, &fp), VK_ERROR_INVALID_EXTERNAL_HANDLE);
+  Buffer dst;
+  VK_OK(make_buffer(inst, b, size, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &dst, External::Import, fd,
+                    size, dma_buf));
+  const auto* w = static_cast<const uint32_t*>(dst.map);
+  for (size_t i = 0; i < size / 4; i++) ASSERT_EQ(w[i], pattern(i, 0xd0d0)) << i;
+  // A write through lavapipe in the importer shows in the exporter.
+  VK_OK(b.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, dst.buffer, 0, 4096, 0x5a5a5a5a); }));
+  EXPECT_EQ(static_cast<const uint32_t*>(src.map)[0], 0x5a5a5a5au);
 }
 
 TEST_F(ExternalMemory, ImportIntoTheExportingDeviceIsTheSameBo) {

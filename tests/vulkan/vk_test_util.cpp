@@ -207,13 +207,13 @@ void Buffer::reset() {
 
 VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
                      VkBufferUsageFlags usage, Buffer* out, External ext, int import_fd,
-                     VkDeviceSize import_size) {
+                     VkDeviceSize import_size, VkExternalMemoryHandleTypeFlagBits handle) {
   out->reset();
   out->device = dev.get();
   out->size = size;
   VkExternalMemoryBufferCreateInfo ebi{};
   ebi.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO;
-  ebi.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+  ebi.handleTypes = handle;
   VkBufferCreateInfo bci{};
   bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   bci.pNext = ext == External::None ? nullptr : &ebi;
@@ -229,10 +229,10 @@ VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
   if (type == UINT32_MAX) return VK_ERROR_FEATURE_NOT_PRESENT;
   VkExportMemoryAllocateInfo exp{};
   exp.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO;
-  exp.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+  exp.handleTypes = handle;
   VkImportMemoryFdInfoKHR imp{};
   imp.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR;
-  imp.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+  imp.handleType = handle;
   imp.fd = import_fd;
   VkMemoryAllocateInfo mai{};
   mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;

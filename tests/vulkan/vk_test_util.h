@@ -88,7 +88,7 @@ class Device {
 };
 
 // A buffer bound to memory of its own (host-visible), optionally exportable
-// as an opaque fd or imported from one.
+// as an opaque fd (or `handle`) or imported from one.
 struct Buffer {
   VkDevice device = VK_NULL_HANDLE;
   VkBuffer buffer = VK_NULL_HANDLE;
@@ -105,6 +105,8 @@ enum class External { None, Export, Import };
 // `import_fd` for External::Import (ownership passes on success).
 VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
                      VkBufferUsageFlags usage, Buffer* out, External ext = External::None,
-                     int import_fd = -1, VkDeviceSize import_size = 0);
+                     int import_fd = -1, VkDeviceSize import_size = 0,
+                     VkExternalMemoryHandleTypeFlagBits handle =
+                         VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT);
 
 }  // namespace wsys::vktest
