@@ -170,11 +170,13 @@ VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
   if (!mem || !data) return VK_ERROR_MEMORY_MAP_FAILED;
   if (offset >= mem->size || (size != VK_WHOLE_SIZE && (size == 0 || size > mem->size - offset)))
     return VK_ERROR_MEMORY_MAP_FAILED;
-  // The BO's own CPU mapping, as any driver maps a BO: on the model the
-  // same pages lavapipe reaches through the VM.
-  Result<void*> cpu = mem->bo->map();
-  if (!cpu.ok()) return VK_ERROR_MEMORY_MAP_FAILED;
-  *data = static_cast<uint8_t*>(*cpu) + offset;
+  // The address lavapipe was given: on a real device the BO's CPU
+  // mapping; on the model the GPU view, the same pages through the device
+  // VM (CPU and "GPU" share the VM there, as with SVM). One mapping per BO
+  // either way: a second CPU mapping of the same pages would cost a second
+  // set of page-table entries and fault-ins for nothing, and count every
+  // touched page twice in the process's RSS.
+  *data = static_cast<uint8_t*>(mem->executor_address) + offset;
   return VK_SUCCESS;
 }
 
