@@ -61,6 +61,10 @@ struct DeviceInfo {
   std::string driver;  // "panthor", "panfrost"
   int driver_major = 0, driver_minor = 0;
   bool model = false;  // the in-process kernel model
+  // Memory the device can use: the model's budget (WSYS_SIM_MEMORY_BUDGET);
+  // on a real device, which has no such query (Mali shares system memory),
+  // three quarters of the system's RAM (leaving the rest to the CPU side).
+  uint64_t memory_bytes = 0;
   uint32_t gpu_id = 0;
   uint32_t arch_major = 0;
   uint32_t core_count = 0;

@@ -57,6 +57,7 @@ struct wsys_device_info {
   uint32_t kernel_managed_va; /* 1: panfrost places buffers itself */
   uint32_t madvise;           /* 1: cached buffers are purgeable */
   uint64_t va_start, va_end;
+  uint64_t memory_bytes; /* memory the device can use (the model: its budget) */
 };
 int wsys_device_get_info(wsys_device *dev, struct wsys_device_info *out);
 

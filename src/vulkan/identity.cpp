@@ -15,38 +15,6 @@ namespace {
 
 const char* product_name(uint32_t id) { return wsys::gpu_product_name(id); }
 
-uint64_t ram_bytes() {
-  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || psize <= 0) return 4ull << 30;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(psize);
-}
-
-// "<digits>[K|M|G|T]", as the model reads WSYS_SIM_MEMORY_BUDGET.
-bool parse_bytes(std::string_view s, uint64_t* out) {
-  uint64_t v = 0;
-  size_t i = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) {
-    uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (i == 0) return false;
-  unsigned shift = 0;
-  if (i < s.size()) {
-    switch (s[i]) {
-      case 'k': case 'K': shift = 10; break;
-      case 'm': case 'M': shift = 20; break;
-      case 'g': case 'G': shift = 30; break;
-      case 't': case 'T': shift = 40; break;
-      default: return false;
-    }
-    if (i + 1 != s.size()) return false;
-  }
-  if (v == 0 || (shift && v > (UINT64_MAX >> shift))) return false;
-  *out = v << shift;
-  return true;
-}
-
 // Two FNV-1a streams with different offsets make 16 bytes.
 struct Hash128 {
   uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
@@ -83,15 +51,8 @@ std::string device_name(const DeviceInfo& info) {
 }
 
 uint64_t heap_size_bytes(const DeviceInfo& info) {
-  uint64_t ram = ram_bytes();
-  if (info.model) {
-    uint64_t budget = 0;
-    const char* v = std::getenv("WSYS_SIM_MEMORY_BUDGET");
-    if (v && parse_bytes(v, &budget)) return budget;
-    uint64_t deflt = 16ull << 30;
-    return ram / 2 > deflt ? ram / 2 : deflt;
-  }
-  return ram / 4 * 3;
+  // wsys's answer: the model's budget, or a share of RAM on a real device.
+  return info.memory_bytes ? info.memory_bytes : uint64_t{1} << 30;
 }
 
 uint64_t available_system_bytes() {

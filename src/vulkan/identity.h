@@ -16,10 +16,9 @@ std::string gpu_name(uint32_t gpu_id);
 // "wsys (sim:panthor, Mali-G610 model) on lavapipe".
 std::string device_name(const DeviceInfo& info);
 
-// The size of the one device-local heap: the model's memory budget
-// (WSYS_SIM_MEMORY_BUDGET, else its default: the larger of 16 GiB and half
-// the RAM), or on a real device three quarters of the RAM (a Mali GPU
-// shares system memory with the CPU).
+// The size of the one device-local heap: DeviceInfo::memory_bytes (the
+// model's memory budget, or on a real device three quarters of the RAM: a
+// Mali GPU shares system memory with the CPU).
 uint64_t heap_size_bytes(const DeviceInfo& info);
 
 // What the system could still give: MemAvailable, else free RAM.

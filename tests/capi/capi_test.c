@@ -63,6 +63,7 @@ static void buffers(wsys_device *dev, const char *driver) {
   CHECK_OK(wsys_device_get_info(dev, &info));
   CHECK(strcmp(info.driver, driver) == 0);
   CHECK(info.model == 1);
+  CHECK(info.memory_bytes >= (1ull << 20)); /* the model's budget */
 
   wsys_bo *bo = NULL;
   CHECK(wsys_bo_alloc(dev, 0, 0, NULL, &bo) == -EINVAL);

@@ -1,6 +1,7 @@
 // core::Device policies on a fake kmod: allocation through the cache, VA
 // placement and lazy reclaim, madvise, busy buffers, zero-fill, the
 // allocation-failure retry, decay through the device, logging, lifetimes.
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -54,6 +55,10 @@ TEST_P(DeviceFake, InfoDescribesTheKernel) {
   EXPECT_EQ(i.kernel_managed_va, GetParam());
   EXPECT_EQ(i.madvise, GetParam());
   EXPECT_FALSE(i.model);
+  // No memory size from the kernel: three quarters of the RAM.
+  const uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                       static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(i.memory_bytes, ram / 4 * 3);
 }
 
 TEST_P(DeviceFake, RejectsBadArguments) {

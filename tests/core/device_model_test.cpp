@@ -63,6 +63,11 @@ TEST_P(DeviceModel, OpensFromASpecAndReportsTheModel) {
   EXPECT_EQ(i.node, "sim:" + GetParam());
   EXPECT_EQ(i.madvise, !panthor());
   EXPECT_GT(i.va_end, i.va_start);
+  // The memory size is the model's budget (what an ICD reports as its heap).
+  sim::SimDevice* sd = sim::SimDevice::get(GetParam(), nullptr);
+  ASSERT_NE(sd, nullptr);
+  EXPECT_EQ(i.memory_bytes, sd->shrinker().budget());
+  EXPECT_GT(i.memory_bytes, 0u);
   std::string why;
   EXPECT_EQ(Device::open("sim:nonsense", {}, &why).error(), -EINVAL);
   EXPECT_NE(why.find("WSYS_DEVICE"), std::string::npos) << why;

@@ -159,6 +159,7 @@ int wsys_device_get_info(wsys_device* dev, wsys_device_info* out) {
   f.madvise = i.madvise;
   f.va_start = i.va_start;
   f.va_end = i.va_end;
+  f.memory_bytes = i.memory_bytes;
   return copy_sized(f, out);
 }
 

@@ -155,6 +155,14 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.driver_major = p.version.major;
   info_.driver_minor = p.version.minor;
   info_.model = kdev_->file().is_model();
+  info_.memory_bytes = kdev_->file().memory_bytes();
+  if (info_.memory_bytes == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psize > 0
+                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(psize)
+                       : uint64_t{4} << 30;
+    info_.memory_bytes = ram / 4 * 3;
+  }
   info_.gpu_id = p.gpu_id;
   info_.arch_major = p.arch_major();
   info_.core_count = p.core_count();

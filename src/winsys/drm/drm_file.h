@@ -75,6 +75,11 @@ class DrmFile {
     (void)va;
     return nullptr;
   }
+
+  // Bytes of memory the device says it can use (the model: its memory
+  // budget), or 0 when it does not say: panthor and panfrost have no such
+  // query, Mali sharing the system's memory.
+  virtual uint64_t memory_bytes() const { return 0; }
 };
 
 }  // namespace wsys::drm

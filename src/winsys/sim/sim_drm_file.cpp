@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "drm-uapi/drm_core.h"
+#include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/vm.h"
 
@@ -76,5 +77,7 @@ void* SimDrmFile::gpu_view(uint32_t vm_id, uint64_t va) {
   std::shared_ptr<SimVm> vm = vm_id ? file_->lookup_vm(vm_id) : file_->panfrost_vm();
   return vm ? vm->gpu_view(va) : nullptr;
 }
+
+uint64_t SimDrmFile::memory_bytes() const { return file_->device()->shrinker().budget(); }
 
 }  // namespace wsys::sim

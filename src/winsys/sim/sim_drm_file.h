@@ -26,6 +26,7 @@ class SimDrmFile final : public drm::DrmFile {
   int fd() const override { return -1; }
   bool is_model() const override { return true; }
   void* gpu_view(uint32_t vm_id, uint64_t va) override;
+  uint64_t memory_bytes() const override;
 
   // The model's side, for tests (GPU views, counters).
   SimFile& file() { return *file_; }
