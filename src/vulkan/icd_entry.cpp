@@ -6,6 +6,7 @@
 
 #include "vulkan/entry_points.h"
 #include "vulkan/executor.h"
+#include "vulkan/proc_table.h"
 #include "vulkan/sparse.h"
 
 #define WSYS_VK_EXPORT extern "C" __attribute__((visibility("default")))
@@ -21,79 +22,63 @@ namespace wsys::vk {
 
 namespace {
 
-struct Entry {
-  const char* name;
-  PFN_vkVoidFunction fn;
-};
-
-template <typename Fn>
-constexpr PFN_vkVoidFunction F(Fn f) {
-  return reinterpret_cast<PFN_vkVoidFunction>(f);
-}
-
 // Commands on a VkDevice or its children.
-const Entry kDeviceCommands[] = {
-    {"vkGetDeviceProcAddr", F(icd::GetDeviceProcAddr)},
-    {"vkDestroyDevice", F(icd::DestroyDevice)},
-    {"vkAllocateMemory", F(icd::AllocateMemory)},
-    {"vkFreeMemory", F(icd::FreeMemory)},
-    {"vkMapMemory", F(icd::MapMemory)},
-    {"vkUnmapMemory", F(icd::UnmapMemory)},
-    {"vkGetDeviceMemoryCommitment", F(icd::GetDeviceMemoryCommitment)},
-    {"vkGetMemoryFdKHR", F(icd::GetMemoryFdKHR)},
-    {"vkGetMemoryFdPropertiesKHR", F(icd::GetMemoryFdPropertiesKHR)},
-    {"vkGetWsysMemoryStatsWSYS", F(icd::GetWsysMemoryStatsWSYS)},
-    {"vkGetWsysMemoryInfoWSYS", F(icd::GetWsysMemoryInfoWSYS)},
-    {"vkGetWsysMemoryReportWSYS", F(icd::GetWsysMemoryReportWSYS)},
+const ProcEntry kDeviceCommands[] = {
+    {"vkGetDeviceProcAddr", proc(icd::GetDeviceProcAddr)},
+    {"vkDestroyDevice", proc(icd::DestroyDevice)},
+    {"vkAllocateMemory", proc(icd::AllocateMemory)},
+    {"vkFreeMemory", proc(icd::FreeMemory)},
+    {"vkMapMemory", proc(icd::MapMemory)},
+    {"vkUnmapMemory", proc(icd::UnmapMemory)},
+    {"vkGetDeviceMemoryCommitment", proc(icd::GetDeviceMemoryCommitment)},
+    {"vkGetMemoryFdKHR", proc(icd::GetMemoryFdKHR)},
+    {"vkGetMemoryFdPropertiesKHR", proc(icd::GetMemoryFdPropertiesKHR)},
+    {"vkGetWsysMemoryStatsWSYS", proc(icd::GetWsysMemoryStatsWSYS)},
+    {"vkGetWsysMemoryInfoWSYS", proc(icd::GetWsysMemoryInfoWSYS)},
+    {"vkGetWsysMemoryReportWSYS", proc(icd::GetWsysMemoryReportWSYS)},
 };
 
 // Commands on a VkPhysicalDevice (core and KHR spellings: the loader asks
 // for whichever the application's API version calls for).
-const Entry kPhysicalDeviceCommands[] = {
-    {"vkGetPhysicalDeviceProperties", F(icd::GetPhysicalDeviceProperties)},
-    {"vkGetPhysicalDeviceProperties2", F(icd::GetPhysicalDeviceProperties2)},
-    {"vkGetPhysicalDeviceProperties2KHR", F(icd::GetPhysicalDeviceProperties2)},
-    {"vkGetPhysicalDeviceMemoryProperties", F(icd::GetPhysicalDeviceMemoryProperties)},
-    {"vkGetPhysicalDeviceMemoryProperties2", F(icd::GetPhysicalDeviceMemoryProperties2)},
-    {"vkGetPhysicalDeviceMemoryProperties2KHR", F(icd::GetPhysicalDeviceMemoryProperties2)},
-    {"vkEnumerateDeviceExtensionProperties", F(icd::EnumerateDeviceExtensionProperties)},
+const ProcEntry kPhysicalDeviceCommands[] = {
+    {"vkGetPhysicalDeviceProperties", proc(icd::GetPhysicalDeviceProperties)},
+    {"vkGetPhysicalDeviceProperties2", proc(icd::GetPhysicalDeviceProperties2)},
+    {"vkGetPhysicalDeviceProperties2KHR", proc(icd::GetPhysicalDeviceProperties2)},
+    {"vkGetPhysicalDeviceMemoryProperties", proc(icd::GetPhysicalDeviceMemoryProperties)},
+    {"vkGetPhysicalDeviceMemoryProperties2", proc(icd::GetPhysicalDeviceMemoryProperties2)},
+    {"vkGetPhysicalDeviceMemoryProperties2KHR", proc(icd::GetPhysicalDeviceMemoryProperties2)},
+    {"vkEnumerateDeviceExtensionProperties", proc(icd::EnumerateDeviceExtensionProperties)},
     {"vkGetPhysicalDeviceExternalBufferProperties",
-     F(icd::GetPhysicalDeviceExternalBufferProperties)},
+     proc(icd::GetPhysicalDeviceExternalBufferProperties)},
     {"vkGetPhysicalDeviceExternalBufferPropertiesKHR",
-     F(icd::GetPhysicalDeviceExternalBufferProperties)},
-    {"vkGetPhysicalDeviceImageFormatProperties2", F(icd::GetPhysicalDeviceImageFormatProperties2)},
+     proc(icd::GetPhysicalDeviceExternalBufferProperties)},
+    {"vkGetPhysicalDeviceImageFormatProperties2", proc(icd::GetPhysicalDeviceImageFormatProperties2)},
     {"vkGetPhysicalDeviceImageFormatProperties2KHR",
-     F(icd::GetPhysicalDeviceImageFormatProperties2)},
-    {"vkGetPhysicalDeviceFeatures", F(icd::GetPhysicalDeviceFeatures)},
-    {"vkGetPhysicalDeviceFeatures2", F(icd::GetPhysicalDeviceFeatures2)},
-    {"vkGetPhysicalDeviceFeatures2KHR", F(icd::GetPhysicalDeviceFeatures2)},
-    {"vkGetPhysicalDeviceQueueFamilyProperties", F(icd::GetPhysicalDeviceQueueFamilyProperties)},
-    {"vkGetPhysicalDeviceQueueFamilyProperties2", F(icd::GetPhysicalDeviceQueueFamilyProperties2)},
+     proc(icd::GetPhysicalDeviceImageFormatProperties2)},
+    {"vkGetPhysicalDeviceFeatures", proc(icd::GetPhysicalDeviceFeatures)},
+    {"vkGetPhysicalDeviceFeatures2", proc(icd::GetPhysicalDeviceFeatures2)},
+    {"vkGetPhysicalDeviceFeatures2KHR", proc(icd::GetPhysicalDeviceFeatures2)},
+    {"vkGetPhysicalDeviceQueueFamilyProperties", proc(icd::GetPhysicalDeviceQueueFamilyProperties)},
+    {"vkGetPhysicalDeviceQueueFamilyProperties2", proc(icd::GetPhysicalDeviceQueueFamilyProperties2)},
     {"vkGetPhysicalDeviceQueueFamilyProperties2KHR",
-     F(icd::GetPhysicalDeviceQueueFamilyProperties2)},
-    {"vkCreateDevice", F(icd::CreateDevice)},
+     proc(icd::GetPhysicalDeviceQueueFamilyProperties2)},
+    {"vkCreateDevice", proc(icd::CreateDevice)},
 };
 
 // Commands on the instance, and the loader-interface functions themselves
 // (interface version 7 lets the loader look those up by name).
-const Entry kInstanceCommands[] = {
-    {"vkGetInstanceProcAddr", F(vk_icdGetInstanceProcAddr)},
-    {"vkCreateInstance", F(icd::CreateInstance)},
-    {"vkDestroyInstance", F(icd::DestroyInstance)},
-    {"vkEnumeratePhysicalDevices", F(icd::EnumeratePhysicalDevices)},
-    {"vkEnumeratePhysicalDeviceGroups", F(icd::EnumeratePhysicalDeviceGroups)},
-    {"vkEnumeratePhysicalDeviceGroupsKHR", F(icd::EnumeratePhysicalDeviceGroups)},
-    {"vk_icdNegotiateLoaderICDInterfaceVersion", F(vk_icdNegotiateLoaderICDInterfaceVersion)},
-    {"vk_icdGetInstanceProcAddr", F(vk_icdGetInstanceProcAddr)},
-    {"vk_icdGetPhysicalDeviceProcAddr", F(vk_icdGetPhysicalDeviceProcAddr)},
+const ProcEntry kInstanceCommands[] = {
+    {"vkGetInstanceProcAddr", proc(vk_icdGetInstanceProcAddr)},
+    {"vkCreateInstance", proc(icd::CreateInstance)},
+    {"vkDestroyInstance", proc(icd::DestroyInstance)},
+    {"vkEnumeratePhysicalDevices", proc(icd::EnumeratePhysicalDevices)},
+    {"vkEnumeratePhysicalDeviceGroups", proc(icd::EnumeratePhysicalDeviceGroups)},
+    {"vkEnumeratePhysicalDeviceGroupsKHR", proc(icd::EnumeratePhysicalDeviceGroups)},
+    {"vk_icdNegotiateLoaderICDInterfaceVersion", proc(vk_icdNegotiateLoaderICDInterfaceVersion)},
+    {"vk_icdGetInstanceProcAddr", proc(vk_icdGetInstanceProcAddr)},
+    {"vk_icdGetPhysicalDeviceProcAddr", proc(vk_icdGetPhysicalDeviceProcAddr)},
 };
 
-template <size_t N>
-PFN_vkVoidFunction lookup(const Entry (&table)[N], const char* name) {
-  for (const Entry& e : table)
-    if (std::strcmp(e.name, name) == 0) return e.fn;
-  return nullptr;
-}
 
 }  // namespace
 
@@ -101,7 +86,7 @@ namespace icd {
 
 VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, const char* name) {
   if (!name) return nullptr;
-  if (PFN_vkVoidFunction f = lookup(kDeviceCommands, name)) return f;
+  if (PFN_vkVoidFunction f = find_proc(kDeviceCommands, name)) return f;
   Device* d = find_device(device);
   if (!d) return nullptr;
   PFN_vkVoidFunction executor_fn = d->fn.GetDeviceProcAddr(device, name);
@@ -133,16 +118,16 @@ WSYS_VK_EXPORT VKAPI_ATTR VkResult VKAPI_CALL vk_icdNegotiateLoaderICDInterfaceV
 WSYS_VK_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vk_icdGetInstanceProcAddr(
     VkInstance instance, const char* name) {
   if (!name) return nullptr;
-  if (PFN_vkVoidFunction f = lookup(kInstanceCommands, name)) return f;
-  if (PFN_vkVoidFunction f = lookup(kPhysicalDeviceCommands, name)) return f;
-  if (PFN_vkVoidFunction f = lookup(kDeviceCommands, name)) return f;
+  if (PFN_vkVoidFunction f = find_proc(kInstanceCommands, name)) return f;
+  if (PFN_vkVoidFunction f = find_proc(kPhysicalDeviceCommands, name)) return f;
+  if (PFN_vkVoidFunction f = find_proc(kDeviceCommands, name)) return f;
   return executor_proc(instance, name);
 }
 
 WSYS_VK_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vk_icdGetPhysicalDeviceProcAddr(
     VkInstance instance, const char* name) {
   if (!name) return nullptr;
-  if (PFN_vkVoidFunction f = lookup(kPhysicalDeviceCommands, name)) return f;
+  if (PFN_vkVoidFunction f = find_proc(kPhysicalDeviceCommands, name)) return f;
   const Executor* e = executor();
   return e && e->gpdpa ? e->gpdpa(instance, name) : nullptr;
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "vulkan/chain.h"
 #include "vulkan/entry_points.h"
 
 namespace wsys::vk {
@@ -21,13 +22,6 @@ namespace {
 constexpr VkDeviceSize kHostImportAlign = 4096;
 
 VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) & ~(a - 1); }
-
-template <typename T>
-const T* find_in_chain(const void* chain, VkStructureType type) {
-  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext)
-    if (s->sType == type) return reinterpret_cast<const T*>(s);
-  return nullptr;
-}
 
 Memory* find_memory(Device& d, VkDeviceMemory m) {
   std::lock_guard<std::mutex> g(d.lock);

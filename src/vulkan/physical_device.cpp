@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "vulkan/chain.h"
 #include "vulkan/entry_points.h"
 #include "vulkan/identity.h"
 #include "vulkan/sparse.h"
@@ -44,20 +45,6 @@ void put_queue_flags(const PhysicalDevice& pd, VkQueueFamilyProperties* q) {
   // Every family can bind: vkQueueBindSparse is fenced into whichever
   // lavapipe queue it is called on.
   if (pd.sparse) q->queueFlags |= VK_QUEUE_SPARSE_BINDING_BIT;
-}
-
-template <typename T>
-T* find_in_chain(void* chain, VkStructureType type) {
-  for (auto* s = static_cast<VkBaseOutStructure*>(chain); s; s = s->pNext)
-    if (s->sType == type) return reinterpret_cast<T*>(s);
-  return nullptr;
-}
-
-template <typename T>
-const T* find_in_chain(const void* chain, VkStructureType type) {
-  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext)
-    if (s->sType == type) return reinterpret_cast<const T*>(s);
-  return nullptr;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "vulkan/chain.h"
 #include "vulkan/sparse.h"
 
 namespace wsys::vk {
@@ -94,10 +95,8 @@ class SparseQueue {
       Pair& p = pairs[i];
       p.value = next_value_ + 1 + i;
       // The application's timeline values, if any (zeros for binary ones).
-      const VkTimelineSemaphoreSubmitInfo* app = nullptr;
-      for (auto* s = static_cast<const VkBaseInStructure*>(info.pNext); s; s = s->pNext)
-        if (s->sType == VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO)
-          app = reinterpret_cast<const VkTimelineSemaphoreSubmitInfo*>(s);
+      const auto* app = find_in_chain<VkTimelineSemaphoreSubmitInfo>(
+          info.pNext, VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO);
       p.wait_values.assign(info.waitSemaphoreCount, 0);
       p.signal_values.assign(info.signalSemaphoreCount, 0);
       if (app && app->pWaitSemaphoreValues)

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 
+#include "vulkan/chain.h"
 #include "vulkan/sparse.h"
 
 namespace wsys::vk {
@@ -23,20 +24,6 @@ SparseDevice* sparse_of(VkDevice device, Device** out = nullptr) {
   return d ? d->sparse.get() : nullptr;
 }
 
-template <typename T>
-T* find_out(void* chain, VkStructureType type) {
-  for (auto* s = static_cast<VkBaseOutStructure*>(chain); s; s = s->pNext)
-    if (s->sType == type) return reinterpret_cast<T*>(s);
-  return nullptr;
-}
-
-template <typename T>
-const T* find_in(const void* chain, VkStructureType type) {
-  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext)
-    if (s->sType == type) return reinterpret_cast<const T*>(s);
-  return nullptr;
-}
-
 // A sparse buffer's requirements: lavapipe's memory types, the sparse
 // block as alignment and size granule, never a dedicated allocation.
 void put_sparse_requirements(VkDeviceSize size, VkMemoryRequirements* r) {
@@ -46,7 +33,7 @@ void put_sparse_requirements(VkDeviceSize size, VkMemoryRequirements* r) {
 
 void put_sparse_requirements2(VkDeviceSize size, VkMemoryRequirements2* r) {
   put_sparse_requirements(size, &r->memoryRequirements);
-  if (auto* ded = find_out<VkMemoryDedicatedRequirements>(
+  if (auto* ded = find_in_chain<VkMemoryDedicatedRequirements>(
           r->pNext, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS)) {
     ded->prefersDedicatedAllocation = VK_FALSE;
     ded->requiresDedicatedAllocation = VK_FALSE;
@@ -71,7 +58,7 @@ VkResult check_sparse_create(const SparseDevice& s, const PhysicalDevice& pd,
   if (ci.flags & VK_BUFFER_CREATE_DEVICE_ADDRESS_CAPTURE_REPLAY_BIT)
     return refuse("sparse buffers have no capture/replay addresses");
   if (ci.size == 0) return refuse("size 0");
-  if (const auto* ext = find_in<VkExternalMemoryBufferCreateInfo>(
+  if (const auto* ext = find_in_chain<VkExternalMemoryBufferCreateInfo>(
           ci.pNext, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
       ext && ext->handleTypes)
     return refuse("sparse buffers have no external memory");

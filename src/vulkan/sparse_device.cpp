@@ -3,38 +3,29 @@
 #include <cstring>
 #include <iterator>
 
+#include "vulkan/proc_table.h"
 #include "vulkan/sparse.h"
 
 namespace wsys::vk {
 
 namespace {
 
-struct Entry {
-  const char* name;
-  PFN_vkVoidFunction fn;
-};
-
-template <typename Fn>
-constexpr PFN_vkVoidFunction F(Fn f) {
-  return reinterpret_cast<PFN_vkVoidFunction>(f);
-}
-
 // Core and extension spellings alike: GetDeviceProcAddr returns one only
 // when lavapipe has that spelling enabled on the device.
-const Entry kSparseCommands[] = {
-    {"vkCreateBuffer", F(icd::CreateBuffer)},
-    {"vkDestroyBuffer", F(icd::DestroyBuffer)},
-    {"vkGetBufferMemoryRequirements", F(icd::GetBufferMemoryRequirements)},
-    {"vkGetBufferMemoryRequirements2", F(icd::GetBufferMemoryRequirements2)},
-    {"vkGetBufferMemoryRequirements2KHR", F(icd::GetBufferMemoryRequirements2)},
-    {"vkGetDeviceBufferMemoryRequirements", F(icd::GetDeviceBufferMemoryRequirements)},
-    {"vkGetDeviceBufferMemoryRequirementsKHR", F(icd::GetDeviceBufferMemoryRequirements)},
-    {"vkBindBufferMemory", F(icd::BindBufferMemory)},
-    {"vkBindBufferMemory2", F(icd::BindBufferMemory2)},
-    {"vkBindBufferMemory2KHR", F(icd::BindBufferMemory2)},
-    {"vkGetDeviceQueue", F(icd::GetDeviceQueue)},
-    {"vkGetDeviceQueue2", F(icd::GetDeviceQueue2)},
-    {"vkQueueBindSparse", F(icd::QueueBindSparse)},
+const ProcEntry kSparseCommands[] = {
+    {"vkCreateBuffer", proc(icd::CreateBuffer)},
+    {"vkDestroyBuffer", proc(icd::DestroyBuffer)},
+    {"vkGetBufferMemoryRequirements", proc(icd::GetBufferMemoryRequirements)},
+    {"vkGetBufferMemoryRequirements2", proc(icd::GetBufferMemoryRequirements2)},
+    {"vkGetBufferMemoryRequirements2KHR", proc(icd::GetBufferMemoryRequirements2)},
+    {"vkGetDeviceBufferMemoryRequirements", proc(icd::GetDeviceBufferMemoryRequirements)},
+    {"vkGetDeviceBufferMemoryRequirementsKHR", proc(icd::GetDeviceBufferMemoryRequirements)},
+    {"vkBindBufferMemory", proc(icd::BindBufferMemory)},
+    {"vkBindBufferMemory2", proc(icd::BindBufferMemory2)},
+    {"vkBindBufferMemory2KHR", proc(icd::BindBufferMemory2)},
+    {"vkGetDeviceQueue", proc(icd::GetDeviceQueue)},
+    {"vkGetDeviceQueue2", proc(icd::GetDeviceQueue2)},
+    {"vkQueueBindSparse", proc(icd::QueueBindSparse)},
 };
 
 // lavapipe's `name`, else its `alt` spelling (the extension's, for an
@@ -49,9 +40,7 @@ Fn device_fn(Device& d, const char* name, const char* alt = nullptr) {
 }  // namespace
 
 PFN_vkVoidFunction sparse_device_command(const char* name) {
-  for (const Entry& e : kSparseCommands)
-    if (std::strcmp(e.name, name) == 0) return e.fn;
-  return nullptr;
+  return find_proc(kSparseCommands, name);
 }
 
 bool sparse_device_init(Device& d, const SparseFeatures& enabled) {

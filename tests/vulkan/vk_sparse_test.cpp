@@ -552,83 +552,12 @@ TEST_F(Sparse, TransfersAndComputeThroughBoundMemory) {
   VK_OK(bind_now(in, {range(0, n * 4, mi)}));  // reaching the buffer's end
   VK_OK(bind_now(out, {range(0, n * 4, mo)}));
 
-  VkShaderModuleCreateInfo smi{};
-  smi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  smi.codeSize = sizeof kScaleAddSpv;
-  smi.pCode = kScaleAddSpv;
-  VkShaderModule sm;
-  VK_OK(vkCreateShaderModule(dev.get(), &smi, nullptr, &sm));
-  VkDescriptorSetLayoutBinding lb[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    lb[i].binding = i;
-    lb[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    lb[i].descriptorCount = 1;
-    lb[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo dli{};
-  dli.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  dli.bindingCount = 2;
-  dli.pBindings = lb;
-  VkDescriptorSetLayout dsl;
-  VK_OK(vkCreateDescriptorSetLayout(dev.get(), &dli, nullptr, &dsl));
-  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 12};
-  VkPipelineLayoutCreateInfo pli{};
-  pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  pli.setLayoutCount = 1;
-  pli.pSetLayouts = &dsl;
-  pli.pushConstantRangeCount = 1;
-  pli.pPushConstantRanges = &pcr;
-  VkPipelineLayout pl;
-  VK_OK(vkCreatePipelineLayout(dev.get(), &pli, nullptr, &pl));
-  VkComputePipelineCreateInfo cpi{};
-  cpi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  cpi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  cpi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  cpi.stage.module = sm;
-  cpi.stage.pName = "main";
-  cpi.layout = pl;
-  VkPipeline pipe;
-  VK_OK(vkCreateComputePipelines(dev.get(), VK_NULL_HANDLE, 1, &cpi, nullptr, &pipe));
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
-  VkDescriptorPoolCreateInfo dpi{};
-  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dpi.maxSets = 1;
-  dpi.poolSizeCount = 1;
-  dpi.pPoolSizes = &ps;
-  VkDescriptorPool dp;
-  VK_OK(vkCreateDescriptorPool(dev.get(), &dpi, nullptr, &dp));
-  VkDescriptorSetAllocateInfo dai{};
-  dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  dai.descriptorPool = dp;
-  dai.descriptorSetCount = 1;
-  dai.pSetLayouts = &dsl;
-  VkDescriptorSet ds;
-  VK_OK(vkAllocateDescriptorSets(dev.get(), &dai, &ds));
-  VkDescriptorBufferInfo dbi[2] = {{in, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet w[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w[i].dstSet = ds;
-    w[i].dstBinding = i;
-    w[i].descriptorCount = 1;
-    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w[i].pBufferInfo = &dbi[i];
-  }
-  vkUpdateDescriptorSets(dev.get(), 2, w, 0, nullptr);
-  const uint32_t params[3] = {3, 11, n};
-  VK_OK(dev.run([&](VkCommandBuffer cb) {
-    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
-    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pl, 0, 1, &ds, 0, nullptr);
-    vkCmdPushConstants(cb, pl, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, params);
-    vkCmdDispatch(cb, (n + 63) / 64, 1, 1);
-  }));
+  ScaleAdd shader;
+  VK_OK(shader.init(dev.get(), kScaleAddSpv, sizeof kScaleAddSpv));
+  shader.set_buffers(in, out);
+  VK_OK(dev.run([&](VkCommandBuffer cb) { shader.record(cb, 3, 11, n); }));
   for (uint32_t i = 0; i < n; i++) ASSERT_EQ(oa[i], ia[i] * 3 + 11 + i) << i;
   EXPECT_EQ(oa[n], tagged(2, n * 4)) << "nothing past the end";
-  vkDestroyDescriptorPool(dev.get(), dp, nullptr);
-  vkDestroyPipeline(dev.get(), pipe, nullptr);
-  vkDestroyPipelineLayout(dev.get(), pl, nullptr);
-  vkDestroyDescriptorSetLayout(dev.get(), dsl, nullptr);
-  vkDestroyShaderModule(dev.get(), sm, nullptr);
 }
 
 TEST_F(Sparse, RebindAndUnbindPages) {

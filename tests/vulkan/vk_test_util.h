@@ -101,6 +101,33 @@ struct Buffer {
   void reset();
 };
 
+// The scale_add compute shader (tests/vulkan/shaders/scale_add.comp:
+// out[i] = in[i] * mul + add + i for i < n) with its pipeline and one
+// descriptor set, for the tests that compute on wsys memory.
+class ScaleAdd {
+ public:
+  ScaleAdd() = default;
+  ~ScaleAdd();
+  ScaleAdd(const ScaleAdd&) = delete;
+  ScaleAdd& operator=(const ScaleAdd&) = delete;
+
+  // `spirv`/`bytes`: the shader's code (each test program embeds it).
+  VkResult init(VkDevice device, const uint32_t* spirv, size_t bytes);
+  // Points the set at the two storage buffers (whole).
+  void set_buffers(VkBuffer in, VkBuffer out);
+  // Records the dispatch for `n` elements.
+  void record(VkCommandBuffer cb, uint32_t mul, uint32_t add, uint32_t n) const;
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkShaderModule module_ = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+  VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  VkDescriptorPool pool_ = VK_NULL_HANDLE;
+  VkDescriptorSet set_ = VK_NULL_HANDLE;
+};
+
 enum class External { None, Export, Import };
 // `import_fd` for External::Import (ownership passes on success).
 VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
