@@ -8,7 +8,7 @@
 # Arguments are passed to wsys-info.
 set -eu
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --main
 BUILD=${WSYS_BUILD_DIR:-build}
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" --buildtype=release -Dtests=false -Dbench=false >/dev/null
