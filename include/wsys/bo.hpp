@@ -9,8 +9,9 @@
 // A Bo has a GPU address in its Device's VM (Vm objects of the bind layer
 // track further mappings), a CPU mapping created on first use, a label,
 // and "busy": pending GPU use, recorded by the frontend with mark_used()
-// (a syncobj point its submission signals) and, on panfrost, the kernel's
-// implicit fences. busy() never blocks.
+// (a syncobj point its submission signals; every queue's, so a buffer used
+// by two queues is busy until both are done) and, on panfrost, the
+// kernel's implicit fences. busy() never blocks.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "wsys/bo_cache.hpp"
 #include "wsys/result.hpp"
@@ -81,7 +83,11 @@ class Bo {
 
   // Records that a submission using this buffer signals (syncobj, point)
   // when done (point 0: a binary syncobj). The syncobj must stay alive
-  // until that point signals or the buffer is released.
+  // until that point signals or the buffer is released. One use is kept
+  // per syncobj (a queue's timeline: its latest point, which signals after
+  // the earlier ones; a binary syncobj: its latest submission, which
+  // replaced the earlier fence there), and uses of different syncobjs
+  // accumulate until they signal. Syncobj 0 is ignored.
   void mark_used(uint32_t syncobj, uint64_t point = 0);
   // Pending GPU use, without blocking.
   bool busy();
@@ -97,8 +103,14 @@ class Bo {
   friend class BindBatch;
   Bo(Device* device, std::shared_ptr<kmod::Bo> kbo, uint64_t requested, uint32_t flags);
   ~Bo();
-  // Waits for the recorded last use (0 polls); forgets it once signalled.
+  // Waits for every recorded use (0 polls); forgets those found signalled.
   Result<void> wait_last_use(int64_t abs_deadline_ns, bool forget_if_idle);
+  // The recorded uses (a copy, taken under the lock).
+  struct Use {
+    uint32_t syncobj = 0;
+    uint64_t point = 0;
+  };
+  std::vector<Use> pending_uses() const;
 
   BoCacheHook hook_;  // first: Device converts hook pointers back to Bos
   std::atomic<uint32_t> refs_{1};
@@ -117,8 +129,10 @@ class Bo {
 
   mutable std::mutex lock_;  // guards the fields below
   std::string label_;
-  uint32_t use_syncobj_ = 0;  // last recorded use (0: none pending)
-  uint64_t use_point_ = 0;
+  // Uses not yet seen signalled, one per syncobj. The vector keeps its
+  // capacity across cache reuse, so steady-state mark_used allocates
+  // nothing.
+  std::vector<Use> uses_;
 };
 
 // An owning reference to a Bo.

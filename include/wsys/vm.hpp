@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "wsys/bo.hpp"
@@ -131,6 +132,9 @@ class Vm {
   // by an async unmap waiting for `after`, the range parked behind the
   // Vm's own unmap timeline.
   Result<void> unmap_and_free(const VaAllocation& va, std::optional<SyncPoint> after);
+  // The same behind every point of `after` (a buffer several queues used);
+  // points with syncobj 0 are ignored.
+  Result<void> unmap_and_free(const VaAllocation& va, std::span<const SyncPoint> after);
 
   // --- activity timeline (panthor; -EOPNOTSUPP on panfrost) ---
   uint32_t activity_syncobj() const;

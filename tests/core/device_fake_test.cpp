@@ -242,6 +242,52 @@ TEST_P(DeviceFake, BusyBufferIsNeverHandedOut) {
   EXPECT_EQ(f->fake->creates, 2u);
 }
 
+// Two queues use one buffer: it stays busy (and out of the cache) until
+// both are done, whichever finishes first.
+TEST_P(DeviceFake, BufferUsedByTwoQueuesIsBusyUntilBothAreDone) {
+  auto f = make(GetParam());
+  auto qa = f->fake->syncobj_create(false);
+  auto qb = f->fake->syncobj_create(false);
+  ASSERT_TRUE(qa.ok() && qb.ok());
+  const uint64_t pa = GetParam() ? 0 : 7, pb = GetParam() ? 0 : 2;
+  uint32_t h1;
+  {
+    auto a = f->dev->bo_alloc(4096, 0);
+    ASSERT_TRUE(a.ok());
+    h1 = (*a)->handle();
+    (*a)->mark_used(*qa, pa);
+    (*a)->mark_used(*qb, pb);
+    (*a)->mark_used(0, 9);  // ignored
+    ASSERT_TRUE(f->fake->syncobj_signal(*qb, pb).ok());  // the later use finishes first
+    EXPECT_TRUE((*a)->busy()) << "queue A still uses it";
+  }
+  auto b = f->dev->bo_alloc(4096, 0);
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE((*b)->handle(), h1) << "handed out while queue A used it";
+  b->reset();
+  ASSERT_TRUE(f->fake->syncobj_signal(*qa, pa).ok());
+  auto c = f->dev->bo_alloc(4096, 0);
+  auto d = f->dev->bo_alloc(4096, 0);
+  ASSERT_TRUE(c.ok() && d.ok());
+  EXPECT_TRUE((*c)->handle() == h1 || (*d)->handle() == h1) << "idle once both are done";
+}
+
+// One use per syncobj: a timeline keeps its latest point.
+TEST(DeviceFakePanthor, LaterPointOfOneTimelineReplacesTheEarlier) {
+  auto f = make(false);
+  auto q = f->fake->syncobj_create(false);
+  ASSERT_TRUE(q.ok());
+  auto a = f->dev->bo_alloc(4096, 0);
+  ASSERT_TRUE(a.ok());
+  (*a)->mark_used(*q, 4);
+  (*a)->mark_used(*q, 6);
+  (*a)->mark_used(*q, 5);  // older than what is recorded: changes nothing
+  ASSERT_TRUE(f->fake->syncobj_signal(*q, 5).ok());
+  EXPECT_TRUE((*a)->busy()) << "point 6 is pending";
+  ASSERT_TRUE(f->fake->syncobj_signal(*q, 6).ok());
+  EXPECT_FALSE((*a)->busy());
+}
+
 TEST(DeviceFakePanfrost, BufferPurgedAtPutIsDestroyedNotCached) {
   auto f = make(true, {}, std::nullopt, /*lazy=*/false);
   f->fake->set_purge_on_dontneed(true);
@@ -415,6 +461,28 @@ TEST(DeviceFakePanthor, BusyBufferVaIsReclaimedOnlyAfterItsUnmapSignals) {
   EXPECT_EQ(st.va_deferred, 0u);
   EXPECT_EQ(st.va_reclaimed, 1u);
   EXPECT_EQ(f->fake->vm()->overlap_refusals, 0u);
+}
+
+// The deferred unmap of a buffer two queues used waits for both.
+TEST(DeviceFakePanthor, BusyBufferVaWaitsForEveryQueueThatUsedIt) {
+  auto f = make(false);
+  auto qa = f->fake->syncobj_create(false);
+  auto qb = f->fake->syncobj_create(false);
+  uint64_t va;
+  {
+    auto a = f->dev->bo_alloc(1 << 20, kAllocNoCache);
+    ASSERT_TRUE(a.ok());
+    va = (*a)->gpu_va();
+    (*a)->mark_used(*qa, 3);
+    (*a)->mark_used(*qb, 8);
+  }
+  EXPECT_EQ(f->dev->stats().va_async_unmaps, 1u);
+  ASSERT_TRUE(f->fake->syncobj_signal(*qb, 8).ok());
+  EXPECT_EQ(f->fake->vm()->run_async(), 0u) << "queue A has not finished";
+  EXPECT_TRUE(f->fake->vm()->mapped(va));
+  ASSERT_TRUE(f->fake->syncobj_signal(*qa, 3).ok());
+  EXPECT_EQ(f->fake->vm()->run_async(), 1u);
+  EXPECT_FALSE(f->fake->vm()->mapped(va));
 }
 
 TEST(DeviceFakePanthor, IdleBufferVaIsFreedAtOnce) {

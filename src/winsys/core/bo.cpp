@@ -1,6 +1,9 @@
 // wsys::Bo: reference counting, CPU mapping, labels, export, busy tracking.
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -87,45 +90,78 @@ Result<int> Bo::export_fd() {
 }
 
 void Bo::mark_used(uint32_t syncobj, uint64_t point) {
+  if (syncobj == 0) return;
   std::lock_guard<std::mutex> g(lock_);
-  use_syncobj_ = syncobj;
-  use_point_ = point;
+  for (Use& u : uses_) {
+    if (u.syncobj != syncobj) continue;
+    // A timeline's later point implies the earlier ones; a binary
+    // syncobj's new submission replaced its fence.
+    u.point = point == 0 ? 0 : std::max(u.point, point);
+    return;
+  }
+  uses_.push_back(Use{syncobj, point});
+}
+
+std::vector<Bo::Use> Bo::pending_uses() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return uses_;
 }
 
 Result<void> Bo::wait_last_use(int64_t abs_deadline_ns, bool forget_if_idle) {
-  uint32_t s;
-  uint64_t p;
+  // The common case, one use, without copying the list.
+  Use one;
+  std::vector<Use> many;
   {
     std::lock_guard<std::mutex> g(lock_);
-    s = use_syncobj_;
-    p = use_point_;
+    if (uses_.empty()) return {};
+    if (uses_.size() == 1)
+      one = uses_[0];
+    else
+      many = uses_;
   }
-  if (s == 0) return {};
-  // WAIT_FOR_SUBMIT: a point whose submission has not reached the kernel
-  // yet is pending, not an error. A deadline of 0 polls.
-  Result<void> w = device_->kmod().syncobj_wait(
-      std::span<const uint32_t>(&s, 1),
-      p ? std::span<const uint64_t>(&p, 1) : std::span<const uint64_t>(), abs_deadline_ns, true,
-      true);
-  if (!w.ok()) return w;
-  if (forget_if_idle) {
+  const Use* first = many.empty() ? &one : many.data();
+  const size_t count = many.empty() ? 1 : many.size();
+  Result<void> result;
+  size_t signalled = 0;
+  Use done[8];  // the first signalled ones, to forget (more are found next time)
+  for (size_t i = 0; i < count; i++) {
+    const Use& u = first[i];
+    // WAIT_FOR_SUBMIT: a point whose submission has not reached the kernel
+    // yet is pending, not an error. A deadline of 0 polls.
+    Result<void> w = device_->kmod().syncobj_wait(
+        std::span<const uint32_t>(&u.syncobj, 1),
+        u.point ? std::span<const uint64_t>(&u.point, 1) : std::span<const uint64_t>(),
+        abs_deadline_ns, true, true);
+    const bool pending =
+        !w.ok() && (w.error() == -ETIME || w.error() == -ETIMEDOUT || w.error() == -EBUSY);
+    if (pending) {
+      // Busy: when polling, the rest need not be looked at.
+      if (result.ok()) result = w;
+      if (abs_deadline_ns == 0) break;
+      continue;
+    }
+    if (!w.ok())  // a syncobj the frontend destroyed: nothing can still wait on it
+      WSYS_LOG(Bo, "handle %u: use of syncobj %u unknown (%s), taken as done", handle(),
+               u.syncobj, strerror(-w.error()));
+    if (signalled < std::size(done)) done[signalled++] = u;
+  }
+  if (forget_if_idle && signalled) {
     std::lock_guard<std::mutex> g(lock_);
-    if (use_syncobj_ == s && use_point_ == p) use_syncobj_ = 0;  // idle stays idle
+    for (size_t i = 0; i < signalled; i++) {
+      // Only if unchanged meanwhile: a newer point of the same syncobj
+      // stays pending.
+      auto it = std::find_if(uses_.begin(), uses_.end(), [&](const Use& u) {
+        return u.syncobj == done[i].syncobj && u.point == done[i].point;
+      });
+      if (it != uses_.end()) uses_.erase(it);
+    }
   }
-  return {};
+  return result;
 }
 
 bool Bo::busy() {
-  Result<void> w = wait_last_use(0, true);
-  if (!w.ok() && (w.error() == -ETIME || w.error() == -ETIMEDOUT || w.error() == -EBUSY))
-    return true;
-  if (!w.ok()) {
-    // A syncobj the frontend destroyed: nothing can still be waiting on it.
-    WSYS_LOG(Bo, "busy: handle %u: last use unknown (%s), taken as idle", handle(),
-             strerror(-w.error()));
-    std::lock_guard<std::mutex> g(lock_);
-    use_syncobj_ = 0;
-  }
+  // Only pending uses fail the poll (unknown syncobjs count as done).
+  if (!wait_last_use(0, true).ok()) return true;
   // panfrost also tracks the kernel's implicit fences (SUBMIT's BO list).
   Result<void> k = device_->kmod().bo_wait(*kbo_, 0);
   return !k.ok() && (k.error() == -EBUSY || k.error() == -ETIMEDOUT || k.error() == -ETIME);

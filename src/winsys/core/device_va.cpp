@@ -5,6 +5,7 @@
 // unmap signals (Vm::unmap_and_free).
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
@@ -52,14 +53,13 @@ void DeviceVa::unmap(Device& d, Bo& bo) {
   a.block = bo.va_block_;
   bo.va_block_ = UINT32_MAX;
 
-  SyncPoint use;
-  {
-    std::lock_guard<std::mutex> g(bo.lock_);
-    use.syncobj = bo.use_syncobj_;
-    use.point = bo.use_point_;
-  }
-  const bool busy = use.syncobj != 0 && bo.busy();
-  Result<void> r = d.vm_->unmap_and_free(a, busy ? std::optional<SyncPoint>(use) : std::nullopt);
+  // Busy: the unmap waits for every use still pending (busy() forgets the
+  // signalled ones first).
+  std::vector<SyncPoint> after;
+  if (bo.busy())
+    for (const Bo::Use& u : bo.pending_uses()) after.push_back(SyncPoint{u.syncobj, u.point});
+  const bool busy = !after.empty();
+  Result<void> r = d.vm_->unmap_and_free(a, std::span<const SyncPoint>(after));
   if (!r.ok()) return;  // logged by the Vm; the range stays allocated
   if (busy) {
     d.impl_->va_async_unmaps.fetch_add(1, std::memory_order_relaxed);

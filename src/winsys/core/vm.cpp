@@ -381,6 +381,11 @@ Result<void> Vm::bind(BindBatch& batch, BindMode mode, size_t* failed_op) {
 }
 
 Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint> after) {
+  if (after && after->syncobj) return unmap_and_free(va, std::span<const SyncPoint>(&*after, 1));
+  return unmap_and_free(va, std::span<const SyncPoint>());
+}
+
+Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoint> after_all) {
   Impl& im = *impl_;
   if (!im.managed) return Error(-EOPNOTSUPP);
   kmod::BindOp op;
@@ -392,8 +397,14 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
     std::lock_guard<std::mutex> g(im.lock);
     kvm = im.kvm;
   }
-  bool wait_first = after && after->syncobj;
-  if (after && after->syncobj && im.unmap_syncobj) {
+  // The waits, then the signal of the Vm's unmap timeline (built before
+  // the ioctl: nothing is allocated once the kernel has the bind).
+  std::vector<kmod::SyncOp> syncs;
+  for (const SyncPoint& p : after_all)
+    if (p.syncobj) syncs.push_back(kmod::SyncOp::wait(p.syncobj, p.point));
+  const size_t waits = syncs.size();
+  bool wait_first = waits != 0;
+  if (waits && im.unmap_syncobj) {
     std::lock_guard<std::mutex> ug(im.unmap_lock);
     const uint64_t point = im.unmap_point + 1;
     {
@@ -402,8 +413,7 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
       std::lock_guard<std::mutex> g(im.lock);
       im.own_parked.push_back(Impl::Parked{va, SyncPoint{im.unmap_syncobj, point}});
     }
-    kmod::SyncOp syncs[2] = {kmod::SyncOp::wait(after->syncobj, after->point),
-                             kmod::SyncOp::signal(im.unmap_syncobj, point)};
+    syncs.push_back(kmod::SyncOp::signal(im.unmap_syncobj, point));
     op.syncs = syncs;
     Result<void> r = kvm->bind(kmod::BindMode::Async, std::span<const kmod::BindOp>(&op, 1));
     op.syncs = {};
@@ -415,19 +425,23 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::optional<SyncPoint>
       im.st.async++;
       im.st.ops_requested++;
       im.st.ops_submitted++;
-      WSYS_LOG(Va, "unmap (parked) va=0x%llx size=%llu after syncobj %u point %llu -> point %llu",
+      WSYS_LOG(Va, "unmap (parked) va=0x%llx size=%llu after %zu point(s) -> point %llu",
                static_cast<unsigned long long>(va.addr), static_cast<unsigned long long>(va.size),
-               after->syncobj, static_cast<unsigned long long>(after->point),
-               static_cast<unsigned long long>(point));
+               waits, static_cast<unsigned long long>(point));
       return {};
     }
     im.own_parked.pop_back();  // unmap_lock held: ours is the last record
+    syncs.pop_back();          // the signal
     WSYS_LOG(Va, "async unmap va=0x%llx refused (%s): waiting, then unmapping now",
              static_cast<unsigned long long>(va.addr), std::strerror(-r.error()));
   }
   // No async unmap (no timelines, or the kernel refused it, e.g. a point it
   // does not know): wait for the last use, with no lock held, then unmap.
-  if (wait_first) (void)point_signalled(*im.k, *after, deadline_after_ms(10000));
+  if (wait_first) {
+    const int64_t deadline = deadline_after_ms(10000);
+    for (const SyncPoint& p : after_all)
+      if (p.syncobj) (void)point_signalled(*im.k, p, deadline);
+  }
   Result<void> r = kvm->bind(kmod::BindMode::Immediate, std::span<const kmod::BindOp>(&op, 1));
   std::lock_guard<std::mutex> g(im.lock);
   im.st.bind_calls++;
