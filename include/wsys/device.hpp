@@ -10,7 +10,7 @@
 // panthor through the VaAllocator and an immediate VM_BIND, panfrost where
 // the kernel placed them. A cached buffer keeps its mapping, so a cache hit
 // costs no bind. When a buffer is destroyed its VA is unmapped: at once if
-// it is idle, else by an asynchronous VM_BIND that waits for its last use;
+// it is idle, else by an asynchronous VM_BIND that waits for every pending use (each queue's);
 // that VA goes back to the allocator only once the unmap's point on the
 // device's unmap timeline has signalled (checked without blocking; the
 // bookkeeping record is allocated before the unmap is submitted).

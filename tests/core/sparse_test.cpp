@@ -703,6 +703,54 @@ TEST_F(SparseModel, DestroyUnmapsBehindItsPointAndFreesTheRange) {
   EXPECT_EQ(dev->vm().stats().va.allocation_count, allocs - 1);
 }
 
+// destroy(after) adds `after` to the uses of every bound Bo: one with a
+// pending use of its own (another queue) stays out of the cache until both
+// have signalled, whichever comes first.
+TEST_F(SparseModel, DestroyKeepsABoundBoBusyUntilItsOwnUseAndTheUnmapAreDone) {
+  auto sb = SparseBuffer::create(dev, kPage);
+  ASSERT_TRUE(sb.ok());
+  auto other = dev->kmod().syncobj_create(false);  // another queue, host-signalled
+  ASSERT_TRUE(other.ok());
+  uint32_t handle = 0;
+  {
+    BoRef a = tagged_bo(*dev, kPage, 0xa);
+    handle = a->handle();
+    ASSERT_TRUE((*sb)->bind(0, 1, *a, 0).ok());
+    ASSERT_TRUE((*sb)->submit(BindMode::Immediate).ok());
+    a->mark_used(*other, 1);
+  }
+  // A slow job reads through the range; destroy waits for it.
+  auto dst = dev->bo_alloc(kPage, kAllocNoCache);
+  ASSERT_TRUE(dst.ok());
+  test::Stream s;
+  s.sleep(300'000'000);
+  copy(s, (*dst)->gpu_va(), (*sb)->gpu_va(), kPage);
+  const uint64_t p = ++next;
+  ASSERT_TRUE(run(s, {}, p).ok());
+  ASSERT_TRUE((*sb)->destroy(SyncPoint{tl, p}).ok());
+  ASSERT_TRUE(dev->kmod().syncobj_signal(*other, 1).ok());  // its own use ends first
+  Result<uint64_t> q = dev->kmod().syncobj_query(tl);
+  ASSERT_TRUE(q.ok());
+  if (*q < p) {
+    auto z = dev->bo_alloc(kPage, 0);
+    ASSERT_TRUE(z.ok());
+    EXPECT_NE((*z)->handle(), handle) << "reused while the job still reads it";
+  }
+  ASSERT_TRUE(wait_point(p));
+  bool reused = false;
+  std::vector<BoRef> held;
+  for (int i = 0; i < 4 && !reused; i++) {
+    auto z = dev->bo_alloc(kPage, 0);
+    ASSERT_TRUE(z.ok());
+    reused = (*z)->handle() == handle;
+    held.push_back(*z);
+  }
+  EXPECT_TRUE(reused) << "idle once both uses are done";
+  held.clear();
+  dev->vm().reclaim(true);
+  (void)dev->kmod().syncobj_destroy(*other);
+}
+
 TEST_F(SparseModel, BuffersInAnotherVm) {
   auto vm2 = Vm::create(dev);
   ASSERT_TRUE(vm2.ok());

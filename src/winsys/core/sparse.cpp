@@ -420,16 +420,14 @@ Result<void> SparseBuffer::destroy(std::optional<SyncPoint> after) {
     resident_count_ = 0;
   }
   if (after && after->syncobj) {
-    // The unmap runs once `after` signals: a Bo nobody else is using must
-    // not be handed out by the cache before that (one whose own recorded
-    // use is pending keeps that use; see docs/sparse.md).
+    // The unmap runs once `after` signals: no bound Bo may be handed out by
+    // the cache before that (the use is added to the Bo's own pending ones).
     std::vector<Bo*> distinct;
     for (const BoRef& b : refs)
       if (b && (distinct.empty() || distinct.back() != b.get())) distinct.push_back(b.get());
     std::sort(distinct.begin(), distinct.end(), std::less<Bo*>());
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    for (Bo* b : distinct)
-      if (!b->busy()) b->mark_used(after->syncobj, after->point);
+    for (Bo* b : distinct) b->mark_used(after->syncobj, after->point);
   }
   WSYS_LOG(Vm, "sparse buffer va=0x%llx destroyed%s", static_cast<unsigned long long>(va_.addr),
            after ? " (unmap deferred)" : "");
