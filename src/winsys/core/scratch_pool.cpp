@@ -46,16 +46,6 @@ uint32_t wls_instance_count(uint32_t x, uint32_t y, uint32_t z, bool indirect) {
 
 bool still_pending(int err) { return err == -ETIME || err == -ETIMEDOUT || err == -EBUSY; }
 
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
-}
-
-// How long the destructor waits for a retired buffer used by several queues
-// (the kernel's job timeout ends any job well before).
-constexpr int64_t kDestroyWaitNs = 30'000'000'000ll;
-
 }  // namespace
 
 Result<std::shared_ptr<ScratchPool>> ScratchPool::create(std::shared_ptr<Device> device) {
@@ -78,36 +68,14 @@ ScratchPool::ScratchPool(std::shared_ptr<Device> device, uint32_t threads_per_co
 
 ScratchPool::~ScratchPool() {
   // Nobody else can call in now: no locks needed. Every buffer goes back to
-  // the device; the Bo's own tracking (its last recorded use) is exact when
-  // at most one recorded use is still pending, so only a buffer with
-  // several pending uses makes us wait.
+  // the device with the uses still pending recorded on the Bo (it tracks
+  // each queue's), so the cache keeps it until all are done: no waiting.
   std::vector<Held> all = std::move(parked_);
   for (Held& h : current_)
     if (h.bo) all.push_back(std::move(h));
   for (Held& h : all) {
-    std::vector<Use> pending;
     for (const Use& u : h.uses)
-      if (use_pending(u)) pending.push_back(u);
-    if (pending.size() == 1) {
-      h.bo->mark_used(pending[0].syncobj, pending[0].point);
-    } else if (pending.size() > 1) {
-      WSYS_LOG(Scratch, "destroying the pool waits for %zu uses of handle %u",
-               pending.size(), h.bo->handle());
-      const int64_t deadline = monotonic_ns() + kDestroyWaitNs;
-      for (const Use& u : pending) {
-        uint32_t s = u.syncobj;
-        uint64_t pt = u.point;
-        (void)device_->kmod().syncobj_wait(
-            std::span<const uint32_t>(&s, 1),
-            pt ? std::span<const uint64_t>(&pt, 1) : std::span<const uint64_t>(), deadline,
-            true, true);
-      }
-      // Whatever happened, the latest recorded use is the Bo's last word.
-      const Use* latest = &pending[0];
-      for (const Use& u : pending)
-        if (u.seq > latest->seq) latest = &u;
-      h.bo->mark_used(latest->syncobj, latest->point);
-    }
+      if (use_pending(u)) h.bo->mark_used(u.syncobj, u.point);
     h.bo.reset();
   }
 }
@@ -297,7 +265,7 @@ size_t ScratchPool::poll_uses(bool prune_current) {
   std::vector<Use> signalled;  // (syncobj, point, seq) seen done
   for (const Use& u : snapshot)
     if (!use_pending(u)) signalled.push_back(u);
-  // The Bo's own view too (its last recorded use, and on panfrost the
+  // The Bo's own view too (its recorded uses, and on panfrost the
   // kernel's implicit fences from the jobs' BO lists): a use recorded only
   // with bo->mark_used() keeps the buffer parked as well, so the pool never
   // hands a busy buffer back to the device.
