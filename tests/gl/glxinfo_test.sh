@@ -7,6 +7,9 @@
 set -u
 launcher=$1
 locate=$2
+for p in "$launcher" "$locate"; do
+  [ -x "$p" ] || { echo "FAIL: $p is not an executable (build the project first)"; exit 1; }
+done
 if ! where=$("$locate" --child locate); then
   echo "SKIP: $where"
   exit 77
