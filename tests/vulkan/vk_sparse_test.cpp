@@ -26,92 +26,33 @@ uint32_t tagged(uint32_t tag, VkDeviceSize byte) {
   return tag * 0x1000000u + static_cast<uint32_t>(byte / 4);
 }
 
-// A VkDevice with sparse features (or others) enabled, its queue, and a
-// command pool.
-class SparseDevice {
+// A VkDevice with sparse features (or others) enabled, and command buffers
+// recorded ahead to submit with semaphores.
+class SparseDevice : public Device {
  public:
-  ~SparseDevice() { destroy(); }
-
   // `features` as pEnabledFeatures, or (features2) in a
   // VkPhysicalDeviceFeatures2 at the head of the chain.
   VkResult init(const Instance& inst, const VkPhysicalDeviceFeatures& features,
                 bool features2 = false, void* chain = nullptr) {
-    uint32_t n = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(inst.physical(), &n, nullptr);
-    std::vector<VkQueueFamilyProperties> fams(n);
-    vkGetPhysicalDeviceQueueFamilyProperties(inst.physical(), &n, fams.data());
-    family_ = UINT32_MAX;
-    for (uint32_t i = 0; i < n && family_ == UINT32_MAX; i++)
-      if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family_ = i;
-    if (family_ == UINT32_MAX) return VK_ERROR_FEATURE_NOT_PRESENT;
-    float prio = 1.0f;
-    VkDeviceQueueCreateInfo q{};
-    q.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-    q.queueFamilyIndex = family_;
-    q.queueCount = 1;
-    q.pQueuePriorities = &prio;
-    VkPhysicalDeviceFeatures2 f2{};
-    f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
-    f2.features = features;
-    f2.pNext = chain;
-    VkDeviceCreateInfo ci{};
-    ci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-    ci.pNext = features2 ? &f2 : chain;
-    ci.queueCreateInfoCount = 1;
-    ci.pQueueCreateInfos = &q;
-    ci.pEnabledFeatures = features2 ? nullptr : &features;
-    VkResult r = vkCreateDevice(inst.physical(), &ci, nullptr, &device_);
-    if (r != VK_SUCCESS) {
-      device_ = VK_NULL_HANDLE;
-      return r;
-    }
-    vkGetDeviceQueue(device_, family_, 0, &queue_);
-    VkCommandPoolCreateInfo pci{};
-    pci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-    pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    pci.queueFamilyIndex = family_;
-    r = vkCreateCommandPool(device_, &pci, nullptr, &pool_);
+    VkResult r = Device::init(inst, {}, &features, features2, chain);
     if (r != VK_SUCCESS) return r;
-    get_stats_ = reinterpret_cast<PFN_vkGetWsysMemoryStatsWSYS>(
-        vkGetDeviceProcAddr(device_, "vkGetWsysMemoryStatsWSYS"));
-    return get_stats_ ? VK_SUCCESS : VK_ERROR_INITIALIZATION_FAILED;
+    return get_stats ? VK_SUCCESS : VK_ERROR_INITIALIZATION_FAILED;
   }
 
-  void destroy() {
-    if (!device_) return;
-    vkDeviceWaitIdle(device_);
-    for (VkCommandBuffer cb : cbs_) vkFreeCommandBuffers(device_, pool_, 1, &cb);
-    cbs_.clear();
-    if (pool_) vkDestroyCommandPool(device_, pool_, nullptr);
-    vkDestroyDevice(device_, nullptr);
-    device_ = VK_NULL_HANDLE;
-    pool_ = VK_NULL_HANDLE;
-  }
-
-  VkDevice get() const { return device_; }
-  VkQueue queue() const { return queue_; }
-
-  WsysVkMemoryStats stats() const {
-    WsysVkMemoryStats s{};
-    get_stats_(device_, &s);
-    return s;
-  }
-
-  // A recorded command buffer, freed with the device.
+  // A recorded command buffer, freed with the device (with its pool).
   VkCommandBuffer record(const std::function<void(VkCommandBuffer)>& fn) {
     VkCommandBufferAllocateInfo ai{};
     ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-    ai.commandPool = pool_;
+    ai.commandPool = command_pool();
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     ai.commandBufferCount = 1;
     VkCommandBuffer cb = VK_NULL_HANDLE;
-    if (vkAllocateCommandBuffers(device_, &ai, &cb) != VK_SUCCESS) return VK_NULL_HANDLE;
+    if (vkAllocateCommandBuffers(get(), &ai, &cb) != VK_SUCCESS) return VK_NULL_HANDLE;
     VkCommandBufferBeginInfo bi{};
     bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
     vkBeginCommandBuffer(cb, &bi);
     fn(cb);
     vkEndCommandBuffer(cb);
-    cbs_.push_back(cb);
     return cb;
   }
 
@@ -128,23 +69,8 @@ class SparseDevice {
     si.pCommandBuffers = &cb;
     si.signalSemaphoreCount = static_cast<uint32_t>(signals.size());
     si.pSignalSemaphores = signals.data();
-    return vkQueueSubmit(queue_, 1, &si, fence);
+    return vkQueueSubmit(queue(), 1, &si, fence);
   }
-
-  VkResult run(const std::function<void(VkCommandBuffer)>& fn) {
-    VkCommandBuffer cb = record(fn);
-    if (!cb) return VK_ERROR_OUT_OF_HOST_MEMORY;
-    VkResult r = submit(cb);
-    return r == VK_SUCCESS ? vkQueueWaitIdle(queue_) : r;
-  }
-
- private:
-  VkDevice device_ = VK_NULL_HANDLE;
-  VkQueue queue_ = VK_NULL_HANDLE;
-  uint32_t family_ = 0;
-  VkCommandPool pool_ = VK_NULL_HANDLE;
-  std::vector<VkCommandBuffer> cbs_;
-  PFN_vkGetWsysMemoryStatsWSYS get_stats_ = nullptr;
 };
 
 VkPhysicalDeviceFeatures sparse_features(bool residency = true, bool aliased = true) {

@@ -101,7 +101,8 @@ void Device::destroy() {
   pool_ = VK_NULL_HANDLE;
 }
 
-VkResult Device::init(const Instance& inst, std::vector<const char*> extensions) {
+VkResult Device::init(const Instance& inst, std::vector<const char*> extensions,
+                      const VkPhysicalDeviceFeatures* features, bool features2, void* chain) {
   uint32_t n = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(inst.physical(), &n, nullptr);
   std::vector<VkQueueFamilyProperties> fams(n);
@@ -119,8 +120,14 @@ VkResult Device::init(const Instance& inst, std::vector<const char*> extensions)
   q.queueFamilyIndex = family_;
   q.queueCount = 1;
   q.pQueuePriorities = &prio;
+  VkPhysicalDeviceFeatures2 f2{};
+  f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+  if (features) f2.features = *features;
+  f2.pNext = chain;
   VkDeviceCreateInfo ci{};
   ci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  ci.pNext = features2 ? &f2 : chain;
+  ci.pEnabledFeatures = features2 ? nullptr : features;
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &q;
   ci.enabledExtensionCount = static_cast<uint32_t>(extensions.size());

@@ -63,10 +63,16 @@ class Device {
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
-  VkResult init(const Instance& inst, std::vector<const char*> extensions = {});
+  // `features` (optional): as pEnabledFeatures, or with `features2` in a
+  // VkPhysicalDeviceFeatures2 at the head of the pNext chain; `chain`: more
+  // pNext structures.
+  VkResult init(const Instance& inst, std::vector<const char*> extensions = {},
+                const VkPhysicalDeviceFeatures* features = nullptr, bool features2 = false,
+                void* chain = nullptr);
   VkDevice get() const { return device_; }
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return family_; }
+  VkCommandPool command_pool() const { return pool_; }  // resettable buffers
   void destroy();
 
   // Records with `record`, submits, waits for the queue to go idle.
