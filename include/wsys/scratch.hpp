@@ -36,7 +36,7 @@
 // Bo::mark_used does, and also in the pool, which keeps every context's
 // latest point per syncobj. A retired buffer is held ("parked") until every
 // point recorded for it has signalled AND the Bo itself is idle (Bo::busy:
-// its last recorded use and, on panfrost, the kernel's implicit fences), and
+// its recorded uses and, on panfrost, the kernel's implicit fences), and
 // only then handed back to the device. So the pool never gives the device a
 // busy buffer, whichever way the uses were recorded; bo->mark_used() alone
 // is still enough when a single queue uses the pool, or on panfrost when

@@ -498,7 +498,7 @@ TEST_P(ScratchPoolModel, GrowthWhileAJobRunsKeepsTheOldBufferAlive) {
 
 // A use recorded only on the Bo (Jobs::run calls bo->mark_used, not the
 // pool's mark_used) keeps a retired buffer parked too: the pool asks the
-// Bo (its last use, and panfrost's implicit fences) before letting go.
+// Bo (its recorded uses, and panfrost's implicit fences) before letting go.
 TEST_P(ScratchPoolModel, AUseRecordedOnlyOnTheBoAlsoKeepsItParked) {
   auto d = open_model(GetParam());
   auto pool = make_pool(d);
@@ -639,8 +639,9 @@ TEST_P(ScratchPoolModel, ABusyBufferDestroyedKeepsItsMappingUntilTheJobIsDone) {
 }
 
 // Two queues use the old buffer; the one that records its use LAST finishes
-// FIRST. A Bo remembers only its last use, so it looks idle then; the pool
-// keeps it parked until the other queue's job has signalled too.
+// FIRST. The pool keeps it parked until the other queue's job has
+// signalled too (the pool's own tracking; the Bo's, which also keeps every
+// queue's use, is checked as well).
 TEST_P(ScratchPoolModel, ARetiredBufferWaitsForEveryQueueThatUsedIt) {
   if (!panthor())
     GTEST_SKIP() << "panfrost orders jobs that share a BO (implicit sync): the fast job "

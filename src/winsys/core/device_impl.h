@@ -72,7 +72,7 @@ class DeviceVa {
   // Gives a new buffer its address in the device VM.
   static Result<void> map(Device& d, Bo& bo);
   // Takes a dying buffer's address away: an immediate unmap when idle,
-  // else an asynchronous one behind its last use, the VA parked until the
+  // else an asynchronous one behind its pending uses, the VA parked until the
   // unmap signals.
   static void unmap(Device& d, Bo& bo);
   // Returns parked VAs whose unmap has signalled. `block`: wait for them.

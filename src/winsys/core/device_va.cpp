@@ -1,7 +1,7 @@
 // A buffer's address in the device VM, through the Device's wsys::Vm (see
 // device.hpp for the contract): an address and an immediate bind when the
 // buffer is created; on destruction an immediate unmap when it is idle, or
-// an async unmap behind its last use with the range parked until that
+// an async unmap behind every pending use with the range parked until that
 // unmap signals (Vm::unmap_and_free).
 #include <cerrno>
 #include <cstring>
