@@ -121,6 +121,8 @@ def find_lavapipe_manifest(locate_program, scratch_dir):
     ICD executes on. `locate_program --child locate` (tests/vulkan's
     vk_icd_test) prints the library the ICD would load or, exit 77, why
     there is none: the ICD and this script must agree on "not found".
+    Without a locate program (an installed runner), the first lavapipe
+    manifest on the loader's search path.
     $WSYS_LAVAPIPE_MANIFEST overrides. When the library was named directly
     ($WSYS_VK_LAVAPIPE=/path/lib.so) and no manifest names it, one is
     written to `scratch_dir`."""
@@ -129,14 +131,17 @@ def find_lavapipe_manifest(locate_program, scratch_dir):
         if _manifest_library(given) is None:
             raise ValueError("WSYS_LAVAPIPE_MANIFEST=%s is not a readable ICD manifest" % given)
         return given
-    out = subprocess.run([locate_program, "--child", "locate"], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, check=False)
-    where = out.stdout.strip()
-    if out.returncode == SKIP:
-        raise Unavailable("lavapipe not found: %s (Debian: mesa-vulkan-drivers)" % where)
-    if out.returncode != 0:
-        raise RuntimeError("%s --child locate failed (%d): %s" % (locate_program, out.returncode,
-                                                                  where))
+    if locate_program is None:  # no ICD build at hand: the loader's first lavapipe
+        where = "libvulkan_lvp.so"
+    else:
+        out = subprocess.run([locate_program, "--child", "locate"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, check=False)
+        where = out.stdout.strip()
+        if out.returncode == SKIP:
+            raise Unavailable("lavapipe not found: %s (Debian: mesa-vulkan-drivers)" % where)
+        if out.returncode != 0:
+            raise RuntimeError("%s --child locate failed (%d): %s" % (
+                locate_program, out.returncode, where))
     env_choice = os.environ.get("WSYS_VK_LAVAPIPE", "")
     if env_choice.endswith(".json"):
         return env_choice
@@ -157,8 +162,11 @@ def find_lavapipe_manifest(locate_program, scratch_dir):
             if lib == where or os.path.basename(lib) == os.path.basename(where):
                 return path
             first_seen = first_seen or path
-    if first_seen and "/" not in where:
+    if first_seen and ("/" not in where or locate_program is None):
         return first_seen
+    if locate_program is None:
+        raise Unavailable("no lavapipe manifest (lvp_icd*.json) on the loader's search path "
+                          "(Debian: mesa-vulkan-drivers; or set WSYS_LAVAPIPE_MANIFEST)")
     path = os.path.join(scratch_dir, "lvp_icd.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"file_format_version": "1.0.0",
@@ -305,19 +313,33 @@ class Run:
 
     def verdict(self):
         """(verdict, subtests): piglit's verdict, unless the program did not
-        end normally: "timeout", or "crash(N)" for a signal or a status
-        above 127 (the launcher's shell reports a signal as 128 + N), even
-        after printing a verdict (a sanitizer abort at exit, a hang in
-        teardown); "exit(N)" when it printed none and failed (a sanitizer
-        report exits 66), "no-result" when it printed none and exited 0."""
+        end normally: "timeout"; "crash-at-exit(R)" when it reported result R
+        and then died of a signal or a status above 127 (the launcher's shell
+        reports a signal as 128 + N): Mesa 22.3's lavapipe does that on some
+        CPUs at exit, on its own, so the signal number is not part of the
+        verdict; "crash(N)" when it died before reporting; "exit(N)" when it
+        printed no verdict and failed (a sanitizer report exits 66),
+        "no-result" when it printed none and exited 0."""
         result, subtests = parse_piglit(self.output)
         if self.status is None:
             return "timeout", subtests
         if self.status < 0 or self.status > 127:
+            if result:
+                return "crash-at-exit(%s)" % result, subtests
             return "crash(%d)" % self.status, subtests
         if result:
             return result, subtests
         return ("exit(%d)" % self.status if self.status else "no-result"), subtests
+
+
+def reported(verdict):
+    """The result a test reported before it ended: the verdict itself for a
+    clean end, R for "crash-at-exit(R)", None when it reported nothing."""
+    if verdict.startswith("crash-at-exit(") and verdict.endswith(")"):
+        return verdict[len("crash-at-exit("):-1]
+    if verdict in ("timeout", "no-result") or verdict.startswith(("crash(", "exit(")):
+        return None
+    return verdict
 
 
 def environment(config, display, report_file=None):
@@ -338,6 +360,8 @@ def environment(config, display, report_file=None):
         env.pop("WSYS_GL_ICD_MANIFEST", None)
     if config.wsys_device:
         env["WSYS_DEVICE"] = config.wsys_device
+    else:
+        env.pop("WSYS_DEVICE", None)
     if report_file:
         env["WSYS_VK_REPORT"] = report_file
     else:

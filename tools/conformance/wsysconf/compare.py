@@ -1,0 +1,76 @@
+"""Judging each wsys device against the baseline (lavapipe alone, same run).
+
+Per test and device, one status:
+  same             the same verdict (and reported result, and subtests)
+  improved         wsys passes where the baseline does not (the sparse
+                   cases lavapipe reports NotSupported, for one)
+  baseline-broken  the baseline did not end cleanly on this machine (crash,
+                   crash at exit, timeout, no result), whatever wsys did:
+                   reported, and not held against wsys by itself; wsys is
+                   still judged on the result the baseline reported before a
+                   crash at exit
+  flake            a verdict changed when the test was run again, or the
+                   test is in a -flakes.txt file
+  expected         the device's -fails.txt lists this verdict for the test
+  regression       any other difference: a wsys bug until shown otherwise
+Only regressions make the run fail.
+"""
+
+from . import verdicts as V
+
+FAILING = ("regression",)
+ORDER = ("same", "improved", "baseline-broken", "flake", "expected", "regression")
+
+
+def _changed_on_retry(outcome):
+    retry = outcome.get("retry")
+    return retry is not None and V.key(retry) != V.key(outcome)
+
+
+def classify(name, base, got, expectations):
+    """(status, reason) of `got` on a wsys device against `base`."""
+    if base["verdict"] in V.BROKEN:
+        br, gr = V.reported_verdict(base), V.reported_verdict(got)
+        if V.key(got) == V.key(base) or br is None or gr is None or gr == br or gr == V.PASS:
+            return "baseline-broken", "%s on the baseline, %s here" % (V.label(base), V.label(got))
+    elif V.key(got) == V.key(base) or (got["verdict"] == V.PASS and base["verdict"] == V.PASS):
+        return "same", ""
+    if got["verdict"] == V.PASS:
+        return "improved", "%s on the baseline" % V.label(base)
+    for side, outcome in (("wsys", got), ("baseline", base)):
+        if _changed_on_retry(outcome):
+            return "flake", "%s: %s, then %s on retry" % (side, V.label(outcome),
+                                                         V.label(outcome["retry"]))
+    why = expectations.flake_reason(name)
+    if why:
+        return "flake", "listed flake: " + why
+    why = expectations.expected_fail(name, got)
+    if why:
+        return "expected", why
+    return "regression", "%s here, %s on the baseline" % (V.label(got), V.label(base))
+
+
+def judge(results, expectations_by_device):
+    """{device: {name: (status, reason)}} for every test run on both sides,
+    plus {device: [stale fails entries]}: listed tests that did not give
+    their listed verdict (a warning: machines differ)."""
+    statuses, stale = {}, {}
+    baseline = results["baseline"]
+    for device in results["devices"]:
+        exp = expectations_by_device[device]
+        per = statuses.setdefault(device, {})
+        for name, outcomes in results["tests"].items():
+            if baseline in outcomes and device in outcomes:
+                per[name] = classify(name, outcomes[baseline], outcomes[device], exp)
+        stale[device] = sorted(
+            "%s,%s" % (n, v) for n, (v, _) in exp.fails.items()
+            if n in per and per[n][0] != "expected")
+    return statuses, stale
+
+
+def needs_retry(base, got):
+    """Whether a test's pair of outcomes is a difference worth a second run
+    (one that could otherwise end as a regression)."""
+    if V.key(got) == V.key(base) or got["verdict"] == V.PASS:
+        return False
+    return not (got["verdict"] == V.PASS and base["verdict"] == V.PASS)
