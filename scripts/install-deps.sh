@@ -19,10 +19,11 @@ PACKAGES="
   libvulkan-dev vulkan-tools mesa-vulkan-drivers glslang-tools spirv-tools
   xvfb mesa-utils libgl-dev libx11-dev
 "
-# The tests and benchmarks on top.
+# The tests and benchmarks on top (libpng16-16 and zlib1g: what a deqp-vk
+# build needs at run time, for the conformance suite when one is given).
 TEST_PACKAGES="
   libgtest-dev libgmock-dev libbenchmark-dev
-  piglit
+  piglit libpng16-16 zlib1g
 "
 case "${1:-}" in
   --main) ;;

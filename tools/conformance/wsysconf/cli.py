@@ -328,16 +328,16 @@ def run_piglit(args, exps, lavapipe_manifest, outdir, running):
     xvfb = zink_env.find_xvfb()
     cfgs = _configs(args, lavapipe_manifest)
     shard = results.parse_shard(args.shard)
+    names = piglit.list_tests(args.piglit, args.profile, args.include, args.exclude, piglit_dir)
     if args.test_list:
-        names = _read_lines(args.test_list)
-        import re
-        inc = [re.compile(t) for t in args.include]
-        exc = [re.compile(x) for x in args.exclude]
-        names = [n for n in names if (not inc or any(r.search(n) for r in inc))
-                 and not any(r.search(n) for r in exc)]
-    else:
-        names = piglit.list_tests(args.piglit, args.profile, args.include, args.exclude,
-                                  piglit_dir)
+        listed = _read_lines(args.test_list)
+        have = set(names)
+        missing = [n for n in listed if n not in have]
+        if missing:
+            print("%d listed test(s) not in this piglit's %s (or filtered out), not run: %s%s" % (
+                len(missing), args.profile, ", ".join(missing[:5]),
+                " ..." if len(missing) > 5 else ""), flush=True)
+        names = [n for n in listed if n in have]
     if not names:
         raise ValueError("no piglit test selected")
     names = results.select_shard(sorted(set(names)), shard)

@@ -60,7 +60,7 @@ def list_cases(deqp, archive_dir, patterns, env, cwd):
     names = []
     for pat in patterns:
         r = subprocess.run([deqp, "--deqp-runmode=stdout-caselist", "--deqp-case=" + pat,
-                            "--deqp-archive-dir=" + archive_dir],
+                            "--deqp-archive-dir=" + archive_dir, "--deqp-log-filename=" + os.devnull],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                            cwd=cwd, check=False)
         got = [ln[len("TEST: "):].strip() for ln in r.stdout.splitlines()
