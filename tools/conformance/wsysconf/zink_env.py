@@ -311,36 +311,6 @@ class Run:
         self.status = status
         self.output = output
 
-    def verdict(self):
-        """(verdict, subtests): piglit's verdict, unless the program did not
-        end normally: "timeout"; "crash-at-exit(R)" when it reported result R
-        and then died of a signal or a status above 127 (the launcher's shell
-        reports a signal as 128 + N): Mesa 22.3's lavapipe does that on some
-        CPUs at exit, on its own, so the signal number is not part of the
-        verdict; "crash(N)" when it died before reporting; "exit(N)" when it
-        printed no verdict and failed (a sanitizer report exits 66),
-        "no-result" when it printed none and exited 0."""
-        result, subtests = parse_piglit(self.output)
-        if self.status is None:
-            return "timeout", subtests
-        if self.status < 0 or self.status > 127:
-            if result:
-                return "crash-at-exit(%s)" % result, subtests
-            return "crash(%d)" % self.status, subtests
-        if result:
-            return result, subtests
-        return ("exit(%d)" % self.status if self.status else "no-result"), subtests
-
-
-def reported(verdict):
-    """The result a test reported before it ended: the verdict itself for a
-    clean end, R for "crash-at-exit(R)", None when it reported nothing."""
-    if verdict.startswith("crash-at-exit(") and verdict.endswith(")"):
-        return verdict[len("crash-at-exit("):-1]
-    if verdict in ("timeout", "no-result") or verdict.startswith(("crash(", "exit(")):
-        return None
-    return verdict
-
 
 def environment(config, display, report_file=None):
     """The environment of one run. Both configurations go through the same
