@@ -23,7 +23,7 @@ PACKAGES="
 # build needs at run time, for the conformance suite when one is given).
 TEST_PACKAGES="
   libgtest-dev libgmock-dev libbenchmark-dev
-  piglit libpng16-16 zlib1g
+  piglit libpng16-16 zlib1g vulkan-validationlayers
 "
 case "${1:-}" in
   --main) ;;

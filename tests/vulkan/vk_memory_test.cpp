@@ -148,9 +148,23 @@ TEST_F(Memory, AllocateMapWriteReadThroughTheVm) {
     EXPECT_EQ(static_cast<uint8_t*>(p)[0], static_cast<uint8_t>(off * 7 + size));
     vkUnmapMemory(dev.get(), m);
 
+    vkFreeMemory(dev.get(), m, nullptr);
+  }
+}
+
+// Outside the spec (vkGetDeviceMemoryCommitment is for lazily allocated
+// memory only, and the validation layer says so), but a driver asked anyway
+// should answer with what is committed: the whole BO.
+TEST_F(Memory, CommitmentOfNonLazyMemoryIsItsBoSize) {
+  for (VkDeviceSize size : {VkDeviceSize{100}, VkDeviceSize{4096}, VkDeviceSize{3u << 20}}) {
+    SCOPED_TRACE(size);
+    VkDeviceMemory m = VK_NULL_HANDLE;
+    VK_OK(alloc(size, &m));
+    WsysVkMemoryInfo info = dev.info(m);
     VkDeviceSize committed = 0;
     vkGetDeviceMemoryCommitment(dev.get(), m, &committed);
     EXPECT_EQ(committed, info.bo_size);
+    EXPECT_GE(committed, size);
     vkFreeMemory(dev.get(), m, nullptr);
   }
 }
@@ -207,7 +221,8 @@ TEST_F(Memory, DedicatedAllocationsForImagesAndBuffers) {
   ici.arrayLayers = 1;
   ici.samples = VK_SAMPLE_COUNT_1_BIT;
   ici.tiling = VK_IMAGE_TILING_OPTIMAL;
-  ici.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
+  ici.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
+              VK_IMAGE_USAGE_SAMPLED_BIT;
   VkImage image;
   VK_OK(vkCreateImage(dev.get(), &ici, nullptr, &image));
   VkMemoryDedicatedRequirements dreq{};
@@ -412,12 +427,15 @@ TEST_F(Memory, ExternalMemoryCapabilitiesAreWsysOpaqueFds) {
   EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties2(inst.physical(), &ii, &ip),
             VK_ERROR_FORMAT_NOT_SUPPORTED);
 
+  // A device entry point of an extension: the device must enable it.
+  Device fd_dev;
+  VK_OK(fd_dev.init(inst, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME}));
   auto props = reinterpret_cast<PFN_vkGetMemoryFdPropertiesKHR>(
-      vkGetDeviceProcAddr(dev.get(), "vkGetMemoryFdPropertiesKHR"));
+      vkGetDeviceProcAddr(fd_dev.get(), "vkGetMemoryFdPropertiesKHR"));
   ASSERT_NE(props, nullptr);
   VkMemoryFdPropertiesKHR fp{};
   fp.sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR;
-  EXPECT_EQ(props(dev.get(), VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, 0, &fp),
+  EXPECT_EQ(props(fd_dev.get(), VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, 0, &fp),
             VK_ERROR_INVALID_EXTERNAL_HANDLE);
 }
 

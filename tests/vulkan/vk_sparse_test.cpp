@@ -143,8 +143,13 @@ class Sparse : public ::testing::Test {
   void SetUp() override {
     std::string why;
     ASSERT_TRUE(inst.init(&why)) << why;
-    VK_OK(dev.init(inst, sparse_features()));
+    // Timeline semaphores too: TimelineWaitBeforeSignal... uses them (the
+    // feature must be enabled for the application to create one).
+    timeline_.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
+    timeline_.timelineSemaphore = VK_TRUE;
+    VK_OK(dev.init(inst, sparse_features(), false, &timeline_));
   }
+  VkPhysicalDeviceTimelineSemaphoreFeatures timeline_{};
 
   // A sparse buffer with `usage` (transfer src/dst added).
   VkBuffer sparse_buffer(VkDeviceSize size, VkBufferUsageFlags usage = 0,
@@ -367,8 +372,8 @@ TEST_F(Sparse, CreateDeviceTakesTheFeaturesOutOfTheApplicationsCopyOnly) {
   f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
   f2.features = sparse_features();
   tl.pNext = &f2;
-  SparseDevice d3;
-  VK_OK(d3.init(inst, VkPhysicalDeviceFeatures{}, false, &tl));
+  SparseDevice d3;  // no pEnabledFeatures: Features2 in the chain says it all
+  VK_OK(d3.Device::init(inst, {}, nullptr, false, &tl));
   EXPECT_FALSE(tl.timelineSemaphore);
   EXPECT_TRUE(f2.features.sparseBinding);
   EXPECT_EQ(tl.pNext, &f2);
