@@ -119,6 +119,9 @@ struct Device {
   std::mutex lock;  // guards `memory`
   std::unordered_map<VkDeviceMemory, std::unique_ptr<Memory>> memory;
   std::atomic<uint64_t> peak_committed_bytes{0};  // max of live + cached, sampled per allocation
+  // Lost (a failed bind in vkQueueBindSparse): every later queue and wait
+  // command says VK_ERROR_DEVICE_LOST (device_lost.cpp).
+  std::atomic<bool> lost{false};
   // Sparse buffers and vkQueueBindSparse; null unless the application
   // enabled a sparse feature (then GetDeviceProcAddr returns lavapipe's own
   // buffer and queue commands, with no lookup in between).

@@ -216,8 +216,12 @@ class SparseQueue {
       if (!r.ok()) log_error("vkQueueBindSparse: bind dropped: %s", std::strerror(-r.error()));
     }
     if (batch.empty()) return;
+    // The VM is not what the application asked for, and the kernel's
+    // answer to a failed bind is an unusable VM: the device is lost (its
+    // semaphores are still signalled below, so nothing hangs; every queue
+    // and wait command says VK_ERROR_DEVICE_LOST from now on).
     if (Result<void> r = batch.submit(wsys::BindMode::Immediate); !r.ok())
-      log_error("vkQueueBindSparse: VM_BIND failed: %s", std::strerror(-r.error()));
+      lose_device(d_, "vkQueueBindSparse: VM_BIND failed: %s", std::strerror(-r.error()));
   }
 
   Device& d_;
@@ -346,6 +350,7 @@ VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue queue, uint32_t count,
     log_error("vkQueueBindSparse: a queue the ICD did not hand out");
     return VK_ERROR_VALIDATION_FAILED_EXT;
   }
+  if (d->lost.load()) return VK_ERROR_DEVICE_LOST;
   if (count && !infos) return invalid(0, 0, 0, "bindInfoCount without pBindInfo");
   std::vector<std::vector<SparseBind>> binds;
   if (VkResult r = check_binds(*d, count, infos, &binds); r != VK_SUCCESS) return r;

@@ -58,6 +58,14 @@ struct SparseFns {
   PFN_vkDestroySemaphore DestroySemaphore = nullptr;
   PFN_vkWaitSemaphores WaitSemaphores = nullptr;
   PFN_vkSignalSemaphore SignalSemaphore = nullptr;
+  // Wrapped so a lost device says so (device_lost.cpp); the optional ones
+  // (QueueSubmit2, GetSemaphoreCounterValue) only when lavapipe has them.
+  PFN_vkQueueSubmit2 QueueSubmit2 = nullptr;
+  PFN_vkQueueWaitIdle QueueWaitIdle = nullptr;
+  PFN_vkDeviceWaitIdle DeviceWaitIdle = nullptr;
+  PFN_vkWaitForFences WaitForFences = nullptr;
+  PFN_vkGetFenceStatus GetFenceStatus = nullptr;
+  PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValue = nullptr;
 };
 
 // One sparse VkBuffer.
@@ -158,6 +166,26 @@ VKAPI_ATTR void VKAPI_CALL GetDeviceQueue2(VkDevice device, const VkDeviceQueueI
 VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue queue, uint32_t count,
                                                const VkBindSparseInfo* infos, VkFence fence);
 
+// device_lost.cpp: lavapipe's queue and wait commands, answering
+// VK_ERROR_DEVICE_LOST once the device is lost.
+VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit(VkQueue queue, uint32_t count,
+                                           const VkSubmitInfo* submits, VkFence fence);
+VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit2(VkQueue queue, uint32_t count,
+                                            const VkSubmitInfo2* submits, VkFence fence);
+VKAPI_ATTR VkResult VKAPI_CALL QueueWaitIdle(VkQueue queue);
+VKAPI_ATTR VkResult VKAPI_CALL DeviceWaitIdle(VkDevice device);
+VKAPI_ATTR VkResult VKAPI_CALL WaitForFences(VkDevice device, uint32_t count,
+                                             const VkFence* fences, VkBool32 all,
+                                             uint64_t timeout);
+VKAPI_ATTR VkResult VKAPI_CALL GetFenceStatus(VkDevice device, VkFence fence);
+VKAPI_ATTR VkResult VKAPI_CALL WaitSemaphores(VkDevice device, const VkSemaphoreWaitInfo* info,
+                                              uint64_t timeout);
+VKAPI_ATTR VkResult VKAPI_CALL GetSemaphoreCounterValue(VkDevice device, VkSemaphore sem,
+                                                        uint64_t* value);
+
 }  // namespace icd
+
+// Marks `d` lost (logged once, with the reason): device_lost.cpp.
+void lose_device(Device& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 }  // namespace wsys::vk

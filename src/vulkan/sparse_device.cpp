@@ -26,6 +26,18 @@ const ProcEntry kSparseCommands[] = {
     {"vkGetDeviceQueue", proc(icd::GetDeviceQueue)},
     {"vkGetDeviceQueue2", proc(icd::GetDeviceQueue2)},
     {"vkQueueBindSparse", proc(icd::QueueBindSparse)},
+    // device loss (device_lost.cpp)
+    {"vkQueueSubmit", proc(icd::QueueSubmit)},
+    {"vkQueueSubmit2", proc(icd::QueueSubmit2)},
+    {"vkQueueSubmit2KHR", proc(icd::QueueSubmit2)},
+    {"vkQueueWaitIdle", proc(icd::QueueWaitIdle)},
+    {"vkDeviceWaitIdle", proc(icd::DeviceWaitIdle)},
+    {"vkWaitForFences", proc(icd::WaitForFences)},
+    {"vkGetFenceStatus", proc(icd::GetFenceStatus)},
+    {"vkWaitSemaphores", proc(icd::WaitSemaphores)},
+    {"vkWaitSemaphoresKHR", proc(icd::WaitSemaphores)},
+    {"vkGetSemaphoreCounterValue", proc(icd::GetSemaphoreCounterValue)},
+    {"vkGetSemaphoreCounterValueKHR", proc(icd::GetSemaphoreCounterValue)},
 };
 
 // lavapipe's `name`, else its `alt` spelling (the extension's, for an
@@ -66,12 +78,20 @@ bool sparse_device_init(Device& d, const SparseFeatures& enabled) {
   f.WaitSemaphores = device_fn<PFN_vkWaitSemaphores>(d, "vkWaitSemaphores", "vkWaitSemaphoresKHR");
   f.SignalSemaphore =
       device_fn<PFN_vkSignalSemaphore>(d, "vkSignalSemaphore", "vkSignalSemaphoreKHR");
+  f.QueueSubmit2 = device_fn<PFN_vkQueueSubmit2>(d, "vkQueueSubmit2", "vkQueueSubmit2KHR");
+  f.QueueWaitIdle = device_fn<PFN_vkQueueWaitIdle>(d, "vkQueueWaitIdle");
+  f.DeviceWaitIdle = device_fn<PFN_vkDeviceWaitIdle>(d, "vkDeviceWaitIdle");
+  f.WaitForFences = device_fn<PFN_vkWaitForFences>(d, "vkWaitForFences");
+  f.GetFenceStatus = device_fn<PFN_vkGetFenceStatus>(d, "vkGetFenceStatus");
+  f.GetSemaphoreCounterValue = device_fn<PFN_vkGetSemaphoreCounterValue>(
+      d, "vkGetSemaphoreCounterValue", "vkGetSemaphoreCounterValueKHR");
   // The optional ones (GetBufferMemoryRequirements2, GetDeviceBuffer...,
   // BindBufferMemory2, GetDeviceQueue2) are only reached through their own
   // names, which GetDeviceProcAddr hands out only when lavapipe has them.
   if (!f.CreateBuffer || !f.DestroyBuffer || !f.GetBufferMemoryRequirements ||
       !f.BindBufferMemory || !f.GetDeviceQueue || !f.QueueSubmit || !f.CreateSemaphore ||
-      !f.DestroySemaphore || !f.WaitSemaphores || !f.SignalSemaphore) {
+      !f.DestroySemaphore || !f.WaitSemaphores || !f.SignalSemaphore || !f.QueueWaitIdle ||
+      !f.DeviceWaitIdle || !f.WaitForFences || !f.GetFenceStatus) {
     log_error(
         "vkCreateDevice: lavapipe lacks commands sparse binding needs "
         "(timeline semaphores?)");

@@ -6,9 +6,14 @@
 // ordered against submissions by binary and timeline semaphores (a bind
 // waiting for a value the host signals later) and fences, invalid binds
 // refused with nothing changed, and freed memory that stays bound.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -719,8 +724,100 @@ TEST_F(Sparse, DestroyingABufferWithBoundPagesReleasesThem) {
   EXPECT_TRUE(is_tagged(read(again, 0, 2 * kBlock), 0, 2 * kBlock / 4, 0xe, 0));
 }
 
+// --- Device loss -----------------------------------------------------------
+// A VM_BIND the kernel refuses inside vkQueueBindSparse loses that VkDevice:
+// every later queue and wait command of it says VK_ERROR_DEVICE_LOST, and
+// another VkDevice keeps working. The refusal is the model's fault injection
+// (WSYS_SIM_FAULTS=ioctl:VM_BIND:nth=N), which is process-wide and read
+// once, so the case runs in a child process; N is one more than the VM_BINDs
+// the same set-up issued in the parent (the devices' vm_bind_calls).
+
+bool in_loss_child() { return std::getenv("WSYS_VK_LOSS_CHILD") != nullptr; }
+
+// Runs this program's Sparse.LossChild with `vars` added; its exit status,
+// -1 if it did not exit. Prepared before fork: the child only calls execve.
+int run_loss_child(std::vector<std::string> vars) {
+  vars.push_back("WSYS_VK_LOSS_CHILD=1");
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; e++) {
+    std::string cur = *e;
+    bool overridden = false;
+    for (auto& v : vars)
+      if (cur.compare(0, v.find('=') + 1, v, 0, v.find('=') + 1) == 0) overridden = true;
+    if (!overridden) env_strings.push_back(cur);
+  }
+  for (auto& v : vars) env_strings.push_back(v);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string filter = "--gtest_filter=Sparse.LossChild";
+  std::string prog = "vk_sparse_test";
+  char* argv[] = {prog.data(), filter.data(), nullptr};
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    execve("/proc/self/exe", argv, envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+
+// What both processes set up besides this fixture's device A: a second
+// sparse device B, and a sparse buffer and memory on A.
+struct LossSetup {
+  SparseDevice b;
+  VkBuffer sb = VK_NULL_HANDLE;
+  VkDeviceMemory ma = VK_NULL_HANDLE;
+};
+
+TEST_F(Sparse, AFailedBindLosesTheDeviceAndOnlyThatDevice) {
+  if (in_loss_child()) GTEST_SKIP() << "the parent's case";
+  LossSetup s;
+  VK_OK(s.b.init(inst, sparse_features()));
+  s.sb = sparse_buffer(kBlock);
+  s.ma = memory(kBlock, 0xa);
+  const uint64_t binds = dev.stats().vm_bind_calls + s.b.stats().vm_bind_calls;
+  ASSERT_GT(binds, 0u);
+  // Without the fault the same bind succeeds: the child's failure is the
+  // injected one.
+  VK_OK(bind_now(s.sb, {range(0, kBlock, s.ma)}));
+  EXPECT_EQ(run_loss_child({"WSYS_SIM_FAULTS=ioctl:VM_BIND:nth=" + std::to_string(binds + 1)}),
+            0);
+}
+
+TEST_F(Sparse, LossChild) {
+  if (!in_loss_child()) GTEST_SKIP() << "run by AFailedBindLosesTheDeviceAndOnlyThatDevice";
+  LossSetup s;
+  VK_OK(s.b.init(inst, sparse_features()));
+  s.sb = sparse_buffer(kBlock);
+  s.ma = memory(kBlock, 0xa);
+  // The bind is accepted (it runs on the queue's worker) and fails there.
+  VkFence f = fence();
+  ASSERT_EQ(bind(s.sb, {range(0, kBlock, s.ma)}, f), VK_SUCCESS);
+  EXPECT_EQ(vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond), VK_ERROR_DEVICE_LOST);
+  // Every later queue and wait command of device A says so...
+  EXPECT_EQ(vkGetFenceStatus(dev.get(), f), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(vkQueueWaitIdle(dev.queue()), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(vkDeviceWaitIdle(dev.get()), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(vkQueueSubmit(dev.queue(), 0, nullptr, VK_NULL_HANDLE), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(bind(s.sb, {range(0, kBlock, s.ma)}), VK_ERROR_DEVICE_LOST);
+  // ...and device B keeps working: a fenced submit and a bind of its own.
+  VkFenceCreateInfo fci{};
+  fci.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  VkFence fb = VK_NULL_HANDLE;
+  VK_OK(vkCreateFence(s.b.get(), &fci, nullptr, &fb));
+  VK_OK(vkQueueSubmit(s.b.queue(), 0, nullptr, fb));
+  VK_OK(vkWaitForFences(s.b.get(), 1, &fb, VK_TRUE, 10 * kSecond));
+  VK_OK(vkQueueWaitIdle(s.b.queue()));
+  vkDestroyFence(s.b.get(), fb, nullptr);
+}
+
 }  // namespace
 }  // namespace wsys::vktest
+
 
 int main(int argc, char** argv) {
   return wsys::vktest::test_main(argc, argv);
