@@ -11,6 +11,7 @@
 
 #include "vulkan/chain.h"
 #include "vulkan/entry_points.h"
+#include "vulkan/vk_result.h"
 
 namespace wsys::vk {
 
@@ -27,19 +28,6 @@ Memory* find_memory(Device& d, VkDeviceMemory m) {
   std::lock_guard<std::mutex> g(d.lock);
   auto it = d.memory.find(m);
   return it == d.memory.end() ? nullptr : it->second.get();
-}
-
-VkResult vk_error_of(int err) {
-  switch (err) {
-    case -ENOMEM:
-    case -ENOSPC:
-      return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    case -EMFILE:
-    case -ENFILE:
-      return VK_ERROR_TOO_MANY_OBJECTS;
-    default:
-      return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-  }
 }
 
 void sample_peak(Device& d) {
@@ -86,7 +74,9 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
     if (!pd.handle_type_ok(imp->handleType) || imp->fd < 0)
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
     Result<BoRef> bo = d->wsys->bo_import(imp->fd);
-    if (!bo.ok()) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    if (!bo.ok())
+      return vk_result_of(bo.error(), FailureKind::ExternalHandle, "vkAllocateMemory",
+                          "importing the fd");
     mem->bo = std::move(*bo);
     mem->imported = true;
     mem->exportable = true;  // an imported dma-buf can be exported again
@@ -102,7 +92,9 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
     const char* label = mem->dedicated ? (dedicated->image ? "vk image" : "vk buffer")
                                        : (mem->exportable ? "vk exportable" : "vk memory");
     Result<BoRef> bo = d->wsys->bo_alloc(align_up(mem->size, kHostImportAlign), flags, label);
-    if (!bo.ok()) return vk_error_of(bo.error());
+    if (!bo.ok())
+      return vk_result_of(bo.error(), FailureKind::DeviceMemory, "vkAllocateMemory",
+                          "allocating the BO");
     mem->bo = std::move(*bo);
   }
 
@@ -110,7 +102,9 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   if (!d->executor_via_cpu) mem->executor_address = d->wsys->gpu_view(mem->bo->gpu_va());
   if (!mem->executor_address) {
     Result<void*> cpu = mem->bo->map();
-    if (!cpu.ok()) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    if (!cpu.ok())
+      return vk_result_of(cpu.error(), FailureKind::HostResource, "vkAllocateMemory",
+                          "mapping the BO for lavapipe");
     mem->executor_address = *cpu;
   }
 
@@ -195,8 +189,9 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
   if (!mem || !fd || !d->physical->handle_type_ok(info->handleType) || !mem->exportable)
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
   Result<int> r = mem->bo->export_fd();
-  if (!r.ok()) return r.error() == -EMFILE || r.error() == -ENFILE ? VK_ERROR_TOO_MANY_OBJECTS
-                                                                    : VK_ERROR_OUT_OF_HOST_MEMORY;
+  if (!r.ok())
+    return vk_result_of(r.error(), FailureKind::HostResource, "vkGetMemoryFdKHR",
+                        "exporting the BO");
   *fd = *r;
   return VK_SUCCESS;
 }

@@ -9,6 +9,7 @@
 
 #include "vulkan/chain.h"
 #include "vulkan/sparse.h"
+#include "vulkan/vk_result.h"
 
 namespace wsys::vk {
 
@@ -96,11 +97,9 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreat
   // to a non-resident page is discarded instead of faulting lavapipe.
   Result<std::shared_ptr<wsys::SparseBuffer>> sb =
       wsys::SparseBuffer::create(d->wsys, rec->aligned_size, wsys::SparseUnbound::WritableSink);
-  if (!sb.ok()) {
-    log_error("vkCreateBuffer: no sparse range of %llu bytes: %s",
-              static_cast<unsigned long long>(rec->aligned_size), std::strerror(-sb.error()));
-    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-  }
+  if (!sb.ok())
+    return vk_result_of(sb.error(), FailureKind::DeviceMemory, "vkCreateBuffer",
+                        "reserving the sparse range");
   rec->sb = *sb;
   void* view = d->wsys->gpu_view(rec->sb->gpu_va());
   if (!view) return VK_ERROR_OUT_OF_DEVICE_MEMORY;  // the physical device promised one

@@ -542,6 +542,8 @@ TEST(DeviceFakeLog, ParsesAreasAndRejectsUnknownNames) {
             static_cast<uint32_t>(core::DebugArea::Bo) | static_cast<uint32_t>(core::DebugArea::Cache));
   EXPECT_EQ(*core::parse_debug_areas(" va , all "), core::kDebugAll);
   EXPECT_EQ(*core::parse_debug_areas(""), 0u);
+  // The Vulkan ICD's own area: known (no warning), nothing for core to log.
+  EXPECT_EQ(*core::parse_debug_areas("bo,vk"), static_cast<uint32_t>(core::DebugArea::Bo));
   std::string why;
   EXPECT_EQ(core::parse_debug_areas("bo,nonsense", &why).error(), -EINVAL);
   EXPECT_NE(why.find("WSYS_DEBUG"), std::string::npos);

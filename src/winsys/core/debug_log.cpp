@@ -21,6 +21,7 @@ constexpr AreaName kAreas[] = {
     {"vm", static_cast<uint32_t>(DebugArea::Vm)},
     {"heap", static_cast<uint32_t>(DebugArea::Heap)},
     {"scratch", static_cast<uint32_t>(DebugArea::Scratch)},
+    {"vk", 0},  // the Vulkan ICD's own (src/vulkan/vk_result.cpp): known, nothing here
     {"all", kDebugAll},
 };
 
