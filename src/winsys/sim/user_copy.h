@@ -2,8 +2,11 @@
 //
 // The model runs in the caller's process, so "user memory" is ordinary
 // memory, but a bad pointer must give -EFAULT as the kernel does, not crash
-// the process. These use process_vm_readv/writev on the own process, which
-// the kernel answers with EFAULT for unmapped or unreadable ranges.
+// the process. A range in the used part of the calling thread's stack (the
+// common case: ioctl arguments are locals) is copied directly, since it
+// cannot fault; anything else goes through process_vm_readv/writev on the
+// own process, which the kernel answers with EFAULT for unmapped or
+// unreadable ranges.
 #pragma once
 
 #include <cstddef>
