@@ -62,8 +62,16 @@ const StackRange& own_stack() {
 // the common case; everything else takes the syscall that answers EFAULT.
 // Not under ASan: an oversized length would cross the redzones between a
 // caller's locals, where the kernel (and the syscall path) just copies.
-__attribute__((noinline)) bool on_used_stack(uint64_t addr, size_t n) {
 #if defined(__SANITIZE_ADDRESS__)
+#define WSYS_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WSYS_SIM_ASAN 1
+#endif
+#endif
+
+__attribute__((noinline)) bool on_used_stack(uint64_t addr, size_t n) {
+#if defined(WSYS_SIM_ASAN)
   (void)addr;
   (void)n;
   return false;
