@@ -8,6 +8,10 @@
 //       std::mutex + std::condition_variable pair, for scale.
 //   syncobj_create_destroy_ns  CREATE + DESTROY of one syncobj.
 //   syncobj_wait_signalled_ns  WAIT (poll) on an already signalled syncobj.
+//   syscall_ns  a trivial system call (getppid), the floor of any ioctl;
+//   syncobj_create_destroy_over_syscall (target <= 10),
+//   syncobj_wait_signalled_over_syscall (target <= 5) and
+//   syncobj_roundtrip_over_condvar (target <= 2): ratios in the same run.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +19,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "drm-uapi/drm_core.h"
 #include "metrics.h"
@@ -71,6 +78,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+double g_roundtrip_us = 0;  // BM_SignalWaitRoundtrip's, for the ratio
+double g_syscall_ns = 0;    // BM_SyscallBaseline's
+
 void BM_SignalWaitRoundtrip(benchmark::State& state) {
   auto file = open_file();
   SimDrmFile& f = *file;
@@ -99,6 +109,7 @@ void BM_SignalWaitRoundtrip(benchmark::State& state) {
   double one_way_us = secs / static_cast<double>(state.iterations()) / 2.0 * 1e6;
   state.counters["one_way_us"] = one_way_us;
   wsys::bench::record_metric("syncobj_signal_wait_roundtrip_us", one_way_us, "us");
+  g_roundtrip_us = one_way_us;
 }
 BENCHMARK(BM_SignalWaitRoundtrip)->UseRealTime();
 
@@ -135,8 +146,18 @@ void BM_CondvarBaseline(benchmark::State& state) {
   double one_way_us = secs / static_cast<double>(state.iterations()) / 2.0 * 1e6;
   state.counters["one_way_us"] = one_way_us;
   wsys::bench::record_metric("syncobj_condvar_baseline_us", one_way_us, "us");
+  if (g_roundtrip_us > 0)
+    wsys::bench::record_metric("syncobj_roundtrip_over_condvar", g_roundtrip_us / one_way_us, "x");
 }
 BENCHMARK(BM_CondvarBaseline)->UseRealTime();
+
+void BM_SyscallBaseline(benchmark::State& state) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getppid));
+  g_syscall_ns = seconds_since(t0) / static_cast<double>(state.iterations()) * 1e9;
+  wsys::bench::record_metric("syscall_ns", g_syscall_ns, "ns");
+}
+BENCHMARK(BM_SyscallBaseline);
 
 void BM_CreateDestroy(benchmark::State& state) {
   auto file = open_file();
@@ -144,6 +165,8 @@ void BM_CreateDestroy(benchmark::State& state) {
   for (auto _ : state) destroy(*file, create(*file));
   double ns = seconds_since(t0) / static_cast<double>(state.iterations()) * 1e9;
   wsys::bench::record_metric("syncobj_create_destroy_ns", ns, "ns");
+  if (g_syscall_ns > 0)
+    wsys::bench::record_metric("syncobj_create_destroy_over_syscall", ns / g_syscall_ns, "x");
 }
 BENCHMARK(BM_CreateDestroy);
 
@@ -159,6 +182,8 @@ void BM_WaitSignalled(benchmark::State& state) {
   }
   double ns = seconds_since(t0) / static_cast<double>(state.iterations()) * 1e9;
   wsys::bench::record_metric("syncobj_wait_signalled_ns", ns, "ns");
+  if (g_syscall_ns > 0)
+    wsys::bench::record_metric("syncobj_wait_signalled_over_syscall", ns / g_syscall_ns, "x");
   destroy(*file, h);
 }
 BENCHMARK(BM_WaitSignalled);
