@@ -106,6 +106,13 @@ class Judging(unittest.TestCase):
         self.assertEqual(self.st(base, o(V.FAIL)), "regression")
         self.assertEqual(self.st(base, o(V.CRASH_AT_EXIT, reported=V.FAIL)), "regression")
 
+    def test_a_crash_at_exit_on_retry_after_the_same_report_is_no_flake(self):
+        got = o(V.FAIL)
+        got["retry"] = V.make(V.CRASH_AT_EXIT, reported=V.FAIL)
+        self.assertEqual(self.st(o(V.PASS), got), "regression")
+        got["retry"] = V.make(V.CRASH_AT_EXIT, reported=V.PASS)
+        self.assertEqual(self.st(o(V.PASS), got), "flake")
+
     def test_a_verdict_that_changes_on_retry_is_a_flake(self):
         self.assertEqual(self.st(o(V.PASS), o(V.FAIL, retry=V.PASS)), "flake")
         self.assertEqual(self.st(o(V.PASS, retry=V.FAIL), o(V.FAIL)), "flake")
@@ -198,7 +205,12 @@ class FakeRuns(unittest.TestCase):
         for i in range(10):  # the crash and the hang cost no other case
             self.assertEqual(t["dEQP-VK.fake.a.pass_%d" % i]["sim:panthor"]["verdict"], V.PASS)
         self.assertEqual(t["dEQP-VK.fake.b.wsysfail"]["sim:panthor"]["verdict"], V.FAIL)
+        # run alone on retry, deqp-vk exits 1 for the failure: not a crash
         self.assertEqual(t["dEQP-VK.fake.b.wsysfail"]["sim:panthor"]["retry"]["verdict"], V.FAIL)
+        self.assertEqual(t["dEQP-VK.fake.c.atexit"]["sim:panthor"]["verdict"], V.PASS)
+        # ...and the batch that crashed after it is counted and said
+        self.assertEqual(results.load(out)["exit_crashes"], {"lavapipe": 1, "sim:panthor": 1})
+        self.assertIn("died after their last case", p.stdout)
         self.assertIn("regression (1):", p.stdout)
         self.assertIn("dEQP-VK.fake.b.wsysfail: Fail here, Pass on the baseline", p.stdout)
         self.assertRegex(p.stdout, r"flake \(1\):\n\s+dEQP-VK.fake.b.flaky: wsys: Fail, then Pass")

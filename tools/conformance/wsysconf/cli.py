@@ -217,6 +217,7 @@ def run_deqp(args, exps, lavapipe_manifest, outdir, running):
         "%s %d" % (c.name, len(per_cfg[c.name])) for c in cfgs)), flush=True)
 
     lock = threading.Lock()
+    exit_crashes = res.setdefault("exit_crashes", {})  # config -> batches that died at exit
     sections = {}
     counter = [0]
     started = {c.name: None for c in cfgs}
@@ -237,6 +238,9 @@ def run_deqp(args, exps, lavapipe_manifest, outdir, running):
             b = deqp.Batch(deqp_bin, archive, chunk, cfg.vulkan_env(), work, tag, args.timeout)
             got, secs, left, status = b.run(running)
             settled.update(got)
+            if status < 0 and not left and b.timed_out is None and len(chunk) > 1:
+                with lock:  # every case reported, then the process died: said, not hidden
+                    exit_crashes[cfg.name] = exit_crashes.get(cfg.name, 0) + 1
             with lock:
                 for c, s in secs.items():
                     sections[(cfg.name, c)] = s

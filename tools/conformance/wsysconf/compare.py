@@ -23,8 +23,17 @@ ORDER = ("same", "improved", "baseline-broken", "flake", "expected", "regression
 
 
 def _changed_on_retry(outcome):
+    """The second run reported something else. A run that reported the same
+    and then crashed at exit did not change its verdict (the crash is kept,
+    not mistaken for a flake that would hide the verdict)."""
     retry = outcome.get("retry")
-    return retry is not None and V.key(retry) != V.key(outcome)
+    if retry is None:
+        return False
+
+    def seen(o):
+        r = V.reported_verdict(o)
+        return (r if r is not None else o["verdict"], o.get("subtests") or {})
+    return seen(retry) != seen(outcome)
 
 
 def classify(name, base, got, expectations):

@@ -151,15 +151,17 @@ class Batch:
                 code, section = logged[c]
                 settled[c] = V.make(V.from_deqp(code), code, seconds=secs)
                 sections[c] = section
+        # deqp-vk exits 1 when a case failed: only a signal is a crash.
+        signalled = status < 0 and timed_out is None
         died = status != 0 and timed_out is None
-        if died and len(self.cases) == 1 and self.cases[0] in settled:
+        if signalled and len(self.cases) == 1 and self.cases[0] in settled:
             # The one case reported and then its process died: at exit.
             c = self.cases[0]
             rep = settled[c]
             settled[c] = V.make(V.CRASH_AT_EXIT, "CrashAtExit(%s)" % rep["raw"],
                                 reported=rep["verdict"], seconds=rep["seconds"],
                                 detail="exit status %d\n%s" % (status, "\n".join(out[-40:])))
-        elif died and len(self.cases) == 1:
+        elif died and len(self.cases) == 1 and self.cases[0] not in settled:
             c = self.cases[0]
             settled[c] = V.make(V.CRASH, "Crash", seconds=elapsed,
                                 detail="exit status %d\n%s" % (status, "\n".join(out[-40:])))

@@ -85,6 +85,9 @@ def merge(parts):
             out["tests"][name] = outcomes
         for c, s in p["wall_seconds"].items():
             out["wall_seconds"][c] = out["wall_seconds"].get(c, 0.0) + s
+        for c, n in (p.get("exit_crashes") or {}).items():
+            ec = out.setdefault("exit_crashes", {})
+            ec[c] = ec.get(c, 0) + n
     return out
 
 
@@ -129,6 +132,9 @@ def report(results, statuses, stale, out):
     if results["wall_seconds"]:
         print("%-*s" % (w, "wall seconds") + "".join(
             " %*.1f" % (w, results["wall_seconds"].get(c, 0.0)) for c in cfgs), file=out)
+    for c, n in sorted((results.get("exit_crashes") or {}).items()):
+        print("%s: %d batch process(es) died after their last case (a crash at exit; their "
+              "cases' verdicts stand)" % (c, n), file=out)
     regressions = 0
     for device in results["devices"]:
         per = statuses[device]
