@@ -31,6 +31,25 @@ pid_t self_pid() {
   return pid;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WSYS_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WSYS_SIM_ASAN 1
+#endif
+#endif
+
+// Whether [addr, addr + n) lies in the used part of this thread's stack:
+// between this frame and the stack's top, every page is mapped, readable
+// and writable (the frames of the callers live there), so a plain copy
+// cannot fault and gives what copy_from_user would. The ioctl arguments of
+// kmod and most programs are locals of the calling thread, which makes this
+// the common case; everything else takes the syscall that answers EFAULT.
+// Not under ASan: an oversized length would cross the redzones between a
+// caller's locals, where the kernel (and the syscall path) just copies.
+#if defined(WSYS_SIM_ASAN)
+bool on_used_stack(uint64_t, size_t) { return false; }
+#else
 // The calling thread's stack, [lo, hi), found once per thread.
 struct StackRange {
   uintptr_t lo = 0, hi = 0;
@@ -54,35 +73,14 @@ const StackRange& own_stack() {
   return t_stack;
 }
 
-// Whether [addr, addr + n) lies in the used part of this thread's stack:
-// between this frame and the stack's top, every page is mapped, readable
-// and writable (the frames of the callers live there), so a plain copy
-// cannot fault and gives what copy_from_user would. The ioctl arguments of
-// kmod and most programs are locals of the calling thread, which makes this
-// the common case; everything else takes the syscall that answers EFAULT.
-// Not under ASan: an oversized length would cross the redzones between a
-// caller's locals, where the kernel (and the syscall path) just copies.
-#if defined(__SANITIZE_ADDRESS__)
-#define WSYS_SIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WSYS_SIM_ASAN 1
-#endif
-#endif
-
 __attribute__((noinline)) bool on_used_stack(uint64_t addr, size_t n) {
-#if defined(WSYS_SIM_ASAN)
-  (void)addr;
-  (void)n;
-  return false;
-#else
   const StackRange& st = own_stack();
   const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   // On this thread's own stack (not a signal's alternate one), and the
   // range between this frame and the top.
   return here >= st.lo && here < st.hi && addr >= here && addr < st.hi && n <= st.hi - addr;
-#endif
 }
+#endif
 
 // A syscall per copy keeps every other path honest; the cost of both paths
 // is measured in bench/sim_syncobj_bench.
