@@ -23,6 +23,7 @@ PACKAGES="
 TEST_PACKAGES="
   libgtest-dev libgmock-dev libbenchmark-dev
   piglit
+  clang-14 libclang-rt-14-dev
 "
 case "${1:-}" in
   --main) ;;
