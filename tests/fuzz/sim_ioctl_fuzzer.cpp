@@ -13,7 +13,9 @@
 // The model must answer every call with 0 or a negative errno, never crash,
 // leak, or trip a sanitizer. The harness itself only avoids what would be
 // the harness's own fault: MAP_FIXED mmaps, writing to a mapping whose pages
-// the shrinker may have purged, and waits that could legitimately never end.
+// the shrinker may have purged, waits that could legitimately never end,
+// and requests the kernel would also honour at great cost (thousands of
+// initial tiler-heap chunks; see count() for array counts).
 #include <fcntl.h>
 #include <linux/ioctl.h>
 #include <sys/eventfd.h>
@@ -568,9 +570,17 @@ void op_group_destroy(State& s) {
 void op_tiler_heap_create(State& s) {
   drm_panthor_tiler_heap_create h{};
   h.vm_id = pick(s.p, s.vms);
-  h.initial_chunk_count = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
   h.chunk_size = s.p.ConsumeBool() ? (128u << 10) << s.p.ConsumeIntegralInRange<int>(0, 7) : edge_u32(s.p);
   h.max_chunks = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 8) : edge_u32(s.p);
+  // A few chunks, or the edges around max_chunks when that is small: like
+  // the kernel, the model allocates every initial chunk up front (until
+  // the memory budget says no), which is right and takes seconds for
+  // thousands of chunks.
+  switch (s.p.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0: h.initial_chunk_count = h.max_chunks <= 64 ? h.max_chunks : 64; break;
+    case 1: h.initial_chunk_count = h.max_chunks + 1; break;  // one too many (or 0)
+    default: h.initial_chunk_count = s.p.ConsumeIntegralInRange<uint32_t>(0, 3); break;
+  }
   h.target_in_flight = s.p.ConsumeIntegral<uint32_t>();
   if (call(s, s.file(), DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, &h) == 0) {
     s.heaps.push_back(h.handle);
