@@ -361,7 +361,7 @@ void op_mmap(State& s) {
 void op_write_stream(State& s) {
   if (s.maps.empty() || s.purge_possible) return;
   Mapping& m = s.maps[s.p.ConsumeIntegralInRange<size_t>(0, s.maps.size() - 1)];
-  if (!m.writable) return;
+  if (!m.writable || m.len < 8) return;  // a 1-byte mapping is valid (a page)
   size_t at = s.p.ConsumeIntegralInRange<size_t>(0, m.len / 8 - 1) * 8;
   auto* dst = static_cast<unsigned char*>(m.addr) + at;
   const size_t room = m.len - at;
