@@ -24,6 +24,7 @@ PACKAGES="
 TEST_PACKAGES="
   libgtest-dev libgmock-dev libbenchmark-dev
   piglit libpng16-16 zlib1g vulkan-validationlayers
+  clang-14 libclang-rt-14-dev
 "
 case "${1:-}" in
   --main) ;;

@@ -4,6 +4,7 @@
 #include "wsys/wsys.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -626,6 +627,8 @@ int wsys_heap_get_stats(wsys_heap* heap, wsys_heap_stats* out) {
 
 // ---- scratch ----
 
+}  // extern "C": the helpers below return C++ types
+
 namespace {
 
 wsys::Result<wsys::ScratchPool*> pool_of(wsys_device* dev) {
@@ -650,6 +653,8 @@ int fill_binding(wsys::Result<wsys::ScratchBinding> r, wsys_scratch_binding* out
 }
 
 }  // namespace
+
+extern "C" {
 
 int wsys_scratch_tls(wsys_device* dev, uint32_t per_thread_bytes, wsys_scratch_binding* out) {
   if (!dev || !out) return -EINVAL;
@@ -688,6 +693,9 @@ int wsys_scratch_mark_used(wsys_device* dev, const wsys_scratch_binding* b,
   });
 }
 
-const char* wsys_strerror(int err) { return std::strerror(err < 0 ? -err : err); }
+const char* wsys_strerror(int err) {
+  // -INT_MIN does not exist (and is no errno either).
+  return std::strerror(err < 0 && err != INT_MIN ? -err : err);
+}
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <utility>
 
 #include "winsys/core/debug_log.h"
@@ -229,12 +230,19 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
   }
 
   pages_ = size / kPageSize;
-  resident_.assign((pages_ + 63) / 64, 0);
-  page_bo_.resize(pages_);
-
-  // Large buffers 2 MiB-aligned, so their 2 MiB chunks can be blocks.
+  // Large buffers 2 MiB-aligned, so their 2 MiB chunks can be blocks. The
+  // range comes first: a size the VM cannot hold fails here, before the
+  // per-page tables are sized for it (a BoRef per 64 KiB page: gigabytes
+  // for a request near kMaxSparseSize).
   Result<VaAllocation> a = vm_->alloc_va(size, std::max(kPageSize, Device::va_alignment(size)));
   if (!a.ok()) return Error(a.error());
+  try {
+    resident_.assign((pages_ + 63) / 64, 0);
+    page_bo_.resize(pages_);
+  } catch (const std::bad_alloc&) {
+    (void)vm_->free_va(*a);
+    return Error(-ENOMEM);
+  }
   BindBatch fill;
   add_unbound(fill, a->addr, size);
   if (Result<void> r = vm_->bind(fill, BindMode::Immediate); !r.ok()) {

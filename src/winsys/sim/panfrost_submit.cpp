@@ -2,10 +2,12 @@
 #include "winsys/sim/panfrost_submit.h"
 
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +29,23 @@ namespace {
 
 constexpr uint32_t kReqFs = 1u << 0;          // PANFROST_JD_REQ_FS
 constexpr uint32_t kReqCycleCount = 1u << 1;  // PANFROST_JD_REQ_CYCLE_COUNT
+
+// kvmalloc_array()'s limit: an array above INT_MAX bytes is -ENOMEM before
+// the user's pointer is read.
+constexpr uint64_t kKvmallocMax = INT_MAX;
+
+// Copies `count` u32 handles in, as the kernel's kvmalloc_array +
+// copy_from_user: -ENOMEM when the kernel's largest array for them
+// (`kernel_elem_bytes` per entry) passes kvmalloc's limit, -EFAULT for a bad
+// pointer. Nothing is zero-filled first (the copy writes every element or
+// fails), so a count the user lied about costs no memory it did not copy.
+int copy_handles_in(uint64_t user, uint32_t count, size_t kernel_elem_bytes,
+                    std::unique_ptr<uint32_t[]>* out) {
+  if (uint64_t{count} * kernel_elem_bytes > kKvmallocMax) return -ENOMEM;
+  out->reset(new (std::nothrow) uint32_t[count]);
+  if (!*out) return -ENOMEM;
+  return copy_from_user(out->get(), user, size_t{count} * sizeof(uint32_t));
+}
 constexpr int kSlots = 2;
 
 struct Job {
@@ -178,15 +197,15 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
   auto job = std::make_unique<Job>();
   job->jc = a->jc;
 
-  // In-syncs: binary syncobjs.
-  std::vector<uint32_t> handles(a->in_sync_count);
+  // In-syncs: binary syncobjs (panfrost_copy_in_sync: one u32 array).
+  std::unique_ptr<uint32_t[]> handles;
   if (a->in_sync_count) {
-    if (copy_from_user(handles.data(), a->in_syncs, handles.size() * sizeof(uint32_t)))
-      return -EFAULT;
+    if (int r = copy_handles_in(a->in_syncs, a->in_sync_count, sizeof(uint32_t), &handles))
+      return r;
   }
   std::vector<SyncobjPtr> in_objs;
-  for (uint32_t h : handles) {
-    SyncobjPtr s = f.lookup_syncobj(h);
+  for (uint32_t i = 0; i < a->in_sync_count; i++) {
+    SyncobjPtr s = f.lookup_syncobj(handles[i]);
     if (!s) return -ENOENT;
     in_objs.push_back(std::move(s));
   }
@@ -199,14 +218,15 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
     }
   }
 
-  // BO list.
-  std::vector<uint32_t> bo_handles(a->bo_handle_count);
+  // BO list (drm_gem_objects_lookup: an array of object pointers, then
+  // one of u32 handles).
+  std::unique_ptr<uint32_t[]> bo_handles;
   if (a->bo_handle_count) {
-    if (copy_from_user(bo_handles.data(), a->bo_handles, bo_handles.size() * sizeof(uint32_t)))
-      return -EFAULT;
+    if (int r = copy_handles_in(a->bo_handles, a->bo_handle_count, sizeof(void*), &bo_handles))
+      return r;
   }
-  for (uint32_t h : bo_handles) {
-    SimBoPtr bo = f.lookup_bo(h);
+  for (uint32_t i = 0; i < a->bo_handle_count; i++) {
+    SimBoPtr bo = f.lookup_bo(bo_handles[i]);
     if (!bo) return -ENOENT;
     job->bos.push_back(std::move(bo));
   }

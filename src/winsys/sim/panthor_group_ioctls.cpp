@@ -42,6 +42,9 @@ constexpr uint32_t kQueueCreateMinSize = 8;
 constexpr uint32_t kQueueSubmitMinSize = 40;
 constexpr uint32_t kSyncOpMinSize = 16;
 constexpr uint32_t kMaxQueuePrio = 15;
+// MAX_CS_PER_CSG: a group has at most 32 queues (fatal_queues is a 32-bit
+// mask). The kernel checks the count before it copies the array.
+constexpr uint32_t kMaxQueuesPerGroup = 32;
 
 bool masks_ok(uint64_t mask, uint64_t present, uint8_t max_cores) {
   if (mask & ~present) return false;
@@ -54,7 +57,7 @@ int ioctl_panthor_group_create(SimFile& f, void* data) {
   auto* args = static_cast<drm_panthor_group_create*>(data);
   PanthorFilePriv* priv = panthor_priv(f);
   if (!priv) return -EINVAL;
-  if (!args->queues.count) return -EINVAL;
+  if (!args->queues.count || args->queues.count > kMaxQueuesPerGroup) return -EINVAL;
   std::vector<drm_panthor_queue_create> qargs;
   int r = get_obj_array(args->queues, kQueueCreateMinSize, &qargs);
   if (r) return r;

@@ -65,7 +65,7 @@ bool SimDevice::charge(uint64_t bytes) { return shrinker_->charge(bytes, true); 
 bool SimDevice::try_charge(uint64_t bytes) { return shrinker_->charge(bytes, false); }
 void SimDevice::uncharge(uint64_t bytes) { shrinker_->uncharge(bytes); }
 
-Shrinker::Shrinker(SimDevice* dev, uint64_t budget) : dev_(dev), budget_(budget) {}
+Shrinker::Shrinker(uint64_t budget) : budget_(budget) {}
 
 bool Shrinker::try_add(uint64_t bytes) {
   uint64_t cur = charged_.load(std::memory_order_relaxed);

@@ -59,7 +59,7 @@ struct ShrinkerStats {
 
 class Shrinker {
  public:
-  Shrinker(SimDevice* dev, uint64_t budget);
+  explicit Shrinker(uint64_t budget);
   Shrinker(const Shrinker&) = delete;
   Shrinker& operator=(const Shrinker&) = delete;
 
@@ -94,7 +94,6 @@ class Shrinker {
   // False (nothing changed) if the GPU mapping could not be torn down.
   bool purge_locked_bo(SimBo& bo, const Entry& e);
 
-  SimDevice* dev_;
   std::atomic<uint64_t> budget_;
   std::atomic<uint64_t> charged_{0};
   std::atomic<uint64_t> purges_{0}, purged_bytes_{0}, scans_{0};

@@ -45,7 +45,7 @@ SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
     if (!fault_inject_env_check(why)) return nullptr;
     // Never destroyed: files and worker threads may outlive static destructors.
     *slot = new SimDevice(driver, std::move(gpu));
-    (*slot)->shrinker_ = new Shrinker(*slot, budget);
+    (*slot)->shrinker_ = new Shrinker(budget);
   }
   return *slot;
 }

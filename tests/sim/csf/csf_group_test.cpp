@@ -94,6 +94,25 @@ TEST_F(GroupIoctl, QueueArrayStrideRules) {
   EXPECT_EQ(f->ioctl(DRM_IOCTL_PANTHOR_GROUP_CREATE, &a.c), -EFAULT);
 }
 
+// A group has at most 32 queues (MAX_CS_PER_CSG): the kernel refuses a
+// larger count with -EINVAL before it copies the array. Found by the
+// fuzzer: the model copied (and zeroed) any count up to 2^28 elements first
+// (seconds and a gigabyte for one ioctl) and accepted groups of more than
+// 32 queues.
+TEST_F(GroupIoctl, AtMost32Queues) {
+  GroupArgs a = group_args(*f, vm_id, 33);
+  EXPECT_EQ(group_create(*f, a), -EINVAL) << "33 valid queues";
+  a.c.queues.count = 0x10000000;  // the array is 33 long: the count is refused first
+  EXPECT_EQ(f->ioctl(DRM_IOCTL_PANTHOR_GROUP_CREATE, &a.c), -EINVAL);
+  a.c.queues.count = 0xffffffff;
+  a.c.queues.array = 8;  // and never read
+  EXPECT_EQ(f->ioctl(DRM_IOCTL_PANTHOR_GROUP_CREATE, &a.c), -EINVAL);
+  GroupArgs ok = group_args(*f, vm_id, 32);
+  uint32_t h = 0;
+  ASSERT_EQ(group_create(*f, ok, &h), 0) << "32 queues";
+  EXPECT_EQ(group_destroy(*f, h), 0);
+}
+
 TEST_F(GroupIoctl, HighPrioritiesNeedSysNice) {
   for (uint8_t prio : {PANTHOR_GROUP_PRIORITY_HIGH, PANTHOR_GROUP_PRIORITY_REALTIME}) {
     panthor_set_sys_nice_override(0);

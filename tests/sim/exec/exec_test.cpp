@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -635,6 +636,64 @@ TEST_F(Exec, SubmitValidation) {
   b.out_sync = ok_sync;
   EXPECT_EQ(f_->ioctl(DRM_IOCTL_PANFROST_SUBMIT_V1, &b), 0);
   EXPECT_EQ(job_status(*f_, ok_sync), 0);
+}
+
+// Array counts the user lied about: the kernel allocates the handle arrays
+// with kvmalloc_array (-ENOMEM above INT_MAX bytes: the in-sync array holds
+// u32s, drm_gem_objects_lookup's an object pointer per BO) before it reads
+// the user's pointer, then copy_from_user fails with -EFAULT. Found by the
+// fuzzer: the model allocated and zeroed count elements first (16 GiB for
+// a count of 2^32 - 1), which crashed or ran out of memory.
+// Copies `n` bytes to the end of a readable page followed by a PROT_NONE
+// one, so a copy of more than `n` bytes from the result faults there.
+const void* guard_tail(const void* src, size_t n) {
+  static uint8_t* base = [] {
+    void* m = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return static_cast<uint8_t*>(nullptr);
+    mprotect(static_cast<uint8_t*>(m) + 4096, 4096, PROT_NONE);
+    return static_cast<uint8_t*>(m);
+  }();
+  if (!base) return nullptr;
+  std::memcpy(base + 4096 - n, src, n);
+  return base + 4096 - n;
+}
+
+TEST_F(Exec, SubmitWithHugeArrayCounts) {
+  uint32_t h = 0;
+  uint64_t va = 0;
+  uint8_t* p = bo(*f_, 4096, &h, &va);
+  Stream s;
+  s.end();
+  std::memcpy(p, s.bytes.data(), s.bytes.size());
+  uint32_t one[1] = {h};
+  struct Case {
+    const char* what;
+    uint32_t in_count, bo_count;
+    int ret;
+  };
+  const Case cases[] = {
+      {"in_syncs above INT_MAX bytes", 0x80000000u, 0, -ENOMEM},
+      {"in_syncs of 2^32 - 1", 0xffffffffu, 0, -ENOMEM},
+      {"in_syncs just under the limit, short buffer", (INT_MAX / 4) - 1, 0, -EFAULT},
+      {"bo_handles of 2^32 - 1", 0, 0xffffffffu, -ENOMEM},
+      {"bo_handles: pointers above INT_MAX bytes", 0, 1u << 28, -ENOMEM},
+      {"bo_handles under the limit, short buffer", 0, (1u << 28) - 1, -EFAULT},
+  };
+  for (const Case& c : cases) {
+    drm_panfrost_submit a{};
+    a.jc = va;
+    // Valid, but far shorter than the counts claim: the copy runs into
+    // unmapped memory (or is refused before it starts).
+    a.in_syncs = reinterpret_cast<uintptr_t>(guard_tail(one, sizeof one));
+    a.in_sync_count = c.in_count;
+    a.bo_handles = reinterpret_cast<uintptr_t>(guard_tail(one, sizeof one));
+    a.bo_handle_count = c.bo_count;
+    EXPECT_EQ(f_->ioctl(DRM_IOCTL_PANFROST_SUBMIT, &a), c.ret) << c.what;
+  }
+  // The file still works.
+  uint32_t out = syncobj(*f_);
+  ASSERT_EQ(submit(*f_, va, {h}, out), 0);
+  EXPECT_EQ(job_status(*f_, out), 0);
 }
 
 TEST_F(Exec, CloseCancelsQueuedJobs) {
