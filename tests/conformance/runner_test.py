@@ -38,12 +38,14 @@ class ExpectationFiles(unittest.TestCase):
 
     def test_entries_with_reasons_load_per_device_and_for_all(self):
         write(os.path.join(self.dir, "deqp-vk-sim-panthor-fails.txt"),
-              "# the model has no X\ndEQP-VK.a.b,Fail\ndEQP-VK.a.c,Crash  # why not\n")
+              "# the model\n# has no X\ndEQP-VK.a.b,Fail\ndEQP-VK.a.c,Crash  # why not\n"
+              "dEQP-VK.a.d,Fail\n")
         write(os.path.join(self.dir, "deqp-vk-all-skips.txt"), "# too slow\ndEQP-VK\\.slow\\..*\n")
         write(os.path.join(self.dir, "deqp-vk-sim-panthor-flakes.txt"), "# races\n.*flaky.*\n")
         e = expectations.Expectations.load(self.dir, "deqp-vk", "sim:panthor")
         self.assertEqual(e.fails["dEQP-VK.a.b"], ("Fail", "the model has no X"))
         self.assertEqual(e.fails["dEQP-VK.a.c"], ("Crash", "why not"))
+        self.assertEqual(e.fails["dEQP-VK.a.d"], ("Fail", "the model has no X"))
         self.assertEqual(e.skip_reason("dEQP-VK.slow.x"), "too slow")
         self.assertIsNone(e.skip_reason("dEQP-VK.fast.x"))
         self.assertEqual(e.flake_reason("a.flaky.b"), "races")

@@ -33,15 +33,22 @@ def _entries(path):
     """(line number, text, reason) for each entry of one file."""
     out = []
     reason = None
+    in_block = False  # the previous line was a comment
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             line = raw.strip()
             if not line:
                 reason = None
+                in_block = False
                 continue
             if line.startswith("#"):
-                reason = line.lstrip("#").strip() or reason
+                # a comment block is one reason; an entry after entries keeps it
+                text = line.lstrip("#").strip()
+                if text:
+                    reason = (reason + " " + text) if (reason and in_block) else text
+                in_block = True
                 continue
+            in_block = False
             text, _, trailing = line.partition("#")
             text = text.strip()
             why = trailing.strip() or reason
