@@ -110,7 +110,9 @@ Result<std::shared_ptr<Device>> Device::create(std::unique_ptr<kmod::Device> kde
 }
 
 Result<std::shared_ptr<Device>> Device::open(const DeviceOptions& options, std::string* why) {
-  return open(std::string_view(), options, why);  // WSYS_DEVICE
+  Result<std::unique_ptr<kmod::Device>> k = kmod::open_default_device(why);
+  if (!k.ok()) return Error(k.error());
+  return create(std::move(*k), options);
 }
 
 Result<std::shared_ptr<Device>> Device::open(std::string_view spec,

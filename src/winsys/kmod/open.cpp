@@ -8,13 +8,21 @@
 
 namespace wsys::kmod {
 
-Result<std::unique_ptr<Device>> open_device(std::string_view spec_text, std::string* why) {
-  Result<drm::DeviceSpec> spec =
-      spec_text.empty() ? drm::device_spec_from_env(why) : drm::parse_device_spec(spec_text, why);
+namespace {
+Result<std::unique_ptr<Device>> open_spec(const Result<drm::DeviceSpec>& spec, std::string* why) {
   if (!spec.ok()) return Error(spec.error());
   Result<std::unique_ptr<drm::DrmFile>> f = drm::open_device(*spec, why);
   if (!f.ok()) return Error(f.error());
   return Device::create(std::move(*f));
+}
+}  // namespace
+
+Result<std::unique_ptr<Device>> open_device(std::string_view spec, std::string* why) {
+  return open_spec(drm::parse_device_spec(spec, why), why);
+}
+
+Result<std::unique_ptr<Device>> open_default_device(std::string* why) {
+  return open_spec(drm::device_spec_from_env(why), why);
 }
 
 Result<std::unique_ptr<Device>> open_device_fd(int fd) {

@@ -12,9 +12,11 @@
 namespace wsys::kmod {
 
 // Opens the device `spec` selects (auto | sim | sim:panthor | sim:panfrost
-// | /dev/dri/renderDNNN); an empty spec reads WSYS_DEVICE (unset or empty:
-// auto). On failure `why` (if given) says what went wrong.
+// | /dev/dri/renderDNNN; empty is auto). On failure `why` (if given) says
+// what went wrong.
 Result<std::unique_ptr<Device>> open_device(std::string_view spec, std::string* why = nullptr);
+// The same for the spec in WSYS_DEVICE (unset or empty: auto).
+Result<std::unique_ptr<Device>> open_default_device(std::string* why = nullptr);
 
 // Takes a render-node fd the frontend opened (closed by the Device, and on
 // failure). -EBADF for a negative fd.
