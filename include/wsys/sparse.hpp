@@ -136,10 +136,11 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   // `unbound`, -EOPNOTSUPP where the kernel places buffers itself
   // (panfrost), -ENOMEM when the VA range is full.
   static Result<std::shared_ptr<SparseBuffer>> create(
-      std::shared_ptr<Vm> vm, uint64_t size, SparseUnbound unbound = SparseUnbound::ZeroReadOnly);
+      std::shared_ptr<Vm> vm, uint64_t size_bytes,
+      SparseUnbound unbound = SparseUnbound::ZeroReadOnly);
   // The same in the device's own Vm (the buffer keeps the Device alive).
   static Result<std::shared_ptr<SparseBuffer>> create(
-      std::shared_ptr<Device> device, uint64_t size,
+      std::shared_ptr<Device> device, uint64_t size_bytes,
       SparseUnbound unbound = SparseUnbound::ZeroReadOnly);
   // Unmaps and frees the range at once if destroy() was not called.
   ~SparseBuffer();
@@ -147,7 +148,7 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   SparseBuffer& operator=(const SparseBuffer&) = delete;
 
   uint64_t gpu_va() const { return va_.addr; }
-  uint64_t size() const { return va_.size; }
+  uint64_t size() const { return va_.size; }  // bytes
   uint64_t block_count() const { return blocks_; }
   Vm& vm() const { return *vm_; }
   // Unbound blocks are the kernel's MAP_SPARSE (reads undefined) rather than

@@ -54,10 +54,10 @@ enum class BindMode { Immediate, Async, DeferToIdle };
 
 class BindBatch {
  public:
-  // Maps [va, va + size) to `bo` at `bo_offset`. The batch keeps `bo`
+  // Maps [va, va + size_bytes) to `bo` at `bo_offset`. The batch keeps `bo`
   // alive until it is submitted or cleared.
-  void map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size, uint32_t map_flags = 0);
-  void unmap(uint64_t va, uint64_t size);
+  void map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size_bytes, uint32_t map_flags = 0);
+  void unmap(uint64_t va, uint64_t size_bytes);
   // Points the whole batch waits for / signals (Async only).
   void wait(SyncPoint p) { waits_.push_back(p); }
   void signal(SyncPoint p) { signals_.push_back(p); }

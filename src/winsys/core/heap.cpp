@@ -40,8 +40,6 @@ static_assert(kHeapDefaultChunkBytes == kmod::TilerHeapCreateInfo{}.chunk_size_b
 static_assert(kHeapDefaultMaxChunks == kmod::TilerHeapCreateInfo{}.max_chunks);
 static_assert(kHeapDefaultTargetInFlight == kmod::TilerHeapCreateInfo{}.target_in_flight);
 
-uint64_t monotonic_ns() { return static_cast<uint64_t>(kmod::monotonic_ns()); }
-
 }  // namespace
 
 struct Heap::Impl {
@@ -125,7 +123,8 @@ Result<std::unique_ptr<Heap>> Heap::create(std::shared_ptr<Device> device,
 
   // The backend reads the Heap's own copy of the config (it lives as long).
   std::unique_ptr<Heap> h(new Heap(std::move(device), config, HeapKind::TilerHeap));
-  if (!h->config_.clock) h->config_.clock = monotonic_ns;
+  if (!h->config_.clock)
+    h->config_.clock = [] { return static_cast<uint64_t>(kmod::monotonic_ns()); };
   std::unique_ptr<core::HeapBackend> backend = core::make_heap_backend(k, h->config_);
   h->kind_ = backend->kind();
 
