@@ -218,7 +218,9 @@ Result<void> Vm::init(uint64_t va_range) {
   Result<VaAllocator::HeapId> h = im.va.add_heap(start, im.st.va_end - start);
   if (!h.ok()) return Error(h.error());
   im.heap = *h;
-  if (im.k->props().has_timeline_syncobj) {
+  // The unmap timeline: a busy range is unmapped by an async bind that
+  // signals it. Without async binds or timelines, unmaps wait instead.
+  if (im.k->props().has_timeline_syncobj && im.k->props().has_async_bind) {
     Result<uint32_t> s = im.k->syncobj_create(false);
     if (!s.ok()) return Error(s.error());
     im.unmap_syncobj = *s;
