@@ -542,6 +542,31 @@ TEST_P(HeapModel, PendingUseOpenUseOrShrinkOffKeepTheHeap) {
   (void)dev->syncobj_destroy(*s);
 }
 
+// Two queues used the heap: it is busy until both are done, whichever
+// finishes first (PendingUses: one entry per syncobj, not only the last).
+TEST_P(HeapModel, EveryQueueThatUsedTheHeapKeepsIt) {
+  auto h = make(config());
+  ASSERT_TRUE(h);
+  h->record_frame(24 * kMiB);
+  for (int i = 0; i < 16; ++i) h->record_frame(1 * kMiB);
+  auto a = dev->syncobj_create(false);
+  auto b = dev->syncobj_create(false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  h->mark_used({*a, point(1)});
+  h->mark_used({*b, point(1)});
+  ASSERT_TRUE(dev->syncobj_signal(*b, point(1)).ok());  // the later mark finishes first
+  clock.advance(10 * kSecond);
+  auto r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r) << "queue a's use has not signalled";
+  ASSERT_TRUE(dev->syncobj_signal(*a, point(1)).ok());
+  r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  (void)dev->syncobj_destroy(*a);
+  (void)dev->syncobj_destroy(*b);
+}
+
 // The anchors' panthor policy: 5 initial chunks whatever the history. Idle
 // and "oversized" against a small recommendation, it is still not
 // recreated at the same 5 chunks (that would free nothing).
