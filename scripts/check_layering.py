@@ -18,6 +18,8 @@ Rules (one line each in the output when broken, exit status 1):
   sim-alone      src/winsys/sim includes neither winsys/core nor winsys/kmod
   public-private include/wsys includes only the standard library and other
                  include/wsys headers
+  frontend-api   the frontends (src/vulkan, src/winsys/capi) include no
+                 winsys/ or drm-uapi/ header: they use include/wsys only
   readme         every layer and top-level code directory has a README.md
   readme-arch    every README.md links docs/architecture.md
   docs-outside   nothing in the repository (documentation, comments) points
@@ -92,6 +94,10 @@ def check(root):
             if kind == '"' and not inc.startswith('wsys/'):
                 problems.append(f'public-private: {name} includes "{inc}" '
                                 '(public headers include only the standard library and wsys/)')
+    for rel in ('src/vulkan', 'src/winsys/capi'):
+        check_includes(root, rel, 'frontend-api',
+                       lambda i: i.startswith(('winsys/', 'drm-uapi/')),
+                       'frontends use the public API (include/wsys)', problems)
     names = re.compile(r'pan(thor|frost)', re.I)
     for name, path in sources(root, 'src/winsys/core'):
         for n, line in enumerate(strip_comments(read(path)).split('\n'), 1):
@@ -145,6 +151,7 @@ BROKEN = {
     'drm-upward': ('src/winsys/drm/b.cpp', '#include "winsys/sim/sim_drm_file.h"\n'),
     'sim-alone': ('src/winsys/sim/b.cpp', '#include "winsys/kmod/kmod.h"\n'),
     'public-private': ('include/wsys/b.hpp', '#include "winsys/kmod/kmod.h"\n'),
+    'frontend-api': ('src/winsys/capi/b.cpp', '#include "winsys/kmod/kmod.h"\n'),
     'readme': ('src/winsys/core/README.md', None),
     'readme-arch': ('src/winsys/kmod/README.md', 'no link here\n'),
     'docs-outside': ('docs/b.md', 'see ../shared/design/ARCHITECTURE.md\n'),
