@@ -251,8 +251,8 @@ FlavourResult run_flavour(const std::string& driver) {
         std::memcpy(*m, s.bytes().data(), s.bytes().size());
         sim::SimCmdHeader end{sim::kCmdEnd, sizeof(sim::SimCmdHeader)};
         std::memcpy(static_cast<uint8_t*>(*m) + s.bytes().size(), &end, sizeof end);
-        kmod::Bo* bos[] = {&KernelAccess::bo(*x.result), &KernelAccess::bo(*(*st)), KernelAccess::heap_bo(*ua),
-                           KernelAccess::heap_bo(*uf)};
+        kmod::Bo* bos[] = {&KernelAccess::bo(*x.result), &KernelAccess::bo(*(*st)),
+                           KernelAccess::heap_bo(*ua), KernelAccess::heap_bo(*uf)};
         kmod::JobChainSubmit js;
         js.jc = (*st)->gpu_va();
         js.out_sync = x.syncobj;

@@ -8,12 +8,11 @@
 //
 // Buffers (see bo.hpp) get a GPU address in the device VM when created:
 // through the VaAllocator and an immediate VM_BIND where userspace manages
-// the address space, else where the kernel placed them. A cached buffer keeps its mapping, so a cache hit
-// costs no bind. When a buffer is destroyed its VA is unmapped: at once if
-// it is idle, else by an asynchronous VM_BIND that waits for every pending use (each queue's);
-// that VA goes back to the allocator only once the unmap's point on the
-// device's unmap timeline has signalled (checked without blocking; the
-// bookkeeping record is allocated before the unmap is submitted).
+// the address space, else where the kernel placed them. A cached buffer keeps its mapping, so a
+// cache hit costs no bind. When a buffer is destroyed its VA is unmapped: at once if it is idle,
+// else by an asynchronous VM_BIND that waits for every pending use (each queue's); that VA goes
+// back to the allocator only once the unmap's point on the device's unmap timeline has signalled
+// (checked without blocking; the bookkeeping record is allocated before the unmap is submitted).
 #pragma once
 
 #include <cstdint>
@@ -76,9 +75,9 @@ struct DeviceInfo {
   bool kernel_managed_va = false;     // the kernel places buffers (panfrost)
   bool madvise = false;               // purgeable cached buffers
   bool timeline_syncobj = false;
-  bool sparse_map = false;            // the kernel has MAP_SPARSE (VM_BIND)
-  uint64_t page_size_bytes = 4096;    // the CPU page (mappings, cache size classes)
-  uint64_t gpu_page_bytes = 4096;     // the GPU MMU's smallest page
+  bool sparse_map = false;          // the kernel has MAP_SPARSE (VM_BIND)
+  uint64_t page_size_bytes = 4096;  // the CPU page (mappings, cache size classes)
+  uint64_t gpu_page_bytes = 4096;   // the GPU MMU's smallest page
 };
 
 struct DeviceStats {

@@ -128,7 +128,7 @@ struct HeapTarget {
   uint64_t context_va = 0;      // TilerHeap: tiler_heap_ctx_gpu_va
   uint64_t first_chunk_va = 0;  // TilerHeap: first_heap_chunk_gpu_va
   uint64_t heap_va = 0;         // GrowableBo: the BO's GPU VA
-  uint64_t heap_size_bytes = 0; // GrowableBo: its size
+  uint64_t heap_size_bytes = 0;  // GrowableBo: its size
   uint64_t generation = 0;      // changes when the heap is recreated
 };
 

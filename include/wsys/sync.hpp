@@ -55,9 +55,8 @@ class PendingUses {
   // Drops the entries `done` names, unless recorded again since.
   void forget(std::span<const Use> done) {
     std::erase_if(uses_, [&](const Use& u) {
-      return std::any_of(done.begin(), done.end(), [&](const Use& d) {
-        return d.syncobj == u.syncobj && d.seq == u.seq;
-      });
+      return std::any_of(done.begin(), done.end(),
+                         [&](const Use& d) { return d.syncobj == u.syncobj && d.seq == u.seq; });
     });
   }
   void clear() { uses_.clear(); }

@@ -210,8 +210,9 @@ class SparseQueue {
   void apply(Job& job) {
     wsys::SparseBindBatch batch;
     for (const SparseBind& b : job.binds) {
-      Result<void> r = b.bo ? b.buffer->bind(batch, b.block_first, b.block_count, *b.bo, b.bo_offset)
-                            : b.buffer->unbind(batch, b.block_first, b.block_count);
+      Result<void> r = b.bo
+                           ? b.buffer->bind(batch, b.block_first, b.block_count, *b.bo, b.bo_offset)
+                           : b.buffer->unbind(batch, b.block_first, b.block_count);
       // Checked at submission: only a buffer destroyed meanwhile fails.
       if (!r.ok()) log_error("vkQueueBindSparse: bind dropped: %s", std::strerror(-r.error()));
     }

@@ -217,8 +217,7 @@ TEST_P(DeviceModel, BusyBuffersAreNeverHandedOut) {
   }
   uint32_t h = *s;
   uint64_t p = point(1);
-  ASSERT_TRUE(o->dev->syncobj_wait(SyncPoint{h, panthor() ? p : 0}, deadline_ms(5000))
-                  .ok());
+  ASSERT_TRUE(o->dev->syncobj_wait(SyncPoint{h, panthor() ? p : 0}, deadline_ms(5000)).ok());
   got.clear();
   // Once idle the buffer is reused (panfrost's implicit fence may trail the
   // syncobj by a moment, hence the retries).

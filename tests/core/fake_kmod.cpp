@@ -60,7 +60,8 @@ FakeKmodDevice::FakeKmodDevice(FakeKmodConfig c)
   props_.has_vm_per_context = !c.panfrost;
   props_.has_async_bind = !c.panfrost;
   props_.has_deferred_bind = !c.panfrost;
-  props_.growable_heap = c.panfrost ? kmod::GrowableHeap::GrowOnFaultBo : kmod::GrowableHeap::TilerHeap;
+  props_.growable_heap =
+      c.panfrost ? kmod::GrowableHeap::GrowOnFaultBo : kmod::GrowableHeap::TilerHeap;
   props_.has_bo_labels = true;
   props_.has_gpu_timestamp = true;
 }

@@ -28,7 +28,7 @@ TEST(PendingUses, ForgetDropsOnlyWhatWasNotRecordedAgain) {
   u.add({1, 1});
   u.add({2, 1});
   const std::vector<PendingUses::Use> seen = u.entries();  // a poll's snapshot
-  u.add({2, 2});  // recorded again after the snapshot
+  u.add({2, 2});                                           // recorded again after the snapshot
   u.forget(seen);
   ASSERT_EQ(u.size(), 1u) << "syncobj 1 went; syncobj 2's newer point stays";
   EXPECT_EQ(u.entries()[0].syncobj, 2u);

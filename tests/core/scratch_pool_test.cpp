@@ -101,8 +101,7 @@ class ScratchPoolModel : public ::testing::TestWithParam<std::string> {
   void wait_ok(Device& d, Jobs& jobs, uint32_t syncobj, uint64_t p) {
     uint32_t h = syncobj;
     uint64_t pt = point(p);
-    ASSERT_TRUE(d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, deadline_ms(10000))
-                    .ok());
+    ASSERT_TRUE(d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, deadline_ms(10000)).ok());
     if (panthor()) {
       auto st = KernelAccess::device(d).group_get_state(jobs.group());
       ASSERT_TRUE(st.ok());
@@ -113,8 +112,7 @@ class ScratchPoolModel : public ::testing::TestWithParam<std::string> {
   bool signalled(Device& d, uint32_t syncobj, uint64_t p) {
     uint32_t h = syncobj;
     uint64_t pt = point(p);
-    return d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, 0)
-        .ok();
+    return d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, 0).ok();
   }
   uint32_t new_syncobj(Device& d) {
     auto s = d.syncobj_create(false);
@@ -379,9 +377,7 @@ TEST_P(ScratchPoolModel, ManyContextsShareOneBuffer) {
       }
       uint32_t h = s;
       uint64_t wp = point(pt);
-      if (!d->syncobj_wait(SyncPoint{h, panthor() ? wp : 0}, deadline_ms(10000))
-               .ok())
-        ++bad;
+      if (!d->syncobj_wait(SyncPoint{h, panthor() ? wp : 0}, deadline_ms(10000)).ok()) ++bad;
       jobs_holder.reset();
       (void)d->syncobj_destroy(s);
     });

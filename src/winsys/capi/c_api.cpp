@@ -461,7 +461,9 @@ int wsys_vm_recreate(wsys_vm* vm) {
   return guarded([&] { return vm->vm->recreate().error(); });
 }
 
-uint32_t wsys_vm_id(wsys_vm* vm) { return vm ? vm->vm->kernel_id() : 0; }
+uint32_t wsys_vm_id(wsys_vm* vm) {
+  return vm ? vm->vm->kernel_id() : 0;
+}
 
 int wsys_vm_get_stats(wsys_vm* vm, wsys_vm_stats* out) {
   if (!vm || !out) return -EINVAL;
@@ -515,8 +517,9 @@ uint64_t wsys_sparse_size(const wsys_sparse* sp) { return sp ? sp->sp->size() : 
 int wsys_sparse_bind(wsys_sparse* sp, uint64_t block_first, uint64_t block_count, wsys_bo* bo,
                      uint64_t bo_offset, uint32_t map_flags) {
   if (!sp || !bo) return -EINVAL;
-  return guarded(
-      [&] { return sp->sp->bind(block_first, block_count, *bo_of(bo), bo_offset, map_flags).error(); });
+  return guarded([&] {
+    return sp->sp->bind(block_first, block_count, *bo_of(bo), bo_offset, map_flags).error();
+  });
 }
 
 int wsys_sparse_unbind(wsys_sparse* sp, uint64_t block_first, uint64_t block_count) {

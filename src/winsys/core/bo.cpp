@@ -149,7 +149,8 @@ Result<void> Bo::wait(int64_t abs_deadline_ns) {
   if (Result<void> w = wait_uses(abs_deadline_ns); !w.ok()) return w;
   if (!device_->kmod().props().has_bo_wait) return {};
   Result<void> k = device_->kmod().bo_wait(*kbo_, abs_deadline_ns);
-  if (!k.ok() && k.error() != -EOPNOTSUPP) return k.error() == -EBUSY ? Error(kmod::kPendingErrno) : k;
+  if (!k.ok() && k.error() != -EOPNOTSUPP)
+    return k.error() == -EBUSY ? Error(kmod::kPendingErrno) : k;
   return {};
 }
 

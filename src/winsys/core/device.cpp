@@ -115,8 +115,8 @@ Result<std::shared_ptr<Device>> Device::open(const DeviceOptions& options, std::
   return create(std::move(*k), options);
 }
 
-Result<std::shared_ptr<Device>> Device::open(std::string_view spec,
-                                             const DeviceOptions& options, std::string* why) {
+Result<std::shared_ptr<Device>> Device::open(std::string_view spec, const DeviceOptions& options,
+                                             std::string* why) {
   Result<std::unique_ptr<kmod::Device>> k = kmod::open_device(spec, why);
   if (!k.ok()) return Error(k.error());
   return create(std::move(*k), options);
@@ -223,9 +223,9 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
   if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
   const uint32_t buf_flags = flags & kAllocBufferFlags;
   const bool use_cache = !(flags & kAllocNoCache) && !((flags & kAllocZeroed) && (flags & kAllocNoMmap));
-  const uint64_t rounded =
-      use_cache ? cache_->round_size(size)
-                : (size + info_.page_size_bytes - 1) & ~(info_.page_size_bytes - 1);
+  const uint64_t rounded = use_cache
+                               ? cache_->round_size(size)
+                               : (size + info_.page_size_bytes - 1) & ~(info_.page_size_bytes - 1);
 
   Bo* bo = nullptr;
   bool hit = false;
@@ -406,9 +406,13 @@ uint64_t Device::va_alignment_bytes(uint64_t size_bytes) const {
 
 // --- syncobjs -----------------------------------------------------------------
 
-Result<uint32_t> Device::syncobj_create(bool signalled) { return kdev_->syncobj_create(signalled); }
+Result<uint32_t> Device::syncobj_create(bool signalled) {
+  return kdev_->syncobj_create(signalled);
+}
 
-Result<void> Device::syncobj_destroy(uint32_t syncobj) { return kdev_->syncobj_destroy(syncobj); }
+Result<void> Device::syncobj_destroy(uint32_t syncobj) {
+  return kdev_->syncobj_destroy(syncobj);
+}
 
 Result<void> Device::syncobj_signal(uint32_t syncobj, uint64_t point) {
   return kdev_->syncobj_signal(syncobj, point);
@@ -417,13 +421,18 @@ Result<void> Device::syncobj_signal(uint32_t syncobj, uint64_t point) {
 Result<void> Device::syncobj_wait(SyncPoint p, int64_t abs_deadline_ns) {
   const kmod::PointWait w = kmod::wait_point(*kdev_, p.syncobj, p.point, abs_deadline_ns);
   switch (w.state) {
-    case kmod::PointState::Signalled: return {};
-    case kmod::PointState::Pending: return Error(kmod::kPendingErrno);
-    case kmod::PointState::Unknown: return Error(w.error);
+    case kmod::PointState::Signalled:
+      return {};
+    case kmod::PointState::Pending:
+      return Error(kmod::kPendingErrno);
+    case kmod::PointState::Unknown:
+      return Error(w.error);
   }
   return Error(-EINVAL);
 }
 
-Result<uint64_t> Device::syncobj_query(uint32_t syncobj) { return kdev_->syncobj_query(syncobj); }
+Result<uint64_t> Device::syncobj_query(uint32_t syncobj) {
+  return kdev_->syncobj_query(syncobj);
+}
 
 }  // namespace wsys

@@ -33,7 +33,8 @@ namespace wsys {
 
 namespace {
 
-constexpr uint32_t kChunkMinBytes = 128u << 10, kChunkMaxBytes = 8u << 20;  // TILER_HEAP_CREATE's range
+constexpr uint32_t kChunkMinBytes = 128u << 10,
+                   kChunkMaxBytes = 8u << 20;  // TILER_HEAP_CREATE's range
 
 // The documented defaults are the device defaults: keep them equal.
 static_assert(kHeapDefaultChunkBytes == kmod::TilerHeapCreateInfo{}.chunk_size_bytes);
@@ -65,9 +66,7 @@ struct Heap::Impl {
   uint32_t open_uses = 0;
 
   // All called with `lock` held.
-  uint64_t commit_for_create() const {
-    return backend->commit_for_create(policy.initial_commit());
-  }
+  uint64_t commit_for_create() const { return backend->commit_for_create(policy.initial_commit()); }
   Result<std::unique_ptr<core::KernelHeap>> make_kernel() const;
   Result<void> create_kernel();
   void install(std::unique_ptr<core::KernelHeap> fresh, uint64_t now_ns);
@@ -202,9 +201,8 @@ bool Heap::Impl::uses_pending() {
 
 void Heap::Impl::wait_idle(int64_t abs_deadline_ns) {
   if (uses.empty()) return;
-  const kmod::PointWait w =
-      core::wait_uses(k, uses.entries(), abs_deadline_ns,
-                      [](const PendingUses::Use&, const kmod::PointWait&) {});
+  const kmod::PointWait w = core::wait_uses(k, uses.entries(), abs_deadline_ns,
+                                            [](const PendingUses::Use&, const kmod::PointWait&) {});
   if (w.state == kmod::PointState::Pending)
     WSYS_LOG(Heap, "%s: waiting for the last use: %s; going on", cfg.label.c_str(),
              strerror(-w.error));

@@ -39,8 +39,7 @@ class HeapBackend {
   // What a heap created now commits, given the policy's recommendation.
   virtual uint64_t commit_for_create(uint64_t recommended_bytes) const = 0;
   // A new kernel heap committing about `commit_bytes`, in `vm`.
-  virtual Result<std::unique_ptr<KernelHeap>> create(kmod::Vm& vm,
-                                                     uint64_t commit_bytes) const = 0;
+  virtual Result<std::unique_ptr<KernelHeap>> create(kmod::Vm& vm, uint64_t commit_bytes) const = 0;
 };
 
 // The backend the kernel's growable memory calls for, with `config` (which
@@ -49,9 +48,12 @@ std::unique_ptr<HeapBackend> make_tiler_heap_backend(kmod::Device& k, const Heap
 std::unique_ptr<HeapBackend> make_heap_bo_backend(kmod::Device& k, const HeapConfig& config);
 inline std::unique_ptr<HeapBackend> make_heap_backend(kmod::Device& k, const HeapConfig& config) {
   switch (k.props().growable_heap) {
-    case kmod::GrowableHeap::TilerHeap: return make_tiler_heap_backend(k, config);
-    case kmod::GrowableHeap::GrowOnFaultBo: return make_heap_bo_backend(k, config);
-    case kmod::GrowableHeap::None: break;
+    case kmod::GrowableHeap::TilerHeap:
+      return make_tiler_heap_backend(k, config);
+    case kmod::GrowableHeap::GrowOnFaultBo:
+      return make_heap_bo_backend(k, config);
+    case kmod::GrowableHeap::None:
+      break;
   }
   return nullptr;
 }

@@ -14,7 +14,9 @@ namespace {
 // The kernel commits a grow-on-fault BO's pages this much per fault.
 constexpr uint64_t kFaultStepBytes = uint64_t{2} << 20;
 
-uint64_t round_up(uint64_t v, uint64_t unit) { return (v + unit - 1) / unit * unit; }
+uint64_t round_up(uint64_t v, uint64_t unit) {
+  return (v + unit - 1) / unit * unit;
+}
 
 class BoKernelHeap final : public KernelHeap {
  public:
@@ -55,8 +57,8 @@ class HeapBoBackend final : public HeapBackend {
       return Error(b.error());
     }
     if (!cfg_.label.empty()) (void)k_.bo_set_label(**b, cfg_.label);  // best effort
-    WSYS_LOG(Heap, "%s: HEAP BO %u at %#llx, %llu MiB reserved", cfg_.label.c_str(),
-             (*b)->handle(), static_cast<unsigned long long>((*b)->kernel_va()),
+    WSYS_LOG(Heap, "%s: HEAP BO %u at %#llx, %llu MiB reserved", cfg_.label.c_str(), (*b)->handle(),
+             static_cast<unsigned long long>((*b)->kernel_va()),
              static_cast<unsigned long long>((*b)->size() >> 20));
     return std::unique_ptr<KernelHeap>(std::make_unique<BoKernelHeap>(std::move(*b), reserved));
   }

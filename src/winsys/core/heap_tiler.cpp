@@ -57,7 +57,8 @@ class TilerHeapBackend final : public HeapBackend {
     return uint64_t{cfg_.chunk_size_bytes} * cfg_.max_chunks;
   }
   uint64_t commit_for_create(uint64_t recommended_bytes) const override {
-    if (cfg_.fixed_initial_chunks) return uint64_t{cfg_.fixed_initial_chunks} * cfg_.chunk_size_bytes;
+    if (cfg_.fixed_initial_chunks)
+      return uint64_t{cfg_.fixed_initial_chunks} * cfg_.chunk_size_bytes;
     return recommended_bytes;
   }
   Result<std::unique_ptr<KernelHeap>> create(kmod::Vm& vm, uint64_t commit_bytes) const override {

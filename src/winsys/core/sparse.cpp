@@ -157,7 +157,9 @@ Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
 
 // --- SparseBuffer ------------------------------------------------------------------
 
-bool SparseBuffer::driver_has_map_sparse(const DeviceInfo& info) { return info.sparse_map; }
+bool SparseBuffer::driver_has_map_sparse(const DeviceInfo& info) {
+  return info.sparse_map;
+}
 
 bool SparseBuffer::uses_map_sparse(const DeviceInfo& info) {
   return kBindLayerHasMapSparse && driver_has_map_sparse(info);
@@ -216,8 +218,9 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
       // kernel's zeroed blocks, and the sink's garbage never reaches another
       // user (both not executable: the device maps them no-exec).
       const bool sink = unbound == SparseUnbound::WritableSink;
-      Result<BoRef> bo = dev.bo_alloc(kSparseDummyBytes, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
-                                      sink ? "sparse-sink" : "sparse-dummy");
+      Result<BoRef> bo =
+          dev.bo_alloc(kSparseDummyBytes, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
+                       sink ? "sparse-sink" : "sparse-dummy");
       if (!bo.ok()) return Error(bo.error());
       dummy_ = std::make_shared<Dummy>();
       dummy_->bo = std::move(*bo);
@@ -230,7 +233,8 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
   block_bo_.resize(blocks_);
 
   // Large buffers 2 MiB-aligned, so their 2 MiB chunks can be blocks.
-  Result<VaAllocation> a = vm_->alloc_va(size, std::max(kSparseBlockBytes, vm_->device().va_alignment_bytes(size)));
+  Result<VaAllocation> a =
+      vm_->alloc_va(size, std::max(kSparseBlockBytes, vm_->device().va_alignment_bytes(size)));
   if (!a.ok()) return Error(a.error());
   BindBatch fill;
   add_unbound(fill, a->addr, size);
@@ -244,7 +248,7 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
   WSYS_LOG(Vm, "sparse buffer va=0x%llx size=%llu (%llu blocks, %s)",
            static_cast<unsigned long long>(va_.addr), static_cast<unsigned long long>(size),
            static_cast<unsigned long long>(blocks_),
-           kernel_sparse_                             ? "MAP_SPARSE"
+           kernel_sparse_                            ? "MAP_SPARSE"
            : unbound_ == SparseUnbound::WritableSink ? "writable sink"
                                                      : "zero dummy");
   return {};
@@ -321,7 +325,8 @@ Result<void> SparseBuffer::unbind(SparseBindBatch& batch, uint64_t block_first,
   c.first = block_first;
   c.count = block_count;
   c.op_first = batch.ops_.op_count();
-  add_unbound(batch.ops_, va_.addr + block_first * kSparseBlockBytes, block_count * kSparseBlockBytes);
+  add_unbound(batch.ops_, va_.addr + block_first * kSparseBlockBytes,
+              block_count * kSparseBlockBytes);
   c.op_last = batch.ops_.op_count() - 1;
   if (kernel_sparse_) c.op_first = c.op_last;  // one op, possibly merged
   batch.changes_.push_back(std::move(c));

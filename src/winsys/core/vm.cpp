@@ -31,8 +31,8 @@ bool point_done(kmod::Device& k, SyncPoint p, int64_t deadline) {
 // and the caller goes on as the comment at its call says.
 void wait_bounded(kmod::Device& k, SyncPoint p, const char* why) {
   if (!point_done(k, p, kmod::deadline_after_ns(core::kGpuTeardownWaitNs)))
-    WSYS_LOG(Vm, "%s: syncobj %u point %llu still pending after %lld ms; going on", why,
-             p.syncobj, static_cast<unsigned long long>(p.point),
+    WSYS_LOG(Vm, "%s: syncobj %u point %llu still pending after %lld ms; going on", why, p.syncobj,
+             static_cast<unsigned long long>(p.point),
              static_cast<long long>(core::kGpuTeardownWaitNs / 1'000'000));
 }
 
@@ -233,7 +233,9 @@ std::shared_ptr<kmod::Vm> Vm::kernel_vm() const {
   return impl_->kvm;
 }
 
-uint32_t Vm::kernel_id() const { return kernel_vm()->id(); }
+uint32_t Vm::kernel_id() const {
+  return kernel_vm()->id();
+}
 uint64_t Vm::user_va_start() const { return impl_->st.va_start; }
 uint64_t Vm::user_va_end() const { return impl_->st.va_end; }
 bool Vm::kernel_managed_va() const { return !impl_->managed; }
@@ -461,8 +463,12 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
   return im.va.free(va);
 }
 
-uint32_t Vm::activity_syncobj() const { return kernel_vm()->activity_syncobj(); }
-uint64_t Vm::activity_point() const { return kernel_vm()->activity_point(); }
+uint32_t Vm::activity_syncobj() const {
+  return kernel_vm()->activity_syncobj();
+}
+uint64_t Vm::activity_point() const {
+  return kernel_vm()->activity_point();
+}
 
 bool Vm::usable() {
   Result<bool> u = kernel_vm()->usable();

@@ -58,12 +58,12 @@ struct DeviceProps {
   // --- What this kernel can do -------------------------------------------
   // kmod owns every driver and version gate: these fields are the answer,
   // and the layers above read only them (NVK's nvkmd_info.has_* style).
-  bool has_madvise = false;            // purgeable BOs (panfrost MADVISE)
-  bool has_bo_wait = false;            // wait for a BO's implicit fences (panfrost WAIT_BO)
-  bool has_vm_per_context = false;     // several VMs per file (panthor VM_CREATE)
-  bool has_async_bind = false;         // VM_BIND on the kernel's bind queue (panthor)
-  bool has_deferred_bind = false;      // binds behind a VM's activity timeline (panthor)
-  bool has_timeline_syncobj = false;   // DRM_CAP_SYNCOBJ_TIMELINE
+  bool has_madvise = false;           // purgeable BOs (panfrost MADVISE)
+  bool has_bo_wait = false;           // wait for a BO's implicit fences (panfrost WAIT_BO)
+  bool has_vm_per_context = false;    // several VMs per file (panthor VM_CREATE)
+  bool has_async_bind = false;        // VM_BIND on the kernel's bind queue (panthor)
+  bool has_deferred_bind = false;     // binds behind a VM's activity timeline (panthor)
+  bool has_timeline_syncobj = false;  // DRM_CAP_SYNCOBJ_TIMELINE
   GrowableHeap growable_heap = GrowableHeap::None;
   bool has_sparse_map = false;         // VM_BIND MAP_SPARSE (panthor 1.9)
   bool has_bo_labels = false;          // BO labels (both drivers 1.4)
