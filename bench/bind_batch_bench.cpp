@@ -32,7 +32,7 @@ using wsys::SparseBindBatch;
 using wsys::SparseBuffer;
 
 constexpr uint64_t kPages = 1000;
-constexpr uint64_t kPage = wsys::kSparsePageSize;
+constexpr uint64_t kPage = wsys::kSparseBlockBytes;
 constexpr int kIters = 20;  // per repetition and mode
 constexpr int kReps = 5;
 
@@ -92,7 +92,7 @@ bool measure(Setup& s, Mode m, double* ns, double* ops_per_ioctl) {
   *ns = std::chrono::duration<double, std::nano>(t1 - t0).count() / kIters;
   *ops_per_ioctl = static_cast<double>(s1.ops_submitted - s0.ops_submitted) /
                    static_cast<double>(s1.bind_calls - s0.bind_calls);
-  return s.sb->resident_pages() == kPages;
+  return s.sb->resident_blocks() == kPages;
 }
 
 }  // namespace

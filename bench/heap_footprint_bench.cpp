@@ -104,7 +104,7 @@ std::vector<uint64_t> make_schedule(std::mt19937_64& rng) {
 // --- the model's figures ---
 
 sim::SimFile& sim_file(Device& d) {
-  return dynamic_cast<sim::SimDrmFile&>(d.kmod().file()).file();
+  return dynamic_cast<sim::SimDrmFile&>(KernelAccess::device(d).file()).file();
 }
 
 struct ModelFigure {
@@ -202,7 +202,7 @@ FlavourResult run_flavour(const std::string& driver) {
     if (panthor) f.fixed_initial_chunks = 5;
     auto ha = Heap::create(dev, a);
     auto hf = Heap::create(dev, f);
-    auto s = dev->kmod().syncobj_create(false);
+    auto s = dev->syncobj_create(false);
     auto r = dev->bo_alloc(4096, kAllocZeroed, "bench-result");
     if (!ha.ok() || !hf.ok() || !s.ok() || !r.ok() || !(*r)->map().ok()) return res;
     x.adaptive.heap = std::move(*ha);
@@ -229,7 +229,7 @@ FlavourResult run_flavour(const std::string& driver) {
         sim::SimCmdTiler tc{};
         tc.hdr = {sim::kCmdTiler, sizeof tc};
         tc.heap_va = panthor ? t->context_va : t->heap_va;
-        tc.heap_size = panthor ? 0 : t->heap_size;
+        tc.heap_size = panthor ? 0 : t->heap_size_bytes;
         tc.result_va = x.result->gpu_va() + 4 * static_cast<uint64_t>(slot++);
         tc.count = static_cast<uint32_t>(bytes / kPrim);
         tc.prim_size = kPrim;
@@ -251,13 +251,13 @@ FlavourResult run_flavour(const std::string& driver) {
         std::memcpy(*m, s.bytes().data(), s.bytes().size());
         sim::SimCmdHeader end{sim::kCmdEnd, sizeof(sim::SimCmdHeader)};
         std::memcpy(static_cast<uint8_t*>(*m) + s.bytes().size(), &end, sizeof end);
-        kmod::Bo* bos[] = {&x.result->kmod_bo(), &(*st)->kmod_bo(), ua->target().bo,
-                           uf->target().bo};
+        kmod::Bo* bos[] = {&KernelAccess::bo(*x.result), &KernelAccess::bo(*(*st)),
+                           KernelAccess::heap_bo(*ua), KernelAccess::heap_bo(*uf)};
         kmod::JobChainSubmit js;
         js.jc = (*st)->gpu_va();
         js.out_sync = x.syncobj;
         js.bos = bos;
-        sub = dev->kmod().submit_job_chain(js);
+        sub = KernelAccess::device(*dev).submit_job_chain(js);
         if (sub.ok()) (*st)->mark_used(x.syncobj, 0);
         streams.push_back(std::move(*st));
       }
@@ -270,10 +270,7 @@ FlavourResult run_flavour(const std::string& driver) {
       const uint64_t bytes = x.schedule[tick];
       if (!bytes) continue;
       const uint64_t p = x.point;
-      Result<void> w = dev->kmod().syncobj_wait(
-          std::span<const uint32_t>(&x.syncobj, 1),
-          panthor ? std::span<const uint64_t>(&p, 1) : std::span<const uint64_t>(),
-          deadline_s(60), true, true);
+      Result<void> w = dev->syncobj_wait(SyncPoint{x.syncobj, panthor ? p : 0}, deadline_s(60));
       if (!w.ok()) return res;
       uint32_t stored[2];
       std::memcpy(stored, x.result->cpu(), sizeof stored);
@@ -309,7 +306,7 @@ FlavourResult run_flavour(const std::string& driver) {
     ga += x.adaptive.growths;
     gf += x.fixed.growths;
     res.shrinks += x.adaptive.heap->stats().recreations;
-    (void)dev->kmod().syncobj_destroy(x.syncobj);
+    (void)dev->syncobj_destroy(x.syncobj);
   }
   const double samples = static_cast<double>(g_ticks) * kContexts;
   const double worst = static_cast<double>(kWorstCase);

@@ -99,7 +99,7 @@ class Context {
     // The job streams (marked used with our syncobjs) go first: a destroyed
     // syncobj's handle may be reused by another context's new one.
     jobs_.reset();
-    for (uint32_t s : syncs_) (void)d_.kmod().syncobj_destroy(s);
+    for (uint32_t s : syncs_) (void)d_.syncobj_destroy(s);
   }
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -110,7 +110,7 @@ class Context {
     // only): a ring of kInFlight syncobjs, reused once their batch is done.
     const size_t nsync = panthor_ ? 1 : kInFlight;
     for (size_t i = 0; i < nsync; ++i) {
-      auto s = d_.kmod().syncobj_create(false);
+      auto s = d_.syncobj_create(false);
       if (!s.ok()) return false;
       syncs_.push_back(*s);
     }
@@ -192,9 +192,7 @@ class Context {
       Batch& f = inflight_.front();
       uint32_t h = f.syncobj;
       uint64_t p = f.point;
-      auto w = d_.kmod().syncobj_wait(
-          {&h, 1}, p ? std::span<const uint64_t>(&p, 1) : std::span<const uint64_t>(),
-          block ? wsys::test::deadline_ms(10000) : 0, true, true);
+      auto w = d_.syncobj_wait(wsys::SyncPoint{h, p}, block ? wsys::test::deadline_ms(10000) : 0);
       if (!w.ok()) {
         if (block) std::fprintf(stderr, "scratch bench: a job did not finish in 10 s\n");
         return !block;

@@ -2,7 +2,7 @@
 /*
  * wsys: the subset of the DRM core ABI wsys uses (version, capabilities,
  * GEM close, PRIME, and every syncobj ioctl), written for this project from
- * the interface facts in shared/reference/kernel-uapi.md, section 3.
+ * the facts of the upstream interface (Linux include/uapi/drm/drm.h).
  *
  * The names are the kernel's, which means they are also libdrm's: a
  * translation unit includes EITHER this header OR libdrm's <drm.h> (directly

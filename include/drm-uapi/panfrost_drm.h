@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsys: the panfrost (Job Manager Mali) kernel ABI, written for this project
- * from the interface facts in shared/reference/kernel-uapi.md, section 2.
+ * from the facts of the upstream interface (Linux include/uapi/drm/panfrost_drm.h).
  *
  * Names, numbers and layouts follow the upstream kernel interface; the text
  * is our own. The header stands on its own (<linux/types.h>,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsys: the panthor (CSF Mali) kernel ABI, written for this project from the
- * interface facts in shared/reference/kernel-uapi.md, section 1.
+ * facts of the upstream interface (Linux include/uapi/drm/panthor_drm.h).
  *
  * Names, numbers and layouts follow the upstream kernel interface so that the
  * code reads the same as Mesa's; the text is our own. The header stands on

@@ -25,6 +25,7 @@
 
 #include "wsys/bo_cache.hpp"
 #include "wsys/result.hpp"
+#include "wsys/sync.hpp"
 
 namespace wsys {
 
@@ -33,6 +34,7 @@ class Bo;
 }
 
 class Device;
+struct KernelAccess;
 
 // Allocation flags. The low byte describes the buffer (and selects its
 // cache pool); the rest is how it is handed out.
@@ -94,23 +96,18 @@ class Bo {
   // Waits until idle; absolute CLOCK_MONOTONIC deadline (-ETIME past it).
   Result<void> wait(int64_t abs_deadline_ns);
 
-  kmod::Bo& kmod_bo() const { return *kbo_; }
-
  private:
   friend class Device;
   friend class DeviceVa;
   friend class DeviceCacheBackend;
   friend class BindBatch;
+  friend struct KernelAccess;
   Bo(Device* device, std::shared_ptr<kmod::Bo> kbo, uint64_t requested, uint32_t flags);
   ~Bo();
   // Waits for every recorded use (0 polls); forgets those found signalled.
-  Result<void> wait_last_use(int64_t abs_deadline_ns, bool forget_if_idle);
-  // The recorded uses (a copy, taken under the lock).
-  struct Use {
-    uint32_t syncobj = 0;
-    uint64_t point = 0;
-  };
-  std::vector<Use> pending_uses() const;
+  Result<void> wait_uses(int64_t abs_deadline_ns);
+  // The recorded uses' points (a copy, taken under the lock).
+  std::vector<SyncPoint> pending_points() const;
 
   BoCacheHook hook_;  // first: Device converts hook pointers back to Bos
   std::atomic<uint32_t> refs_{1};
@@ -129,10 +126,9 @@ class Bo {
 
   mutable std::mutex lock_;  // guards the fields below
   std::string label_;
-  // Uses not yet seen signalled, one per syncobj. The vector keeps its
-  // capacity across cache reuse, so steady-state mark_used allocates
-  // nothing.
-  std::vector<Use> uses_;
+  // Uses not yet seen signalled, one per syncobj (capacity kept across
+  // cache reuse: steady-state mark_used allocates nothing).
+  PendingUses uses_;
 };
 
 // An owning reference to a Bo.

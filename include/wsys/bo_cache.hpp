@@ -169,15 +169,15 @@ class BoCache {
   // class size; 0 is taken as one page). Sizes whose class would exceed
   // max_bo_size are only page-rounded (and are not cacheable); a size that
   // cannot be page-rounded in 64 bits gives UINT64_MAX (no buffer has it).
-  uint64_t round_size(uint64_t size) const;
+  uint64_t round_size(uint64_t size_bytes) const;
   // True if a buffer of this (rounded) size and these flags can be cached:
   // a class size, at most max_bo_size and max_cached_bytes.
-  bool cacheable(uint64_t size, uint32_t flags) const;
+  bool cacheable(uint64_t size_bytes, uint32_t flags) const;
 
   // Takes a cached buffer of class round_size(size) from the pool of
   // `flags`, idle and retained, or nullptr (a miss; a request that is not
   // cacheable returns nullptr without counting a miss).
-  BoCacheHook* take(uint64_t size, uint32_t flags);
+  BoCacheHook* take(uint64_t size_bytes, uint32_t flags);
   // Gives a buffer to the cache. false: refused (the caller destroys it).
   // A buffer the cache already holds is left as it is (true: the caller
   // must not destroy it).

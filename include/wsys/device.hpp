@@ -7,13 +7,12 @@
 // thread-safe.
 //
 // Buffers (see bo.hpp) get a GPU address in the device VM when created:
-// panthor through the VaAllocator and an immediate VM_BIND, panfrost where
-// the kernel placed them. A cached buffer keeps its mapping, so a cache hit
-// costs no bind. When a buffer is destroyed its VA is unmapped: at once if
-// it is idle, else by an asynchronous VM_BIND that waits for every pending use (each queue's);
-// that VA goes back to the allocator only once the unmap's point on the
-// device's unmap timeline has signalled (checked without blocking; the
-// bookkeeping record is allocated before the unmap is submitted).
+// through the VaAllocator and an immediate VM_BIND where userspace manages
+// the address space, else where the kernel placed them. A cached buffer keeps its mapping, so a
+// cache hit costs no bind. When a buffer is destroyed its VA is unmapped: at once if it is idle,
+// else by an asynchronous VM_BIND that waits for every pending use (each queue's); that VA goes
+// back to the allocator only once the unmap's point on the device's unmap timeline has signalled
+// (checked without blocking; the bookkeeping record is allocated before the unmap is submitted).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +25,7 @@
 #include "wsys/bo.hpp"
 #include "wsys/bo_cache.hpp"
 #include "wsys/result.hpp"
+#include "wsys/sync.hpp"
 #include "wsys/va_allocator.hpp"
 #include "wsys/vm.hpp"
 
@@ -35,12 +35,13 @@ namespace kmod {
 class Device;
 }  // namespace kmod
 class ScratchPool;
+struct KernelAccess;
 
 struct DeviceOptions {
   BoCacheConfig cache;
   // Keep CPU mappings of cached buffers (faster reuse) or drop them (the
   // kernel can purge only unmapped buffers). Unset: keep them only where
-  // the kernel has no madvise (panthor), since nothing could be purged.
+  // the kernel has no madvise, since nothing could be purged.
   std::optional<bool> keep_cpu_mapping;
   // Madvise (and unmap) cached buffers only once they have been idle for
   // the decay grace (BoCacheConfig::lazy_madvise): quick reuse costs no
@@ -71,10 +72,12 @@ struct DeviceInfo {
   uint32_t core_id_range = 0;
   uint32_t va_bits = 0;
   uint64_t va_start = 0, va_end = 0;  // the device VM's user range
-  bool kernel_managed_va = false;     // panfrost
+  bool kernel_managed_va = false;     // the kernel places buffers (panfrost)
   bool madvise = false;               // purgeable cached buffers
   bool timeline_syncobj = false;
-  uint64_t page_size = 4096;
+  bool sparse_map = false;          // the kernel has MAP_SPARSE (VM_BIND)
+  uint64_t page_size_bytes = 4096;  // the CPU page (mappings, cache size classes)
+  uint64_t gpu_page_bytes = 4096;   // the GPU MMU's smallest page
 };
 
 struct DeviceStats {
@@ -107,7 +110,8 @@ class Device : public std::enable_shared_from_this<Device> {
                                               std::string* why = nullptr);
   // Takes a render-node fd the frontend opened (wsys closes it).
   static Result<std::shared_ptr<Device>> from_fd(int fd, const DeviceOptions& options = {});
-  // Wraps a kmod device (tests use a fake one).
+  // Wraps a kmod device (in-tree only: kmod.h is not installed; tests use a
+  // fake one).
   static Result<std::shared_ptr<Device>> create(std::unique_ptr<kmod::Device> kdev,
                                                 const DeviceOptions& options = {});
 
@@ -116,7 +120,6 @@ class Device : public std::enable_shared_from_this<Device> {
   Device& operator=(const Device&) = delete;
 
   const DeviceInfo& info() const { return info_; }
-  kmod::Device& kmod() const { return *kdev_; }
   // The device's own VM, where every buffer gets its address.
   Vm& vm() const { return *vm_; }
 
@@ -125,7 +128,7 @@ class Device : public std::enable_shared_from_this<Device> {
   // the cache is dropped and the allocation retried once. Errors: -EINVAL
   // (size 0, unknown flags, kAllocZeroed with kAllocNoMmap is fine: such a
   // buffer is never reused), the kernel's errno otherwise.
-  Result<BoRef> bo_alloc(uint64_t size, uint32_t flags, std::string_view label = {});
+  Result<BoRef> bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_view label = {});
   // Imports a dma-buf. The same buffer imported twice (or one this device
   // exported) is the same Bo.
   Result<BoRef> bo_import(int fd);
@@ -133,7 +136,23 @@ class Device : public std::enable_shared_from_this<Device> {
   // The kernel model only: the CPU address through which `va` of the
   // device VM reads and writes exactly as the GPU would (unmapped pages
   // fault). Null on a real device, where the CPU mapping is the way in.
+  // The one route of the model's GPU view (docs/architecture.md).
   void* gpu_view(uint64_t va) const;
+
+  // --- syncobjs (the device's DRM file) ---
+  // What a frontend uses to name the points its submissions signal
+  // (Bo::mark_used, BindBatch waits and signals, ...).
+  Result<uint32_t> syncobj_create(bool signalled = false);
+  Result<void> syncobj_destroy(uint32_t syncobj);
+  // Signals a binary syncobj (point 0) or a timeline point.
+  Result<void> syncobj_signal(uint32_t syncobj, uint64_t point = 0);
+  // Waits for one point (point 0: binary) until the absolute
+  // CLOCK_MONOTONIC deadline (0 polls), including a point whose submission
+  // has not reached the kernel yet. -ETIME while it is pending; the
+  // kernel's errno for a syncobj or point it does not know.
+  Result<void> syncobj_wait(SyncPoint p, int64_t abs_deadline_ns);
+  // The last signalled point of a timeline syncobj.
+  Result<uint64_t> syncobj_query(uint32_t syncobj);
 
   // The device's scratch (TLS/WLS) pool, shared by every context: created on
   // first use and kept while anyone holds it (the Device holds it weakly:
@@ -149,16 +168,22 @@ class Device : public std::enable_shared_from_this<Device> {
   DeviceStats stats() const;
 
   // --- VA (the device VM) ---
-  // Allocation alignment for a buffer of `size` (2 MiB blocks for large
-  // buffers so the MMU can use them, else a page).
-  static uint64_t va_alignment(uint64_t size);
+  // Allocation alignment for a buffer of `size_bytes`: the largest block
+  // the GPU MMU has that fits in it (2 MiB on Mali), so the MMU can use
+  // it, else the GPU page.
+  uint64_t va_alignment_bytes(uint64_t size_bytes) const;
 
  private:
   struct Impl;
   friend class Bo;
   friend class DeviceVa;
   friend class DeviceCacheBackend;
+  friend class Vm;
+  friend class Heap;
+  friend class ScratchPool;
+  friend struct KernelAccess;
   explicit Device(std::unique_ptr<kmod::Device> kdev);
+  kmod::Device& kmod() const { return *kdev_; }
 
   Result<void> init(const DeviceOptions& options);
   void release(Bo* bo);  // the last reference went

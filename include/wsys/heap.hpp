@@ -14,13 +14,16 @@
 //    (maybe_shrink): neither kernel can return a heap's memory in place, so
 //    the only way to give it back is a new heap.
 //
-// Flavours:
-//   panthor   a kernel tiler heap on the device VM (device->vm().kmod()):
-//             submissions use context_va() / first_chunk_va() (handle() to
-//             name it to the kernel).
-//   panfrost  a growable HEAP BO (no pages until the GPU faults on them; the
-//             kernel commits 2 MiB per fault): submissions use heap_va() /
-//             heap_size(), and put target().bo on the job's BO list.
+// Kinds (HeapKind; the kernel's capability decides, kmod::DeviceProps::
+// growable_heap):
+//   TilerHeap   a kernel tiler heap on the device VM (panthor): submissions
+//               use context_va() / first_chunk_va() (handle() to name it to
+//               the kernel).
+//   GrowableBo  a growable heap BO (panfrost HEAP: no pages until the GPU
+//               faults on them; the kernel commits 2 MiB per fault):
+//               submissions use heap_va() / heap_size(), and put the BO on
+//               the job's BO list (an in-tree submitter gets it from the
+//               HeapUse through src/winsys/core/kernel_access.h).
 //
 // Recreation changes these addresses (generation() counts the heaps), so a
 // submission that may race a shrink on another thread takes them from
@@ -56,6 +59,10 @@ namespace kmod {
 class Bo;
 }
 class Device;
+struct KernelAccess;
+
+// What kind of kernel object backs a Heap (see the top of this file).
+enum class HeapKind { TilerHeap, GrowableBo };
 
 // The device defaults for tiler heaps (kmod's TilerHeapCreateInfo, Mesa's
 // values): 2 MiB chunks, at most 64 (128 MiB), target_in_flight 65535.
@@ -117,12 +124,11 @@ struct HeapStats {
 
 // What a submission needs to use the heap. Unused fields are 0.
 struct HeapTarget {
-  uint32_t handle = 0;          // panthor: the tiler heap handle; panfrost: the BO's GEM handle
-  uint64_t context_va = 0;      // panthor: tiler_heap_ctx_gpu_va
-  uint64_t first_chunk_va = 0;  // panthor: first_heap_chunk_gpu_va
-  uint64_t heap_va = 0;         // panfrost: the HEAP BO's GPU VA
-  uint64_t heap_size = 0;       // panfrost: its size
-  kmod::Bo* bo = nullptr;       // panfrost: for the job's BO list
+  uint32_t handle = 0;          // TilerHeap: the tiler heap handle; GrowableBo: the BO's GEM handle
+  uint64_t context_va = 0;      // TilerHeap: tiler_heap_ctx_gpu_va
+  uint64_t first_chunk_va = 0;  // TilerHeap: first_heap_chunk_gpu_va
+  uint64_t heap_va = 0;         // GrowableBo: the BO's GPU VA
+  uint64_t heap_size_bytes = 0;  // GrowableBo: its size
   uint64_t generation = 0;      // changes when the heap is recreated
 };
 
@@ -147,9 +153,12 @@ class HeapUse {
 
  private:
   friend class Heap;
-  HeapUse(Heap* heap, const HeapTarget& t) : heap_(heap), target_(t) {}
+  friend struct KernelAccess;
+  HeapUse(Heap* heap, const HeapTarget& t, std::shared_ptr<kmod::Bo> bo)
+      : heap_(heap), target_(t), kernel_bo_(std::move(bo)) {}
   Heap* heap_ = nullptr;
   HeapTarget target_;
+  std::shared_ptr<kmod::Bo> kernel_bo_;  // GrowableBo: the heap BO (for the job's BO list)
 };
 
 class Heap {
@@ -161,14 +170,14 @@ class Heap {
   // otherwise.
   static Result<std::unique_ptr<Heap>> create(std::shared_ptr<Device> device,
                                               const HeapConfig& config = {});
-  // Waits (at most 5 s) for the last recorded use, then destroys the kernel
+  // Waits (at most 5 s) for the recorded uses, then destroys the kernel
   // heap: a tiler heap destroyed under a running job would fault it.
   ~Heap();
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
   Device& device() const { return *device_; }
-  bool panthor() const { return panthor_; }
+  HeapKind kind() const { return kind_; }
 
   // --- submissions ---
   // The current heap, held against recreation until the HeapUse is
@@ -182,14 +191,15 @@ class Heap {
   uint64_t context_va() const { return target().context_va; }
   uint64_t first_chunk_va() const { return target().first_chunk_va; }
   uint64_t heap_va() const { return target().heap_va; }
-  uint64_t heap_size() const { return target().heap_size; }
+  uint64_t heap_size_bytes() const { return target().heap_size_bytes; }
   uint64_t generation() const { return target().generation; }
 
   // A submission using the heap signals `done` when finished (point 0: a
-  // binary syncobj). The syncobj must stay alive until then; the latest
-  // mark must signal after every earlier use (one timeline per context).
-  // Every submission must be recorded (here or by HeapUse::commit): the
-  // idle check knows the GPU only through these points.
+  // binary syncobj). The syncobj must stay alive until then. Uses of
+  // different syncobjs accumulate (PendingUses), so a heap several queues
+  // used is idle only once all are done. Every submission must be recorded
+  // (here or by HeapUse::commit): the idle check knows the GPU only
+  // through these points.
   void mark_used(SyncPoint done);
 
   // --- policy ---
@@ -210,7 +220,7 @@ class Heap {
   Result<bool> maybe_shrink();  // now from the config's clock
   // Rebuilds the kernel heap now at the recommendation (after Vm::recreate
   // replaced the device VM, which took the old heap with it, or a fatal
-  // fault). Waits at most 5 s for the last use first. On failure the heap
+  // fault). Waits at most 5 s for the pending uses first. On failure the heap
   // has no kernel heap until begin_use() manages to create one.
   Result<void> recreate();
 
@@ -220,12 +230,12 @@ class Heap {
  private:
   struct Impl;
   friend class HeapUse;
-  Heap(std::shared_ptr<Device> device, const HeapConfig& config, bool panthor);
+  Heap(std::shared_ptr<Device> device, const HeapConfig& config, HeapKind kind);
   void end_use(const SyncPoint* done);
 
   std::shared_ptr<Device> device_;
   HeapConfig config_;
-  bool panthor_;
+  HeapKind kind_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -28,32 +28,27 @@
 // (on a Mali-G610, 38912 -> 65536 slices: 1.7x) for no fewer steps.
 //
 // Retirement and GPU use: a retired buffer may still be used by jobs in
-// flight, and by jobs of several contexts at once. A wsys::Bo remembers
-// only its LAST recorded use (Bo::mark_used), which is right for a buffer
-// one queue uses but not for a buffer shared by queues that finish in any
-// order. So record each job's use of a binding with
-// ScratchPool::mark_used(binding, point): it records the point on the Bo as
-// Bo::mark_used does, and also in the pool, which keeps every context's
-// latest point per syncobj. A retired buffer is held ("parked") until every
-// point recorded for it has signalled AND the Bo itself is idle (Bo::busy:
-// its recorded uses and, on panfrost, the kernel's implicit fences), and
-// only then handed back to the device. So the pool never gives the device a
-// busy buffer, whichever way the uses were recorded; bo->mark_used() alone
-// is still enough when a single queue uses the pool, or on panfrost when
-// every job lists the buffer in its BO list (the kernel then tracks all
-// uses). In addition the binding holds a reference, so a buffer stays alive
-// and mapped while any caller holds a binding to it, and a use recorded
-// (with ScratchPool::mark_used) after the pool let a buffer go is tracked
-// again. Parked buffers are checked without blocking: after a growth, on
+// flight, and by jobs of several contexts at once. Record each job's use of
+// a binding with ScratchPool::mark_used(binding, point): it records the
+// point on the Bo (Bo::mark_used, which keeps every queue's latest point)
+// and in the pool (the same PendingUses, sync.hpp). A retired buffer is
+// held ("parked") until every point recorded for it has signalled AND the
+// Bo itself is idle (Bo::busy: its recorded uses and, where the kernel
+// tracks them, its implicit fences), and only then handed back to the
+// device. So the pool never gives the device a busy buffer, whichever way
+// the uses were recorded (bo->mark_used() alone is enough too). In
+// addition the binding holds a reference, so a buffer stays alive and
+// mapped while any caller holds a binding to it, and a use recorded (with
+// ScratchPool::mark_used) after the pool let a buffer go is tracked again.
+// Parked buffers are checked without blocking: after a growth, on
 // mark_used() while any are parked, and by reclaim().
 //
 // Lifetime: the pool keeps its Device alive; buffers keep their Device
 // alive too, so a Device must not own its pool with a strong reference
 // (that would be a cycle through the pool's buffers). A per-device accessor
 // keeps a std::weak_ptr and calls create() when it has expired. Destroying
-// the pool hands its buffers back: a buffer with at most one pending use at
-// once (the Bo's own tracking covers it), one with several after waiting for
-// them (bounded by the kernel's job timeout).
+// the pool hands its buffers back at once, every use still pending recorded
+// on the Bo, so the device's cache keeps each until all are done.
 //
 // Thread-safe: every call may be made from any thread.
 #pragma once
@@ -65,6 +60,7 @@
 
 #include "wsys/bo.hpp"
 #include "wsys/result.hpp"
+#include "wsys/sync.hpp"
 #include "wsys/vm.hpp"
 
 namespace wsys {
@@ -157,14 +153,9 @@ class ScratchPool {
 
  private:
   enum Kind { kTls = 0, kWls = 1 };
-  struct Use {
-    uint32_t syncobj = 0;
-    uint64_t point = 0;
-    uint64_t seq = 0;  // when recorded: a re-record of the same point is newer
-  };
   struct Held {
     BoRef bo;
-    std::vector<Use> uses;  // latest point per syncobj, not yet seen signalled
+    PendingUses uses;  // latest point per syncobj, not yet seen signalled
   };
 
   ScratchPool(std::shared_ptr<Device> device, uint32_t threads_per_core, uint32_t core_id_range);
@@ -172,14 +163,11 @@ class ScratchPool {
                               uint32_t wls_instances);
   ScratchBinding bind_locked(Kind kind, uint64_t bytes, uint32_t size_field,
                              uint32_t wls_instances) const;
-  void record_use_locked(std::vector<Use>& uses, SyncPoint done);
   uint64_t held_bytes_locked() const;
   // Polls recorded uses (parked buffers, and the current ones' lists when
   // `prune_current`), drops the signalled ones and releases parked buffers
   // left with none. Non-blocking; skips if another thread is at it.
   size_t poll_uses(bool prune_current);
-  // 0: signalled (or the syncobj is gone); 1: pending.
-  bool use_pending(const Use& u) const;
 
   std::shared_ptr<Device> device_;
   uint32_t threads_per_core_;
@@ -191,7 +179,6 @@ class ScratchPool {
   mutable std::mutex lock_;  // guards everything below
   Held current_[2];          // kTls, kWls
   std::vector<Held> parked_;
-  uint64_t seq_ = 0;
   size_t prune_at_ = 16;     // a current buffer's use list this long gets pruned
   ScratchPoolStats stats_;
 };

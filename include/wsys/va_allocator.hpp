@@ -85,7 +85,7 @@ class VaAllocator {
   // Adds the heap [start, start + size). Both granule-aligned, size > 0, no
   // overlap with another heap, no wrap-around (start + size <= 2^64 - 1),
   // fewer than 2^28 heaps: else -EINVAL.
-  Result<HeapId> add_heap(uint64_t start, uint64_t size);
+  Result<HeapId> add_heap(uint64_t start, uint64_t size_bytes);
 
   // Allocates `size` bytes (rounded up to the granule) aligned to `align`
   // (a power of two; values below the granule mean the granule). With
@@ -93,14 +93,14 @@ class VaAllocator {
   // 2^no_cross_log2 (then size must be <= 2^no_cross_log2).
   // Errors: -EINVAL (size 0, bad alignment, bad heap, size larger than the
   // no-cross window), -ENOMEM (no free block can hold it).
-  Result<VaAllocation> alloc(HeapId heap, uint64_t size, uint64_t align = 0,
+  Result<VaAllocation> alloc(HeapId heap, uint64_t size_bytes, uint64_t align_bytes = 0,
                              uint32_t no_cross_log2 = 0);
 
   // Allocates exactly [addr, addr + size) (size rounded up to the granule,
   // as for alloc). -EINVAL if size is 0, addr is not granule-aligned, the
   // range wraps, or it does not lie inside one heap; -EBUSY if any part of
   // it is allocated.
-  Result<VaAllocation> alloc_fixed(uint64_t addr, uint64_t size);
+  Result<VaAllocation> alloc_fixed(uint64_t addr, uint64_t size_bytes);
 
   // Frees an allocation. -EINVAL if it is not a live allocation (a stale or
   // foreign VaAllocation is detected, never corrupts the allocator).
@@ -111,7 +111,7 @@ class VaAllocator {
 
   // True if [addr, addr + size) lies inside one heap and none of it is
   // allocated. False for size 0 (an empty range says nothing).
-  bool is_free(uint64_t addr, uint64_t size) const;
+  bool is_free(uint64_t addr, uint64_t size_bytes) const;
 
   // The free ranges of a heap in address order (tests, debugging: O(n)).
   std::vector<std::pair<uint64_t, uint64_t>> free_ranges(HeapId heap) const;

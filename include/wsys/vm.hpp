@@ -32,6 +32,7 @@
 
 #include "wsys/bo.hpp"
 #include "wsys/result.hpp"
+#include "wsys/sync.hpp"
 #include "wsys/va_allocator.hpp"
 
 namespace wsys {
@@ -41,6 +42,7 @@ class Bo;
 class Vm;
 }
 class Device;
+struct KernelAccess;
 
 enum MapFlags : uint32_t {
   kMapReadOnly = 1u << 0,
@@ -50,18 +52,12 @@ enum MapFlags : uint32_t {
 
 enum class BindMode { Immediate, Async, DeferToIdle };
 
-// A point on a syncobj (point 0: a binary syncobj).
-struct SyncPoint {
-  uint32_t syncobj = 0;
-  uint64_t point = 0;
-};
-
 class BindBatch {
  public:
-  // Maps [va, va + size) to `bo` at `bo_offset`. The batch keeps `bo`
+  // Maps [va, va + size_bytes) to `bo` at `bo_offset`. The batch keeps `bo`
   // alive until it is submitted or cleared.
-  void map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size, uint32_t map_flags = 0);
-  void unmap(uint64_t va, uint64_t size);
+  void map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size_bytes, uint32_t map_flags = 0);
+  void unmap(uint64_t va, uint64_t size_bytes);
   // Points the whole batch waits for / signals (Async only).
   void wait(SyncPoint p) { waits_.push_back(p); }
   void signal(SyncPoint p) { signals_.push_back(p); }
@@ -107,16 +103,18 @@ class Vm {
   Vm& operator=(const Vm&) = delete;
 
   Device& device() const { return *device_; }
-  kmod::Vm& kmod() const;
+  // The kernel's id for this VM (it changes when recreate() replaces it).
+  uint32_t kernel_id() const;
   // The range the kernel gave this VM (not va_start: that is <stdarg.h>'s
   // macro).
   uint64_t user_va_start() const;
   uint64_t user_va_end() const;
   bool kernel_managed_va() const;
 
-  // --- addresses (panthor; -EOPNOTSUPP where the kernel places buffers) ---
-  Result<VaAllocation> alloc_va(uint64_t size, uint64_t align = 0, uint32_t no_cross_log2 = 0);
-  Result<VaAllocation> alloc_va_fixed(uint64_t addr, uint64_t size);
+  // --- addresses (-EOPNOTSUPP where the kernel places buffers) ---
+  Result<VaAllocation> alloc_va(uint64_t size_bytes, uint64_t align_bytes = 0,
+                                uint32_t no_cross_log2 = 0);
+  Result<VaAllocation> alloc_va_fixed(uint64_t addr, uint64_t size_bytes);
   // Back to the allocator now (the range must no longer be mapped).
   Result<void> free_va(const VaAllocation& va);
   // Back to the allocator once `done` signals (the range's unmap).
@@ -136,7 +134,7 @@ class Vm {
   // points with syncobj 0 are ignored.
   Result<void> unmap_and_free(const VaAllocation& va, std::span<const SyncPoint> after);
 
-  // --- activity timeline (panthor; -EOPNOTSUPP on panfrost) ---
+  // --- activity timeline (0 where the kernel has no deferred binds) ---
   uint32_t activity_syncobj() const;
   uint64_t activity_point() const;
 
@@ -146,7 +144,7 @@ class Vm {
   // a Vm an async failure made unusable: what was asked for, including the
   // async ops whose jobs failed. Parked ranges are freed (their unmaps died
   // with the old VM). Submissions (groups, tiler heaps) must be re-created
-  // on the new kmod() by the caller.
+  // on the new kernel VM by the caller (kernel_id() names it).
   Result<void> recreate();
 
   VmStats stats() const;
@@ -155,8 +153,13 @@ class Vm {
   struct Impl;
   friend class Device;
   friend class DeviceVa;
+  friend class Heap;
+  friend struct KernelAccess;
   Vm(Device* device, std::shared_ptr<Device> owner);
   Result<void> init(uint64_t va_range);
+  // The current kernel VM, shared: recreate() replaces it, and a caller
+  // holding the old one keeps a valid (if unusable) object.
+  std::shared_ptr<kmod::Vm> kernel_vm() const;
   Device* device_;
   std::shared_ptr<Device> owner_;  // null for the Device's own Vm
   std::unique_ptr<Impl> impl_;

@@ -202,9 +202,9 @@ int wsys_vm_get_stats(wsys_vm *vm, struct wsys_vm_stats *out);
 
 /* ---- sparse buffers ----------------------------------------------------- */
 
-/* A VA range of `size` bytes (rounded up to 64 KiB pages) whose pages are
- * bound to buffers one by one; unbound pages read zero (a shared dummy
- * page). In the device's VM (vm NULL) or in a VM from wsys_vm_create.
+/* A VA range of `size` bytes (rounded up to 64 KiB blocks) whose blocks are
+ * bound to buffers one by one; unbound blocks read zero (a shared dummy
+ * buffer). In the device's VM (vm NULL) or in a VM from wsys_vm_create.
  * -EOPNOTSUPP on panfrost, whose kernel places every buffer itself. One
  * owner: wsys_sparse_destroy. */
 int wsys_sparse_create(wsys_device *dev, wsys_vm *vm, uint64_t size, wsys_sparse **out);
@@ -212,17 +212,17 @@ int wsys_sparse_create(wsys_device *dev, wsys_vm *vm, uint64_t size, wsys_sparse
 void wsys_sparse_destroy(wsys_sparse *sp, const struct wsys_sync_point *after);
 uint64_t wsys_sparse_gpu_va(const wsys_sparse *sp);
 uint64_t wsys_sparse_size(const wsys_sparse *sp);
-/* Queue binds / unbinds of 64 KiB pages (bo_offset 64 KiB-aligned);
+/* Queue binds / unbinds of 64 KiB blocks (bo_offset 64 KiB-aligned);
  * nothing reaches the kernel before wsys_sparse_submit. */
-int wsys_sparse_bind(wsys_sparse *sp, uint64_t page_first, uint64_t page_count, wsys_bo *bo,
+int wsys_sparse_bind(wsys_sparse *sp, uint64_t block_first, uint64_t block_count, wsys_bo *bo,
                      uint64_t bo_offset, uint32_t map_flags);
-int wsys_sparse_unbind(wsys_sparse *sp, uint64_t page_first, uint64_t page_count);
+int wsys_sparse_unbind(wsys_sparse *sp, uint64_t block_first, uint64_t block_count);
 /* One ioctl; waits/signals need WSYS_BIND_ASYNC. */
 int wsys_sparse_submit(wsys_sparse *sp, enum wsys_bind_mode mode,
                        const struct wsys_sync_point *waits, size_t nwaits,
                        const struct wsys_sync_point *signals, size_t nsignals);
 /* 1 resident, 0 not (or outside the buffer), -EINVAL for NULL. */
-int wsys_sparse_is_resident(const wsys_sparse *sp, uint64_t page);
+int wsys_sparse_is_resident(const wsys_sparse *sp, uint64_t block);
 
 /* ---- growable heaps (one per context) ----------------------------------- */
 

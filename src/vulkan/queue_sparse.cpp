@@ -210,8 +210,9 @@ class SparseQueue {
   void apply(Job& job) {
     wsys::SparseBindBatch batch;
     for (const SparseBind& b : job.binds) {
-      Result<void> r = b.bo ? b.buffer->bind(batch, b.page_first, b.page_count, *b.bo, b.bo_offset)
-                            : b.buffer->unbind(batch, b.page_first, b.page_count);
+      Result<void> r = b.bo
+                           ? b.buffer->bind(batch, b.block_first, b.block_count, *b.bo, b.bo_offset)
+                           : b.buffer->unbind(batch, b.block_first, b.block_count);
       // Checked at submission: only a buffer destroyed meanwhile fails.
       if (!r.ok()) log_error("vkQueueBindSparse: bind dropped: %s", std::strerror(-r.error()));
     }
@@ -275,8 +276,8 @@ VkResult check_binds(Device& d, uint32_t count, const VkBindSparseInfo* infos,
           return invalid(i, j, k, "size is not a multiple of 64 KiB nor reaches the buffer's end");
         SparseBind b;
         b.buffer = sb;
-        b.page_first = m.resourceOffset / kSparseBlockBytes;
-        b.page_count = (m.size + kSparseBlockBytes - 1) / kSparseBlockBytes;
+        b.block_first = m.resourceOffset / kSparseBlockBytes;
+        b.block_count = (m.size + kSparseBlockBytes - 1) / kSparseBlockBytes;
         if (m.memory != VK_NULL_HANDLE) {
           VkDeviceSize mem_size = 0;
           uint32_t type = 0;
@@ -292,7 +293,7 @@ VkResult check_binds(Device& d, uint32_t count, const VkBindSparseInfo* infos,
             return invalid(i, j, k, "memoryOffset is not a multiple of 64 KiB");
           if (m.memoryOffset > mem_size || m.size > mem_size - m.memoryOffset)
             return invalid(i, j, k, "beyond the memory");
-          if (b.page_count * kSparseBlockBytes > b.bo->size() - m.memoryOffset)
+          if (b.block_count * kSparseBlockBytes > b.bo->size() - m.memoryOffset)
             return invalid(i, j, k, "the memory does not hold whole 64 KiB blocks there");
           if (!(rec.memory_type_bits & (1u << type)))
             return invalid(i, j, k, "a memory type the buffer does not allow");

@@ -27,9 +27,6 @@ namespace wsys::vk {
 inline constexpr VkBufferCreateFlags kSparseBufferFlags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT |
                                                           VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT |
                                                           VK_BUFFER_CREATE_SPARSE_ALIASED_BIT;
-// The sparse block size: wsys's sparse page.
-inline constexpr VkDeviceSize kSparseBlockBytes = wsys::kSparsePageSize;
-
 // The sparse features of VkPhysicalDeviceFeatures the ICD adds.
 struct SparseFeatures {
   bool binding = false;
@@ -78,10 +75,10 @@ struct SparseBufferRecord {
   uint32_t memory_type_bits = 0;  // lavapipe's
 };
 
-// One page-range bind or unbind, checked and holding what it needs.
+// One block-range bind or unbind, checked and holding what it needs.
 struct SparseBind {
   std::shared_ptr<wsys::SparseBuffer> buffer;
-  uint64_t page_first = 0, page_count = 0;
+  uint64_t block_first = 0, block_count = 0;
   BoRef bo;  // null: unbind
   uint64_t bo_offset = 0;
 };

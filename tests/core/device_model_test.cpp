@@ -77,7 +77,7 @@ TEST_P(DeviceModel, GpuWritesReachTheBufferThroughItsVa) {
   auto o = open_model(GetParam());
   auto b = o->dev->bo_alloc(64 << 10, 0);
   ASSERT_TRUE(b.ok());
-  auto s = o->dev->kmod().syncobj_create(false);
+  auto s = o->dev->syncobj_create(false);
   ASSERT_TRUE(s.ok());
   Jobs jobs(*o->dev);
   ASSERT_TRUE(jobs.sleep_then_write(**b, 0, 0xc0ffee, *s, point(1)).ok());
@@ -85,7 +85,7 @@ TEST_P(DeviceModel, GpuWritesReachTheBufferThroughItsVa) {
   auto m = (*b)->map();
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(*static_cast<uint32_t*>(*m), 0xc0ffeeu);
-  (void)o->dev->kmod().syncobj_destroy(*s);
+  (void)o->dev->syncobj_destroy(*s);
 }
 
 TEST_P(DeviceModel, GpuViewSeesTheBufferAtItsVa) {
@@ -183,13 +183,13 @@ TEST(DeviceModelPanfrost, PurgedEntriesUnderASmallBudgetAreReplacedTransparently
   auto m = (*again)->map();
   ASSERT_TRUE(m.ok());
   std::memset(*m, 0x77, 1 << 20);
-  auto s = o->dev->kmod().syncobj_create(false);
+  auto s = o->dev->syncobj_create(false);
   Jobs jobs(*o->dev);
   ASSERT_TRUE(jobs.sleep_then_write(**again, 0, 0xabcd, *s, 0).ok());
   ASSERT_TRUE((*again)->wait(deadline_ms(5000)).ok());
   EXPECT_EQ(static_cast<uint32_t*>(*m)[0], 0xabcdu);
   EXPECT_EQ(static_cast<uint8_t*>(*m)[(1 << 20) - 1], 0x77);
-  (void)o->dev->kmod().syncobj_destroy(*s);
+  (void)o->dev->syncobj_destroy(*s);
   four.clear();
   o->dev->trim(UINT64_MAX);
   shr.set_budget(saved);
@@ -197,7 +197,7 @@ TEST(DeviceModelPanfrost, PurgedEntriesUnderASmallBudgetAreReplacedTransparently
 
 TEST_P(DeviceModel, BusyBuffersAreNeverHandedOut) {
   auto o = open_model(GetParam());
-  auto s = o->dev->kmod().syncobj_create(false);
+  auto s = o->dev->syncobj_create(false);
   ASSERT_TRUE(s.ok());
   Jobs jobs(*o->dev);
   uint32_t busy_handle;
@@ -217,11 +217,7 @@ TEST_P(DeviceModel, BusyBuffersAreNeverHandedOut) {
   }
   uint32_t h = *s;
   uint64_t p = point(1);
-  ASSERT_TRUE(o->dev->kmod()
-                  .syncobj_wait({&h, 1}, panthor() ? std::span<const uint64_t>(&p, 1)
-                                                   : std::span<const uint64_t>(),
-                                deadline_ms(5000), true, true)
-                  .ok());
+  ASSERT_TRUE(o->dev->syncobj_wait(SyncPoint{h, panthor() ? p : 0}, deadline_ms(5000)).ok());
   got.clear();
   // Once idle the buffer is reused (panfrost's implicit fence may trail the
   // syncobj by a moment, hence the retries).
@@ -239,12 +235,12 @@ TEST_P(DeviceModel, BusyBuffersAreNeverHandedOut) {
     if (!seen) usleep(10000);
   }
   EXPECT_TRUE(seen) << "once idle, the buffer is reused";
-  (void)o->dev->kmod().syncobj_destroy(*s);
+  (void)o->dev->syncobj_destroy(*s);
 }
 
 TEST(DeviceModelPanthor, DeferredUnmapReclaimsTheVaOnlyAfterTheJob) {
   auto o = open_model("panthor");
-  auto s = o->dev->kmod().syncobj_create(false);
+  auto s = o->dev->syncobj_create(false);
   ASSERT_TRUE(s.ok());
   Jobs jobs(*o->dev);
   uint64_t va;
@@ -262,7 +258,7 @@ TEST(DeviceModelPanthor, DeferredUnmapReclaimsTheVaOnlyAfterTheJob) {
   EXPECT_NE((*other)->gpu_va(), va) << "VA reused before its unmap signalled";
   uint32_t h = *s;
   uint64_t p = 1;
-  ASSERT_TRUE(o->dev->kmod().syncobj_wait({&h, 1}, {&p, 1}, deadline_ms(5000), true, true).ok());
+  ASSERT_TRUE(o->dev->syncobj_wait(SyncPoint{h, p}, deadline_ms(5000)).ok());
   for (int i = 0; i < 5000 && o->dev->stats().va_deferred != 0; ++i) {
     usleep(1000);
     o->dev->maintain();
@@ -270,7 +266,7 @@ TEST(DeviceModelPanthor, DeferredUnmapReclaimsTheVaOnlyAfterTheJob) {
   st = o->dev->stats();
   EXPECT_EQ(st.va_deferred, 0u);
   EXPECT_EQ(st.va_reclaimed, 1u);
-  (void)o->dev->kmod().syncobj_destroy(*s);
+  (void)o->dev->syncobj_destroy(*s);
 }
 
 TEST_P(DeviceModel, CapIsHonouredAndDecayEmptiesAnIdleCache) {
@@ -278,20 +274,20 @@ TEST_P(DeviceModel, CapIsHonouredAndDecayEmptiesAnIdleCache) {
   cc.max_cached_bytes = 1 << 20;
   cc.decay_half_life_ns = 500'000'000;
   auto o = open_model(GetParam(), cc, true);
-  const size_t base = o->dev->kmod().live_bo_count();
+  const size_t base = KernelAccess::device(*o->dev).live_bo_count();
   {
     std::vector<BoRef> v;
     for (int i = 0; i < 32; ++i) v.push_back(*o->dev->bo_alloc(64 << 10, 0));
   }
   EXPECT_EQ(o->dev->stats().cache.bytes_cached, 1u << 20);
-  EXPECT_EQ(o->dev->kmod().live_bo_count(), base + 16);
+  EXPECT_EQ(KernelAccess::device(*o->dev).live_bo_count(), base + 16);
   o->now += 500'000'000;
   o->dev->maintain();
   EXPECT_NEAR(static_cast<double>(o->dev->stats().cache.bytes_cached), (1 << 20) / 2.0, 64 << 10);
   o->now += 30'000'000'000ull;
   o->dev->maintain();
   EXPECT_EQ(o->dev->stats().cache.bytes_cached, 0u);
-  EXPECT_EQ(o->dev->kmod().live_bo_count(), base);
+  EXPECT_EQ(KernelAccess::device(*o->dev).live_bo_count(), base);
 }
 
 TEST_P(DeviceModel, ExportImportAcrossDevicesSharesMemory) {

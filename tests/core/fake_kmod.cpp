@@ -51,8 +51,19 @@ FakeKmodDevice::FakeKmodDevice(FakeKmodConfig c)
   props_.kernel_managed_va = c.panfrost;
   props_.user_va_start = c.panfrost ? (32ull << 20) : c.va_start;
   props_.user_va_end = c.panfrost ? (4ull << 30) : c.va_end;
-  props_.timeline_syncobj = !c.panfrost;
   props_.supported_bo_flags = kmod::kBoAllFlags;
+  props_.page_size_bitmap = (1ull << 12) | (1ull << 21);
+  // The capabilities of the driver it stands for.
+  props_.has_timeline_syncobj = !c.panfrost;
+  props_.has_madvise = c.panfrost;
+  props_.has_bo_wait = c.panfrost;
+  props_.has_vm_per_context = !c.panfrost;
+  props_.has_async_bind = !c.panfrost;
+  props_.has_deferred_bind = !c.panfrost;
+  props_.growable_heap =
+      c.panfrost ? kmod::GrowableHeap::GrowOnFaultBo : kmod::GrowableHeap::TilerHeap;
+  props_.has_bo_labels = true;
+  props_.has_gpu_timestamp = true;
 }
 
 FakeKmodDevice::~FakeKmodDevice() {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "model_jobs.h"
+#include "winsys/core/kernel_access.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/sim/accounting.h"
 #include "winsys/sim/cmdstream.h"
@@ -64,7 +65,7 @@ std::shared_ptr<Device> open_device(const std::string& driver) {
 // --- the model's side ---------------------------------------------------
 
 sim::SimFile& sim_file(Device& d) {
-  return dynamic_cast<sim::SimDrmFile&>(d.kmod().file()).file();
+  return dynamic_cast<sim::SimDrmFile&>(KernelAccess::device(d).file()).file();
 }
 
 // The model's tiler heap behind a panthor heap handle ((vm_id << 16) | id).
@@ -109,12 +110,12 @@ class Frames {
     if (result_) {
       EXPECT_TRUE(result_->map().ok());
     }
-    auto s = d.kmod().syncobj_create(false);
+    auto s = d.syncobj_create(false);
     EXPECT_TRUE(s.ok());
     syncobj_ = s.ok() ? *s : 0;
   }
   ~Frames() {
-    if (syncobj_) (void)d_.kmod().syncobj_destroy(syncobj_);
+    if (syncobj_) (void)d_.syncobj_destroy(syncobj_);
   }
   Frames(const Frames&) = delete;
   Frames& operator=(const Frames&) = delete;
@@ -131,7 +132,7 @@ class Frames {
     sim::SimCmdTiler tc{};
     tc.hdr = {sim::kCmdTiler, sizeof tc};
     tc.heap_va = panthor_ ? t.context_va : t.heap_va;
-    tc.heap_size = panthor_ ? 0 : t.heap_size;
+    tc.heap_size = panthor_ ? 0 : t.heap_size_bytes;
     tc.result_va = result_->gpu_va();
     tc.count = static_cast<uint32_t>(bytes / kPrim);
     tc.prim_size = kPrim;
@@ -143,13 +144,10 @@ class Frames {
     const uint64_t point = panthor_ ? ++point_ : 0;
     BoRef stream;  // panfrost: kept until the job is done
     Result<void> sub = panthor_ ? jobs_.run(s, {result_.get()}, syncobj_, point)
-                                : submit_panfrost(s, t, &stream);
+                                : submit_panfrost(s, KernelAccess::heap_bo(*use), &stream);
     if (!sub.ok()) return Error(sub.error());  // the HeapUse is dropped uncommitted
     use->commit({syncobj_, point});
-    Result<void> w = d_.kmod().syncobj_wait(
-        std::span<const uint32_t>(&syncobj_, 1),
-        point ? std::span<const uint64_t>(&point, 1) : std::span<const uint64_t>(),
-        deadline_ms(60000), true, true);
+    Result<void> w = d_.syncobj_wait(SyncPoint{syncobj_, point}, deadline_ms(60000));
     if (!w.ok()) return Error(w.error());
     uint32_t stored = 0;
     std::memcpy(&stored, result_->cpu(), sizeof stored);
@@ -161,7 +159,7 @@ class Frames {
  private:
   // A panfrost job chain with the heap BO on the job's BO list, as a
   // frontend submits it.
-  Result<void> submit_panfrost(const test::Stream& s, const HeapTarget& t, BoRef* keep) {
+  Result<void> submit_panfrost(const test::Stream& s, kmod::Bo* heap_bo, BoRef* keep) {
     auto st = d_.bo_alloc(s.bytes().size() + 64, kAllocExecutable | kAllocNoCache, "stream");
     if (!st.ok()) return Error(st.error());
     *keep = *st;
@@ -170,12 +168,12 @@ class Frames {
     std::memcpy(*m, s.bytes().data(), s.bytes().size());
     sim::SimCmdHeader end{sim::kCmdEnd, sizeof(sim::SimCmdHeader)};
     std::memcpy(static_cast<uint8_t*>(*m) + s.bytes().size(), &end, sizeof end);
-    kmod::Bo* bos[] = {&result_->kmod_bo(), &(*st)->kmod_bo(), t.bo};
+    kmod::Bo* bos[] = {&KernelAccess::bo(*result_), &KernelAccess::bo(*(*st)), heap_bo};
     kmod::JobChainSubmit js;
     js.jc = (*st)->gpu_va();
     js.out_sync = syncobj_;
     js.bos = bos;
-    Result<void> r = d_.kmod().submit_job_chain(js);
+    Result<void> r = KernelAccess::device(d_).submit_job_chain(js);
     if (r.ok()) {
       result_->mark_used(syncobj_, 0);
       (*st)->mark_used(syncobj_, 0);
@@ -239,7 +237,7 @@ class HeapModelPanthor : public HeapModelBase {
 TEST_P(HeapModel, CreateReservesTheWorstCaseAndCommitsTheColdStart) {
   auto h = make(config());
   ASSERT_TRUE(h);
-  EXPECT_EQ(h->panthor(), panthor());
+  EXPECT_EQ(h->kind() == HeapKind::TilerHeap, panthor());
   HeapStats st = h->stats();
   EXPECT_EQ(st.reserved_bytes, 128 * kMiB);
   EXPECT_TRUE(st.live);
@@ -256,11 +254,15 @@ TEST_P(HeapModel, CreateReservesTheWorstCaseAndCommitsTheColdStart) {
     EXPECT_NE(t.context_va, 0u);
     EXPECT_NE(t.first_chunk_va, 0u);
     EXPECT_EQ(t.heap_va, 0u);
-    EXPECT_EQ(t.bo, nullptr);
+    {
+      Result<HeapUse> u = h->begin_use();
+      ASSERT_TRUE(u.ok());
+      EXPECT_EQ(KernelAccess::heap_bo(*u), nullptr);
+    }
     EXPECT_EQ(h->context_va(), t.context_va);
     EXPECT_EQ(h->handle(), t.handle);
     // On the device VM, as the model sees it.
-    EXPECT_EQ(t.handle >> 16, dev->vm().kmod().id());
+    EXPECT_EQ(t.handle >> 16, dev->vm().kernel_id());
     auto mh = model_tiler_heap(*dev, t.handle);
     ASSERT_TRUE(mh);
     EXPECT_EQ(mh->ctx_va(), t.context_va);
@@ -272,11 +274,15 @@ TEST_P(HeapModel, CreateReservesTheWorstCaseAndCommitsTheColdStart) {
     EXPECT_EQ(st.committed_bytes, 0u);
     EXPECT_EQ(t.context_va, 0u);
     EXPECT_NE(t.heap_va, 0u);
-    EXPECT_EQ(t.heap_size, 128 * kMiB);
+    EXPECT_EQ(t.heap_size_bytes, 128 * kMiB);
     EXPECT_EQ(h->heap_va(), t.heap_va);
-    EXPECT_EQ(h->heap_size(), t.heap_size);
-    ASSERT_NE(t.bo, nullptr);
-    EXPECT_EQ(t.bo->kernel_va(), t.heap_va);
+    EXPECT_EQ(h->heap_size_bytes(), t.heap_size_bytes);
+    {
+      Result<HeapUse> u = h->begin_use();
+      ASSERT_TRUE(u.ok());
+      ASSERT_NE(KernelAccess::heap_bo(*u), nullptr);
+      EXPECT_EQ(KernelAccess::heap_bo(*u)->kernel_va(), t.heap_va);
+    }
     sim::SimBoPtr bo = sim_file(*dev).lookup_bo(t.handle);
     ASSERT_TRUE(bo);
     EXPECT_EQ(bo->size(), 128 * kMiB);
@@ -498,7 +504,7 @@ TEST_P(HeapModel, PendingUseOpenUseOrShrinkOffKeepTheHeap) {
   for (int i = 0; i < 16; ++i) h->record_frame(1 * kMiB);
   ASSERT_GT(h->stats().committed_bytes, 2 * h->stats().recommended_commit_bytes);
 
-  auto s = dev->kmod().syncobj_create(false);
+  auto s = dev->syncobj_create(false);
   ASSERT_TRUE(s.ok());
   h->mark_used({*s, point(1)});  // nothing will signal it until we do
   clock.advance(10 * kSecond);
@@ -508,7 +514,7 @@ TEST_P(HeapModel, PendingUseOpenUseOrShrinkOffKeepTheHeap) {
 
   Result<HeapUse> use = h->begin_use();
   ASSERT_TRUE(use.ok());
-  ASSERT_TRUE(dev->kmod().syncobj_signal(*s, point(1)).ok());
+  ASSERT_TRUE(dev->syncobj_signal(*s, point(1)).ok());
   r = h->maybe_shrink(clock.now.load());
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(*r) << "a submission is being built on it";
@@ -533,7 +539,32 @@ TEST_P(HeapModel, PendingUseOpenUseOrShrinkOffKeepTheHeap) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(*r);
   EXPECT_EQ(h2->stats().generation, 1u);
-  (void)dev->kmod().syncobj_destroy(*s);
+  (void)dev->syncobj_destroy(*s);
+}
+
+// Two queues used the heap: it is busy until both are done, whichever
+// finishes first (PendingUses: one entry per syncobj, not only the last).
+TEST_P(HeapModel, EveryQueueThatUsedTheHeapKeepsIt) {
+  auto h = make(config());
+  ASSERT_TRUE(h);
+  h->record_frame(24 * kMiB);
+  for (int i = 0; i < 16; ++i) h->record_frame(1 * kMiB);
+  auto a = dev->syncobj_create(false);
+  auto b = dev->syncobj_create(false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  h->mark_used({*a, point(1)});
+  h->mark_used({*b, point(1)});
+  ASSERT_TRUE(dev->syncobj_signal(*b, point(1)).ok());  // the later mark finishes first
+  clock.advance(10 * kSecond);
+  auto r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r) << "queue a's use has not signalled";
+  ASSERT_TRUE(dev->syncobj_signal(*a, point(1)).ok());
+  r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  (void)dev->syncobj_destroy(*a);
+  (void)dev->syncobj_destroy(*b);
 }
 
 // The anchors' panthor policy: 5 initial chunks whatever the history. Idle

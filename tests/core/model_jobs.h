@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "winsys/core/kernel_access.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/sim/cmdstream.h"
 #include "wsys/device.hpp"
@@ -48,16 +49,17 @@ class Jobs {
       kmod::QueueCreateInfo q;
       kmod::GroupCreateInfo g;
       g.queues = {&q, 1};
-      g.vm = &d.vm().kmod();
+      vm_ = KernelAccess::vm(d.vm());
+      g.vm = vm_.get();
       g.max_compute_cores = g.max_fragment_cores = g.max_tiler_cores = 1;
-      g.compute_core_mask = g.fragment_core_mask = d.kmod().props().shader_present;
-      g.tiler_core_mask = d.kmod().props().tiler_present;
-      auto gr = d.kmod().group_create(g);
+      g.compute_core_mask = g.fragment_core_mask = KernelAccess::device(d).props().shader_present;
+      g.tiler_core_mask = KernelAccess::device(d).props().tiler_present;
+      auto gr = KernelAccess::device(d).group_create(g);
       group_ = gr.ok() ? *gr : 0;
     }
   }
   ~Jobs() {
-    if (group_) (void)d_.kmod().group_destroy(group_);
+    if (group_) (void)KernelAccess::device(d_).group_destroy(group_);
   }
   Jobs(const Jobs&) = delete;
   Jobs& operator=(const Jobs&) = delete;
@@ -81,7 +83,7 @@ class Jobs {
       qs.stream_addr = (*stream)->gpu_va();
       qs.stream_size_bytes = static_cast<uint32_t>(size);
       qs.syncs = {&sig, 1};
-      Result<void> r = d_.kmod().group_submit(group_, {&qs, 1});
+      Result<void> r = KernelAccess::device(d_).group_submit(group_, {&qs, 1});
       if (r.ok()) {
         for (Bo* b : uses) b->mark_used(syncobj, point);
         (*stream)->mark_used(syncobj, point);
@@ -91,13 +93,13 @@ class Jobs {
     sim::SimCmdHeader end{sim::kCmdEnd, sizeof(sim::SimCmdHeader)};
     std::memcpy(static_cast<uint8_t*>(*m) + size, &end, sizeof(end));
     std::vector<kmod::Bo*> bos;
-    for (Bo* b : uses) bos.push_back(&b->kmod_bo());
-    bos.push_back(&(*stream)->kmod_bo());
+    for (Bo* b : uses) bos.push_back(&KernelAccess::bo(*b));
+    bos.push_back(&KernelAccess::bo(*(*stream)));
     kmod::JobChainSubmit js;
     js.jc = (*stream)->gpu_va();
     js.out_sync = syncobj;
     js.bos = bos;
-    Result<void> r = d_.kmod().submit_job_chain(js);
+    Result<void> r = KernelAccess::device(d_).submit_job_chain(js);
     if (r.ok())
       for (Bo* b : uses) b->mark_used(syncobj, 0);
     return r;
@@ -117,6 +119,7 @@ class Jobs {
  private:
   Device& d_;
   uint32_t group_ = 0;
+  std::shared_ptr<kmod::Vm> vm_;  // the kernel VM the group was created on
   std::vector<BoRef> streams_;
 };
 

@@ -101,13 +101,9 @@ class ScratchPoolModel : public ::testing::TestWithParam<std::string> {
   void wait_ok(Device& d, Jobs& jobs, uint32_t syncobj, uint64_t p) {
     uint32_t h = syncobj;
     uint64_t pt = point(p);
-    ASSERT_TRUE(d.kmod()
-                    .syncobj_wait({&h, 1}, panthor() ? std::span<const uint64_t>(&pt, 1)
-                                                     : std::span<const uint64_t>(),
-                                  deadline_ms(10000), true, true)
-                    .ok());
+    ASSERT_TRUE(d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, deadline_ms(10000)).ok());
     if (panthor()) {
-      auto st = d.kmod().group_get_state(jobs.group());
+      auto st = KernelAccess::device(d).group_get_state(jobs.group());
       ASSERT_TRUE(st.ok());
       EXPECT_FALSE(st->fatal_fault);
       EXPECT_FALSE(st->timed_out);
@@ -116,14 +112,10 @@ class ScratchPoolModel : public ::testing::TestWithParam<std::string> {
   bool signalled(Device& d, uint32_t syncobj, uint64_t p) {
     uint32_t h = syncobj;
     uint64_t pt = point(p);
-    return d.kmod()
-        .syncobj_wait({&h, 1}, panthor() ? std::span<const uint64_t>(&pt, 1)
-                                         : std::span<const uint64_t>(),
-                      0, true, true)
-        .ok();
+    return d.syncobj_wait(SyncPoint{h, panthor() ? pt : 0}, 0).ok();
   }
   uint32_t new_syncobj(Device& d) {
-    auto s = d.kmod().syncobj_create(false);
+    auto s = d.syncobj_create(false);
     EXPECT_TRUE(s.ok());
     return s.ok() ? *s : 0;
   }
@@ -138,7 +130,7 @@ TEST_P(ScratchPoolModel, SizesMatchTheModelGpuWorkedByHand) {
   ASSERT_TRUE(d);
   auto pool = make_pool(d);
   ASSERT_TRUE(pool);
-  const kmod::DeviceProps& p = d->kmod().props();
+  const kmod::DeviceProps& p = KernelAccess::device(*d).props();
   const HandGeometry g = hand_geometry(p);
   EXPECT_EQ(pool->threads_per_core(), g.threads);
   EXPECT_EQ(pool->core_id_range(), g.range);
@@ -217,7 +209,7 @@ TEST_P(ScratchPoolModel, SizesMatchTheModelGpuWorkedByHand) {
   const auto* words = static_cast<const uint32_t*>(*m);
   EXPECT_EQ(words[0], 1000u);
   EXPECT_EQ(words[(t->size - 4) / 4], 1000u + threads - 1);
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 TEST_P(ScratchPoolModel, SizeFieldsAndEmptyRequests) {
@@ -385,14 +377,9 @@ TEST_P(ScratchPoolModel, ManyContextsShareOneBuffer) {
       }
       uint32_t h = s;
       uint64_t wp = point(pt);
-      if (!d->kmod()
-               .syncobj_wait({&h, 1}, panthor() ? std::span<const uint64_t>(&wp, 1)
-                                                : std::span<const uint64_t>(),
-                             deadline_ms(10000), true, true)
-               .ok())
-        ++bad;
+      if (!d->syncobj_wait(SyncPoint{h, panthor() ? wp : 0}, deadline_ms(10000)).ok()) ++bad;
       jobs_holder.reset();
-      (void)d->kmod().syncobj_destroy(s);
+      (void)d->syncobj_destroy(s);
     });
   }
   for (auto& t : threads) t.join();
@@ -493,7 +480,7 @@ TEST_P(ScratchPoolModel, GrowthWhileAJobRunsKeepsTheOldBufferAlive) {
   EXPECT_EQ(st.parked_buffers, 0u);
   EXPECT_EQ(st.released, 1u);
   EXPECT_EQ(st.bytes_held, grown->bo->size());
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 // A use recorded only on the Bo (Jobs::run calls bo->mark_used, not the
@@ -539,7 +526,7 @@ TEST_P(ScratchPoolModel, AUseRecordedOnlyOnTheBoAlsoKeepsItParked) {
   expect_result(**result, 5, 5 + threads - 1);
   EXPECT_EQ(reclaim_all(*pool), 1u);
   EXPECT_EQ(pool->stats().parked_buffers, 0u);
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 // The device's claim that releasing a busy Bo is safe, checked with a real
@@ -590,7 +577,7 @@ TEST_P(ScratchPoolModel, ABusyBufferReleasedToTheCacheIsNotHandedOut) {
   }
   wait_ok(**d, jobs, s, 1);
   expect_result(**result, 5, 5 + threads - 1);
-  (void)(*d)->kmod().syncobj_destroy(s);
+  (void)(*d)->syncobj_destroy(s);
 }
 
 // Not cacheable (or evicted by decay, cap or trim while busy): destroyed.
@@ -635,7 +622,7 @@ TEST_P(ScratchPoolModel, ABusyBufferDestroyedKeepsItsMappingUntilTheJobIsDone) {
   EXPECT_NE((*other)->gpu_va(), va) << "VA reused while the job may still touch it";
   wait_ok(*d, jobs, s, 1);
   expect_result(**result, 6, 6 + threads - 1);
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 // Two queues use the old buffer; the one that records its use LAST finishes
@@ -692,8 +679,8 @@ TEST_P(ScratchPoolModel, ARetiredBufferWaitsForEveryQueueThatUsedIt) {
   expect_result(**result, 9, 9 + threads - 2);
   reclaim_all(*pool);
   EXPECT_EQ(pool->stats().parked_buffers, 0u);
-  (void)d->kmod().syncobj_destroy(sa);
-  (void)d->kmod().syncobj_destroy(sb);
+  (void)d->syncobj_destroy(sa);
+  (void)d->syncobj_destroy(sb);
 }
 
 // A binding taken before a growth and used only after the pool let the
@@ -724,7 +711,7 @@ TEST_P(ScratchPoolModel, ALateUseIsTrackedAgain) {
   expect_result(**result, 21, 21 + threads - 1);
   EXPECT_EQ(reclaim_all(*pool), 1u);
   EXPECT_EQ(pool->stats().released, 2u);
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 // Destroying the pool while jobs run: buffers go back to the device behind
@@ -778,8 +765,8 @@ TEST_P(ScratchPoolModel, DestroyingThePoolWithJobsInFlightNeverBlocks) {
   EXPECT_EQ(w[0], 40u);
   EXPECT_EQ(w[1], 40u + threads - 2);
   EXPECT_EQ(w[2], 50u);
-  (void)d->kmod().syncobj_destroy(sa);
-  (void)d->kmod().syncobj_destroy(sb);
+  (void)d->syncobj_destroy(sa);
+  (void)d->syncobj_destroy(sb);
 }
 
 // A single pending use: the Bo's own tracking takes over, no wait (the
@@ -819,7 +806,7 @@ TEST_P(ScratchPoolModel, DestroyingThePoolHandsASingleUseToTheBo) {
   }
   wait_ok(*d, jobs, s, 1);
   expect_result(**result, 60, 60 + threads - 1);
-  (void)d->kmod().syncobj_destroy(s);
+  (void)d->syncobj_destroy(s);
 }
 
 TEST_P(ScratchPoolModel, WlsGrowsOnItsOwnAndJobsCanWriteIt) {
@@ -854,7 +841,7 @@ TEST_P(ScratchPoolModel, WlsGrowsOnItsOwnAndJobsCanWriteIt) {
   auto m = w2->bo->map();
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(static_cast<const uint32_t*>(*m)[(w2->size - 4) / 4], 7u + instances - 1);
-  (void)d->kmod().syncobj_destroy(sy);
+  (void)d->syncobj_destroy(sy);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ScratchPoolModel, ::testing::Values("panthor", "panfrost"),

@@ -27,7 +27,7 @@ namespace wsys {
 namespace {
 
 using test::deadline_ms;
-constexpr uint64_t kPage = kSparsePageSize;
+constexpr uint64_t kPage = kSparseBlockBytes;
 
 std::shared_ptr<Device> open_dev(const std::string& driver) {
   DeviceOptions o;
@@ -39,8 +39,8 @@ std::shared_ptr<Device> open_dev(const std::string& driver) {
 }
 
 std::shared_ptr<sim::SimVm> model_vm(Device& d, Vm& vm) {
-  auto& f = dynamic_cast<sim::SimDrmFile&>(d.kmod().file());
-  return f.file().lookup_vm(vm.kmod().id());
+  auto& f = dynamic_cast<sim::SimDrmFile&>(KernelAccess::device(d).file());
+  return f.file().lookup_vm(vm.kernel_id());
 }
 
 // Word i of the buffer holds tag * 0x10000 + i, so every word says which
@@ -73,7 +73,7 @@ class SparseModel : public ::testing::Test {
     ASSERT_TRUE(dev);
     jobs = std::make_unique<test::Jobs>(*dev);
     ASSERT_NE(jobs->group(), 0u);
-    auto s = dev->kmod().syncobj_create(false);
+    auto s = dev->syncobj_create(false);
     ASSERT_TRUE(s.ok());
     tl = *s;
   }
@@ -81,14 +81,14 @@ class SparseModel : public ::testing::Test {
     if (tl) {
       // Every job done before the timeline goes.
       (void)wait_point(next);
-      (void)dev->kmod().syncobj_destroy(tl);
+      (void)dev->syncobj_destroy(tl);
     }
     jobs.reset();
   }
 
   bool wait_point(uint64_t p, int64_t ms = 10000) {
     if (p == 0) return true;
-    return dev->kmod().syncobj_wait({&tl, 1}, {&p, 1}, deadline_ms(ms), true, true).ok();
+    return dev->syncobj_wait(SyncPoint{tl, p}, deadline_ms(ms)).ok();
   }
 
   // Submits `s` on the group, waiting for `waits` first; signals tl:point.
@@ -108,7 +108,7 @@ class SparseModel : public ::testing::Test {
     qs.stream_addr = (*stream)->gpu_va();
     qs.stream_size_bytes = static_cast<uint32_t>(s.bytes().size());
     qs.syncs = syncs;
-    Result<void> r = dev->kmod().group_submit(on->group(), {&qs, 1});
+    Result<void> r = KernelAccess::device(*dev).group_submit(on->group(), {&qs, 1});
     if (r.ok()) (*stream)->mark_used(tl, point);
     return r;
   }
@@ -171,21 +171,13 @@ TEST(SparsePanfrost, IsNotSupportedWhereTheKernelPlacesBuffers) {
   EXPECT_EQ(dev->stats().bo_creates, 0u) << "no dummy made for nothing";
 }
 
-TEST(SparseDecision, MapSparseOnlyFromPanthor19) {
+// The version rule itself (panthor 1.9) is kmod's: tests/kmod/kmod_caps_test.cpp.
+TEST(SparseDecision, MapSparseOnlyWhereTheKernelHasIt) {
   DeviceInfo i;
-  i.driver = "panthor";
-  i.driver_major = 1;
-  i.driver_minor = 8;
+  i.sparse_map = false;
   EXPECT_FALSE(SparseBuffer::driver_has_map_sparse(i));
-  i.driver_minor = 9;
+  i.sparse_map = true;
   EXPECT_TRUE(SparseBuffer::driver_has_map_sparse(i));
-  i.driver_major = 2;
-  i.driver_minor = 0;
-  EXPECT_TRUE(SparseBuffer::driver_has_map_sparse(i));
-  i.driver = "panfrost";
-  i.driver_major = 1;
-  i.driver_minor = 9;
-  EXPECT_FALSE(SparseBuffer::driver_has_map_sparse(i));
   // The model is panthor 1.5: the dummy BO it is.
   auto dev = open_dev("panthor");
   ASSERT_TRUE(dev);
@@ -204,15 +196,15 @@ TEST_F(SparseModel, CreateRoundsReservesAndStartsOnTheDummy) {
   ASSERT_TRUE(sb.ok()) << sb.error();
   SparseBuffer& b = **sb;
   EXPECT_EQ(b.size(), 128u << 10);
-  EXPECT_EQ(b.page_count(), 2u);
+  EXPECT_EQ(b.block_count(), 2u);
   EXPECT_EQ(b.gpu_va() % kPage, 0u);
   EXPECT_GE(b.gpu_va(), dev->vm().stats().va_start);
   EXPECT_LE(b.gpu_va() + b.size(), dev->vm().stats().va_end);
-  EXPECT_EQ(b.resident_pages(), 0u);
+  EXPECT_EQ(b.resident_blocks(), 0u);
   EXPECT_FALSE(b.is_resident(0));
   EXPECT_FALSE(b.is_resident(2)) << "outside the buffer";
   EXPECT_EQ(dev->stats().bo_creates, creates + 1) << "the dummy";
-  EXPECT_EQ(b.dummy_bo()->size(), kSparseDummySize);
+  EXPECT_EQ(b.dummy_bo()->size(), kSparseDummyBytes);
 
   // What the kernel mapped there: the dummy, read-only and no-exec.
   auto mvm = model_vm(*dev, dev->vm());
@@ -222,7 +214,7 @@ TEST_F(SparseModel, CreateRoundsReservesAndStartsOnTheDummy) {
   ASSERT_TRUE(mvm->find_mapping(b.gpu_va() + kPage, &start, &m));
   EXPECT_EQ(m.flags & (sim::kSimMapReadOnly | sim::kSimMapNoExec),
             sim::kSimMapReadOnly | sim::kSimMapNoExec);
-  EXPECT_EQ(m.bo->size(), kSparseDummySize);
+  EXPECT_EQ(m.bo->size(), kSparseDummyBytes);
   EXPECT_EQ(m.bo_offset, 0u) << "every dummy op maps from offset 0";
   EXPECT_GE(start, b.gpu_va());
 
@@ -252,7 +244,7 @@ TEST_F(SparseModel, LargeRangesNeedOneOpPer2MiB) {
   BoRef a = tagged_bo(*dev, 64ull << 20, 1);
   ASSERT_TRUE((*sb)->bind(0, 1024, *a, 0).ok());
   ASSERT_TRUE((*sb)->submit(BindMode::Immediate).ok());
-  EXPECT_EQ((*sb)->resident_pages(), 1024u);
+  EXPECT_EQ((*sb)->resident_blocks(), 1024u);
   // Unbinding an unaligned range: chunks cut at 2 MiB boundaries.
   const VmStats s2 = dev->vm().stats();
   ASSERT_TRUE((*sb)->unbind(16, 1000).ok());
@@ -261,7 +253,7 @@ TEST_F(SparseModel, LargeRangesNeedOneOpPer2MiB) {
   // Pages 16..1015 are [1 MiB, 63.5 MiB): a 1 MiB head, 30 x 2 MiB, a
   // 1.5 MiB tail.
   EXPECT_EQ(s3.ops_submitted - s2.ops_submitted, 32u);
-  EXPECT_EQ((*sb)->resident_pages(), 24u);
+  EXPECT_EQ((*sb)->resident_blocks(), 24u);
   auto v = gpu_read(**sb, 14, 4);
   EXPECT_TRUE(from(v, 0, 2, 1, 14 * kPage));
   EXPECT_TRUE(all_zero(v, 2 * kPage, 2 * kPage));
@@ -276,9 +268,9 @@ TEST_F(SparseModel, BindRebindUnbindReadThroughTheGpu) {
 
   // Pages 1..3 <- A from 64 KiB.
   ASSERT_TRUE(b.bind(1, 3, *a, kPage).ok());
-  EXPECT_EQ(b.resident_pages(), 0u) << "nothing counts before it is submitted";
+  EXPECT_EQ(b.resident_blocks(), 0u) << "nothing counts before it is submitted";
   ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
-  EXPECT_EQ(b.resident_pages(), 3u);
+  EXPECT_EQ(b.resident_blocks(), 3u);
   EXPECT_FALSE(b.is_resident(0));
   EXPECT_TRUE(b.is_resident(1) && b.is_resident(3));
   auto v = gpu_read(b, 0, 4);
@@ -289,7 +281,7 @@ TEST_F(SparseModel, BindRebindUnbindReadThroughTheGpu) {
   // neighbours stay.
   ASSERT_TRUE(b.bind(2, 1, *c, 5 * kPage).ok());
   ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
-  EXPECT_EQ(b.resident_pages(), 3u);
+  EXPECT_EQ(b.resident_blocks(), 3u);
   v = gpu_read(b, 0, 4);
   EXPECT_TRUE(from(v, 1, 1, 0xa, kPage));
   EXPECT_TRUE(from(v, 2, 1, 0xc, 5 * kPage));
@@ -299,7 +291,7 @@ TEST_F(SparseModel, BindRebindUnbindReadThroughTheGpu) {
   ASSERT_TRUE(b.unbind(1, 1).ok());
   ASSERT_TRUE(b.submit(BindMode::DeferToIdle).ok());
   EXPECT_FALSE(b.is_resident(1));
-  EXPECT_EQ(b.resident_pages(), 2u);
+  EXPECT_EQ(b.resident_blocks(), 2u);
   // Deferred binds run on the bind queue: a sync-only Async submit after
   // it, signalling a point, tells when it is done (the queue is in order).
   const uint64_t p = ++next;
@@ -314,7 +306,7 @@ TEST_F(SparseModel, BindRebindUnbindReadThroughTheGpu) {
   // Unbinding what is unbound is fine.
   ASSERT_TRUE(b.unbind(0, 4).ok());
   ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
-  EXPECT_EQ(b.resident_pages(), 0u);
+  EXPECT_EQ(b.resident_blocks(), 0u);
   v = gpu_read(b, 0, 4);
   EXPECT_TRUE(all_zero(v, 0, 4 * kPage));
 }
@@ -345,7 +337,7 @@ TEST_F(SparseModel, WritesToUnboundPagesNeverLandInAnyBuffer) {
   p = ++next;
   ASSERT_TRUE(run(bad, {}, p, &faulty).ok());
   ASSERT_TRUE(wait_point(p));
-  auto st = dev->kmod().group_get_state(faulty.group());
+  auto st = KernelAccess::device(*dev).group_get_state(faulty.group());
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE(st->fatal_fault) << "the write did not fault";
 
@@ -366,7 +358,7 @@ TEST_F(SparseModel, WritesToUnboundPagesNeverLandInAnyBuffer) {
   const uint8_t* dummy = mvm->gpu_view(start);
   for (uint64_t i = 0; i < m.size; ++i) ASSERT_EQ(dummy[i], 0) << "dummy byte " << i;
   // The job group we use was not hurt.
-  auto st2 = dev->kmod().group_get_state(jobs->group());
+  auto st2 = KernelAccess::device(*dev).group_get_state(jobs->group());
   ASSERT_TRUE(st2.ok());
   EXPECT_FALSE(st2->fatal_fault);
 }
@@ -385,7 +377,7 @@ TEST_F(SparseModel, AWritableSinkDiscardsWritesToUnboundPages) {
   EXPECT_FALSE(b.kernel_sparse());
   ASSERT_NE(b.dummy_bo(), nullptr);
   EXPECT_NE(b.dummy_bo(), (*zero)->dummy_bo()) << "the sink is not the zero dummy";
-  EXPECT_EQ(b.dummy_bo()->size(), kSparseDummySize);
+  EXPECT_EQ(b.dummy_bo()->size(), kSparseDummyBytes);
   EXPECT_EQ(dev->stats().bo_creates, creates + 1) << "the sink";
   auto sb2 = SparseBuffer::create(dev, kPage, SparseUnbound::WritableSink);
   ASSERT_TRUE(sb2.ok());
@@ -398,7 +390,7 @@ TEST_F(SparseModel, AWritableSinkDiscardsWritesToUnboundPages) {
   sim::SimMapping m;
   ASSERT_TRUE(mvm->find_mapping(b.gpu_va(), &start, &m));
   EXPECT_EQ(m.flags & (sim::kSimMapReadOnly | sim::kSimMapNoExec), sim::kSimMapNoExec);
-  EXPECT_EQ(m.bo->size(), kSparseDummySize);
+  EXPECT_EQ(m.bo->size(), kSparseDummyBytes);
 
   BoRef a = tagged_bo(*dev, 2 * kPage, 0xa);
   ASSERT_TRUE(b.bind(1, 1, *a, kPage).ok());
@@ -420,7 +412,7 @@ TEST_F(SparseModel, AWritableSinkDiscardsWritesToUnboundPages) {
   const uint64_t p = ++next;
   ASSERT_TRUE(run(st, {}, p).ok());
   ASSERT_TRUE(wait_point(p));
-  auto gs = dev->kmod().group_get_state(jobs->group());
+  auto gs = KernelAccess::device(*dev).group_get_state(jobs->group());
   ASSERT_TRUE(gs.ok());
   EXPECT_FALSE(gs->fatal_fault) << "a write to a sink page faulted";
 
@@ -438,7 +430,7 @@ TEST_F(SparseModel, AWritableSinkDiscardsWritesToUnboundPages) {
   ASSERT_TRUE(b.unbind(1, 1).ok());
   ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
   ASSERT_TRUE(mvm->find_mapping(b.gpu_va() + kPage, &start, &m));
-  EXPECT_EQ(m.bo->size(), kSparseDummySize);
+  EXPECT_EQ(m.bo->size(), kSparseDummyBytes);
   EXPECT_EQ(m.flags & sim::kSimMapReadOnly, 0u);
   std::memcpy(view + kPage + 8, &junk, 4);
   EXPECT_EQ(cpu_word(*a, kPage + 8), word(0xa, kPage + 8)) << "an unbound page is not A's";
@@ -523,7 +515,7 @@ TEST_F(SparseModel, AdjacentPagesOfOneBoCoalesceIntoOneOp) {
   EXPECT_EQ(s1.bind_calls - s0.bind_calls, 1u);
   EXPECT_EQ(s1.ops_requested - s0.ops_requested, 16u);
   EXPECT_EQ(s1.ops_submitted - s0.ops_submitted, 1u);
-  EXPECT_EQ(b.resident_pages(), 16u);
+  EXPECT_EQ(b.resident_blocks(), 16u);
 
   // Alternating buffers: nothing to merge.
   for (uint64_t i = 16; i < 32; ++i)
@@ -545,8 +537,8 @@ TEST_F(SparseModel, AdjacentPagesOfOneBoCoalesceIntoOneOp) {
   const VmStats s3 = dev->vm().stats();
   ASSERT_TRUE(batch.submit(BindMode::Immediate).ok());
   EXPECT_EQ(dev->vm().stats().bind_calls - s3.bind_calls, 1u);
-  EXPECT_EQ(b.resident_pages(), 0u);
-  EXPECT_EQ((*sb2)->resident_pages(), 2u);
+  EXPECT_EQ(b.resident_blocks(), 0u);
+  EXPECT_EQ((*sb2)->resident_blocks(), 2u);
 }
 
 TEST_F(SparseModel, InvalidBindsAreRefusedAndChangeNothing) {
@@ -599,7 +591,7 @@ TEST_F(SparseModel, InvalidBindsAreRefusedAndChangeNothing) {
   EXPECT_EQ(dev->vm().stats().bind_calls, s0.bind_calls);
   ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
   EXPECT_EQ(dev->vm().stats().bind_calls, s0.bind_calls);
-  EXPECT_EQ(b.resident_pages(), 1u);
+  EXPECT_EQ(b.resident_blocks(), 1u);
   EXPECT_TRUE(b.is_resident(0));
   auto v = gpu_read(b, 0, 2);
   EXPECT_TRUE(from(v, 0, 1, 0xa, 0));
@@ -663,13 +655,13 @@ TEST_F(SparseModel, DestroyUnmapsBehindItsPointAndFreesTheRange) {
   const VmStats s0 = dev->vm().stats();
   ASSERT_TRUE(b->destroy(SyncPoint{tl, p}).ok());
   EXPECT_TRUE(b->destroyed());
-  EXPECT_EQ(b->resident_pages(), 0u);
+  EXPECT_EQ(b->resident_blocks(), 0u);
   EXPECT_TRUE(b->destroy().ok()) << "twice is fine";
   auto fresh = tagged_bo(*dev, kPage, 0xf);
   EXPECT_EQ(b->bind(0, 1, *fresh, 0).error(), -EINVAL);
   EXPECT_EQ(b->unbind(0, 1).error(), -EINVAL);
   EXPECT_GT(dev->vm().stats().va_parked, s0.va_parked) << "the range waits for the unmap";
-  Result<uint64_t> q = dev->kmod().syncobj_query(tl);
+  Result<uint64_t> q = dev->syncobj_query(tl);
   ASSERT_TRUE(q.ok());
   if (*q < p) {
     // The bound Bo was marked used until the point: the cache keeps it.
@@ -681,7 +673,7 @@ TEST_F(SparseModel, DestroyUnmapsBehindItsPointAndFreesTheRange) {
   std::vector<uint8_t> r(kPage);
   std::memcpy(r.data(), (*dst)->cpu(), kPage);
   EXPECT_TRUE(from(r, 0, 1, 0xa, 0)) << "the job saw the mapping: the unmap waited";
-  auto st = dev->kmod().group_get_state(jobs->group());
+  auto st = KernelAccess::device(*dev).group_get_state(jobs->group());
   ASSERT_TRUE(st.ok());
   EXPECT_FALSE(st->fatal_fault);
   // The range comes back once the unmap ran.
@@ -709,7 +701,7 @@ TEST_F(SparseModel, DestroyUnmapsBehindItsPointAndFreesTheRange) {
 TEST_F(SparseModel, DestroyKeepsABoundBoBusyUntilItsOwnUseAndTheUnmapAreDone) {
   auto sb = SparseBuffer::create(dev, kPage);
   ASSERT_TRUE(sb.ok());
-  auto other = dev->kmod().syncobj_create(false);  // another queue, host-signalled
+  auto other = dev->syncobj_create(false);  // another queue, host-signalled
   ASSERT_TRUE(other.ok());
   uint32_t handle = 0;
   {
@@ -728,8 +720,8 @@ TEST_F(SparseModel, DestroyKeepsABoundBoBusyUntilItsOwnUseAndTheUnmapAreDone) {
   const uint64_t p = ++next;
   ASSERT_TRUE(run(s, {}, p).ok());
   ASSERT_TRUE((*sb)->destroy(SyncPoint{tl, p}).ok());
-  ASSERT_TRUE(dev->kmod().syncobj_signal(*other, 1).ok());  // its own use ends first
-  Result<uint64_t> q = dev->kmod().syncobj_query(tl);
+  ASSERT_TRUE(dev->syncobj_signal(*other, 1).ok());  // its own use ends first
+  Result<uint64_t> q = dev->syncobj_query(tl);
   ASSERT_TRUE(q.ok());
   if (*q < p) {
     auto z = dev->bo_alloc(kPage, 0);
@@ -748,7 +740,7 @@ TEST_F(SparseModel, DestroyKeepsABoundBoBusyUntilItsOwnUseAndTheUnmapAreDone) {
   EXPECT_TRUE(reused) << "idle once both uses are done";
   held.clear();
   dev->vm().reclaim(true);
-  (void)dev->kmod().syncobj_destroy(*other);
+  (void)dev->syncobj_destroy(*other);
 }
 
 TEST_F(SparseModel, BuffersInAnotherVm) {
@@ -779,7 +771,7 @@ TEST_F(SparseModel, BuffersInAnotherVm) {
   ASSERT_TRUE((*sb)->submit(BindMode::Immediate).ok());
   EXPECT_EQ(rd(va + kPage + 8), word(0xa, 8));
   EXPECT_EQ(rd(va + 2 * kPage + 8), 0u);
-  EXPECT_EQ((*sb)->resident_pages(), 1u);
+  EXPECT_EQ((*sb)->resident_blocks(), 1u);
   // The Vm outlives our handle on it through the buffer.
   sim::SimVm* raw = mvm.get();
   vm2->reset();
@@ -801,7 +793,7 @@ TEST_F(SparseModel, AFailedImmediateBindTracksWhatTheKernelDid) {
   EXPECT_TRUE(batch.empty());
   EXPECT_TRUE(b.is_resident(0));
   EXPECT_FALSE(b.is_resident(2));
-  EXPECT_EQ(b.resident_pages(), 1u);
+  EXPECT_EQ(b.resident_blocks(), 1u);
   auto v = gpu_read(b, 0, 3);
   EXPECT_TRUE(from(v, 0, 1, 0xa, 0));
   EXPECT_TRUE(all_zero(v, kPage, 2 * kPage));
@@ -851,9 +843,9 @@ TEST_F(SparseModel, ConcurrentBindsQueriesAndBuffers) {
   std::atomic<int> errors{0};
   std::thread reader([&] {
     while (!stop.load()) {
-      uint64_t n = b->resident_pages();
+      uint64_t n = b->resident_blocks();
       if (n > kThreads * kPer) errors++;
-      for (uint64_t p = 0; p < b->page_count(); ++p) (void)b->is_resident(p);
+      for (uint64_t p = 0; p < b->block_count(); ++p) (void)b->is_resident(p);
     }
   });
   std::vector<std::thread> ts;
@@ -879,7 +871,7 @@ TEST_F(SparseModel, ConcurrentBindsQueriesAndBuffers) {
   reader.join();
   EXPECT_EQ(errors.load(), 0);
   // Each thread ended on an unbind of the first half of its range.
-  EXPECT_EQ(b->resident_pages(), kThreads * kPer / 2);
+  EXPECT_EQ(b->resident_blocks(), kThreads * kPer / 2);
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_FALSE(b->is_resident(t * kPer));
     EXPECT_TRUE(b->is_resident(t * kPer + kPer / 2));

@@ -34,8 +34,8 @@ std::shared_ptr<Device> open_dev(const std::string& driver) {
 
 // The model's side of a Vm (tests only).
 std::shared_ptr<sim::SimVm> model_vm(Device& d, Vm& vm) {
-  auto& f = dynamic_cast<sim::SimDrmFile&>(d.kmod().file());
-  return f.file().lookup_vm(vm.kmod().id());
+  auto& f = dynamic_cast<sim::SimDrmFile&>(KernelAccess::device(d).file());
+  return f.file().lookup_vm(vm.kernel_id());
 }
 
 BoRef filled_bo(Device& d, uint64_t size, uint32_t pattern) {
@@ -55,7 +55,7 @@ uint32_t gpu_read32(sim::SimVm& vm, uint64_t va) {
 }
 
 bool wait_point(Device& d, uint32_t s, uint64_t p, int64_t ms = 5000) {
-  return d.kmod().syncobj_wait({&s, 1}, {&p, 1}, deadline_ms(ms), true, true).ok();
+  return d.syncobj_wait(SyncPoint{s, p}, deadline_ms(ms)).ok();
 }
 
 class VmPanthor : public ::testing::Test {
@@ -126,8 +126,8 @@ TEST_F(VmPanthor, AdjacentOpsCoalesceIntoOne) {
 TEST_F(VmPanthor, AsyncBindWaitsForItsPointAndSignalsItsOwn) {
   BoRef bo = filled_bo(*dev, 64 << 10, 0x77);
   auto va = vm->alloc_va(64 << 10);
-  auto in = dev->kmod().syncobj_create(false);
-  auto out = dev->kmod().syncobj_create(false);
+  auto in = dev->syncobj_create(false);
+  auto out = dev->syncobj_create(false);
   ASSERT_TRUE(in.ok() && out.ok());
   test::Jobs jobs(*dev);
   test::Stream st;
@@ -143,13 +143,13 @@ TEST_F(VmPanthor, AsyncBindWaitsForItsPointAndSignalsItsOwn) {
   EXPECT_TRUE(wait_point(*dev, *in, 1, 0)) << "signalled before the job it waits for";
   EXPECT_EQ(gpu_read32(*mvm, va->addr), 0x77u);
   EXPECT_EQ(vm->stats().async, 1u);
-  (void)dev->kmod().syncobj_destroy(*in);
-  (void)dev->kmod().syncobj_destroy(*out);
+  (void)dev->syncobj_destroy(*in);
+  (void)dev->syncobj_destroy(*out);
 }
 
 TEST_F(VmPanthor, SyncOnlyBatchSignalsAfterItsWait) {
-  auto in = dev->kmod().syncobj_create(false);
-  auto out = dev->kmod().syncobj_create(false);
+  auto in = dev->syncobj_create(false);
+  auto out = dev->syncobj_create(false);
   test::Jobs jobs(*dev);
   test::Stream st;
   st.sleep(150'000'000);
@@ -162,16 +162,16 @@ TEST_F(VmPanthor, SyncOnlyBatchSignalsAfterItsWait) {
   EXPECT_FALSE(wait_point(*dev, *out, 1, 0));
   EXPECT_TRUE(wait_point(*dev, *out, 1));
   EXPECT_TRUE(wait_point(*dev, *in, 3, 0));
-  (void)dev->kmod().syncobj_destroy(*in);
-  (void)dev->kmod().syncobj_destroy(*out);
+  (void)dev->syncobj_destroy(*in);
+  (void)dev->syncobj_destroy(*out);
 }
 
 TEST_F(VmPanthor, AsyncWaitOnAPointNeverSubmittedIsRefused) {
-  auto in = dev->kmod().syncobj_create(false);
+  auto in = dev->syncobj_create(false);
   BindBatch b;
   b.wait({*in, 5});
   EXPECT_EQ(vm->bind(b, BindMode::Async).error(), -EINVAL);
-  (void)dev->kmod().syncobj_destroy(*in);
+  (void)dev->syncobj_destroy(*in);
 }
 
 TEST_F(VmPanthor, DeferToIdleRunsBehindTheActivityTimeline) {
@@ -208,19 +208,19 @@ TEST_F(VmPanthor, RejectsWhatTheKernelWouldAndChangesNothing) {
 }
 
 TEST_F(VmPanthor, ParkedRangeReturnsOnlyAfterItsPoint) {
-  auto s = dev->kmod().syncobj_create(false);
+  auto s = dev->syncobj_create(false);
   auto va = vm->alloc_va(1 << 20);
   ASSERT_TRUE(va.ok());
   ASSERT_TRUE(vm->free_va_after(*va, {*s, 2}).ok());
   EXPECT_EQ(vm->stats().va_parked, 1u);
   EXPECT_EQ(vm->reclaim(), 0u);
   EXPECT_FALSE(vm->alloc_va_fixed(va->addr, va->size).ok()) << "reused while parked";
-  ASSERT_TRUE(dev->kmod().syncobj_signal(*s, 2).ok());
+  ASSERT_TRUE(dev->syncobj_signal(*s, 2).ok());
   EXPECT_EQ(vm->reclaim(), 1u);
   EXPECT_EQ(vm->stats().va_parked, 0u);
   auto again = vm->alloc_va_fixed(va->addr, va->size);
   EXPECT_TRUE(again.ok());
-  (void)dev->kmod().syncobj_destroy(*s);
+  (void)dev->syncobj_destroy(*s);
 }
 
 // The device VM: a job keeps using a range whose unmap was requested.
@@ -233,7 +233,7 @@ TEST(VmDevice, UnmapBehindAJobLetsTheJobFinishThenReclaims) {
   BindBatch b;
   b.map(*bo, 0, va->addr, 64 << 10);
   ASSERT_TRUE(vm.bind(b, BindMode::Immediate).ok());
-  auto s = dev->kmod().syncobj_create(false);
+  auto s = dev->syncobj_create(false);
   test::Jobs jobs(*dev);
   test::Stream st;
   st.sleep(200'000'000);
@@ -248,10 +248,10 @@ TEST(VmDevice, UnmapBehindAJobLetsTheJobFinishThenReclaims) {
     vm.reclaim();
   }
   EXPECT_EQ(vm.stats().va_parked, 0u);
-  auto gs = dev->kmod().group_get_state(jobs.group());
+  auto gs = KernelAccess::device(*dev).group_get_state(jobs.group());
   ASSERT_TRUE(gs.ok());
   EXPECT_FALSE(gs->fatal_fault);
-  (void)dev->kmod().syncobj_destroy(*s);
+  (void)dev->syncobj_destroy(*s);
 }
 
 TEST_F(VmPanthor, RecreateReplaysMappingsIntoANewVm) {
@@ -263,11 +263,11 @@ TEST_F(VmPanthor, RecreateReplaysMappingsIntoANewVm) {
   b.map(*a, 0, va_a->addr, 64 << 10);
   b.map(*c, 64 << 10, va_c->addr, 64 << 10);  // the second half of c
   ASSERT_TRUE(vm->bind(b, BindMode::Immediate).ok());
-  const uint32_t old_id = vm->kmod().id();
+  const uint32_t old_id = vm->kernel_id();
 
   // An async job that fails while running makes the VM unusable.
   mvm->inject_run_failures(-ENOMEM, 1);
-  auto s = dev->kmod().syncobj_create(false);
+  auto s = dev->syncobj_create(false);
   BindBatch fail;
   fail.map(*a, 0, va_c->addr + (64 << 10), 64 << 10);
   fail.signal({*s, 1});
@@ -277,7 +277,7 @@ TEST_F(VmPanthor, RecreateReplaysMappingsIntoANewVm) {
 
   ASSERT_TRUE(vm->recreate().ok());
   EXPECT_TRUE(vm->usable());
-  EXPECT_NE(vm->kmod().id(), old_id);
+  EXPECT_NE(vm->kernel_id(), old_id);
   auto nvm = model_vm(*dev, *vm);
   ASSERT_TRUE(nvm);
   EXPECT_EQ(gpu_read32(*nvm, va_a->addr), 0xa000u);
@@ -287,7 +287,7 @@ TEST_F(VmPanthor, RecreateReplaysMappingsIntoANewVm) {
   EXPECT_EQ(gpu_read32(*nvm, va_c->addr + (64 << 10)), 0xa000u);
   EXPECT_EQ(nvm->mapping_count(), 3u);
   EXPECT_EQ(vm->stats().recreations, 1u);
-  (void)dev->kmod().syncobj_destroy(*s);
+  (void)dev->syncobj_destroy(*s);
 }
 
 TEST_F(VmPanthor, ConcurrentMapUnmapFromManyThreads) {

@@ -979,8 +979,8 @@ TEST_P(Kmod, SyncobjHelpers) {
 
   auto tl = dev->syncobj_create(false);
   ASSERT_OK(tl);
-  EXPECT_EQ(dev->props().timeline_syncobj, panthor());
-  if (!dev->props().timeline_syncobj) {
+  EXPECT_EQ(dev->props().has_timeline_syncobj, panthor());
+  if (!dev->props().has_timeline_syncobj) {
     // panfrost: no DRIVER_SYNCOBJ_TIMELINE; the kernel says so, kmod passes it on.
     EXPECT_ERRNO(dev->syncobj_signal(*tl, 5), -EOPNOTSUPP);
     EXPECT_ERRNO(dev->syncobj_query(*tl), -EOPNOTSUPP);

@@ -3,8 +3,8 @@
 // ABI checks of include/drm-uapi/: panthor_drm.h, panfrost_drm.h, drm_core.h.
 //
 // Part 1 (compile time): every struct size, every field offset, every ioctl
-// number and every flag value is pinned to shared/reference/kernel-uapi.md.
-// Where the reference gives only nr and size (the syncobj ioctls, panfrost
+// number and every flag value is pinned to the upstream uAPI's values.
+// Where those are known only nr and size (the syncobj ioctls, panfrost
 // SET_LABEL_BO) the expected number is the _IOC encoding worked out by hand.
 // abi_static_asserts_c.c repeats the list for the C compiler.
 //

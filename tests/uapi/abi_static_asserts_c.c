@@ -3,8 +3,8 @@
  * Compile-time ABI checks of include/drm-uapi/ as seen by the C compiler.
  *
  * Every struct size, every field offset, every ioctl number and every flag
- * value is pinned to the numbers in shared/reference/kernel-uapi.md (for the
- * syncobj ioctls, whose numbers the reference gives only as nr and size, the
+ * value is pinned to the upstream uAPI's numbers (for the syncobj ioctls,
+ * whose numbers are known only as nr and size, the
  * expected value is the _IOWR encoding worked out by hand). The C++ twin,
  * abi_static_asserts.cpp, repeats the list and adds run-time checks; this
  * file exists so that a layout slip that only shows up in C (C11 rules for

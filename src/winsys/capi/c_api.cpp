@@ -10,7 +10,6 @@
 #include <new>
 #include <string>
 
-#include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 #include "wsys/heap.hpp"
 #include "wsys/scratch.hpp"
@@ -295,7 +294,7 @@ int wsys_bo_wait(wsys_bo* bo, int64_t abs_deadline_ns) {
 
 int wsys_syncobj_create(wsys_device* dev, int signalled, uint32_t* out) {
   if (!dev || !out) return -EINVAL;
-  auto s = dev->dev->kmod().syncobj_create(signalled != 0);
+  auto s = dev->dev->syncobj_create(signalled != 0);
   if (!s.ok()) return s.error();
   *out = *s;
   return 0;
@@ -303,29 +302,23 @@ int wsys_syncobj_create(wsys_device* dev, int signalled, uint32_t* out) {
 
 int wsys_syncobj_destroy(wsys_device* dev, uint32_t syncobj) {
   if (!dev) return -EINVAL;
-  return dev->dev->kmod().syncobj_destroy(syncobj).error();
+  return dev->dev->syncobj_destroy(syncobj).error();
 }
 
 int wsys_syncobj_signal(wsys_device* dev, uint32_t syncobj, uint64_t point) {
   if (!dev) return -EINVAL;
-  return dev->dev->kmod().syncobj_signal(syncobj, point).error();
+  return dev->dev->syncobj_signal(syncobj, point).error();
 }
 
 int wsys_syncobj_wait(wsys_device* dev, uint32_t syncobj, uint64_t point,
                       int64_t abs_deadline_ns) {
   if (!dev) return -EINVAL;
-  std::span<const uint64_t> pts = point ? std::span<const uint64_t>(&point, 1)
-                                        : std::span<const uint64_t>();
-  int r = dev->dev->kmod()
-              .syncobj_wait(std::span<const uint32_t>(&syncobj, 1), pts, abs_deadline_ns, true,
-                            true)
-              .error();
-  return r == -ETIMEDOUT ? -ETIME : r;
+  return dev->dev->syncobj_wait(wsys::SyncPoint{syncobj, point}, abs_deadline_ns).error();
 }
 
 int wsys_syncobj_query(wsys_device* dev, uint32_t syncobj, uint64_t* out_point) {
   if (!dev || !out_point) return -EINVAL;
-  auto q = dev->dev->kmod().syncobj_query(syncobj);
+  auto q = dev->dev->syncobj_query(syncobj);
   if (!q.ok()) return q.error();
   *out_point = *q;
   return 0;
@@ -469,7 +462,9 @@ int wsys_vm_recreate(wsys_vm* vm) {
   return guarded([&] { return vm->vm->recreate().error(); });
 }
 
-uint32_t wsys_vm_id(wsys_vm* vm) { return vm ? vm->vm->kmod().id() : 0; }
+uint32_t wsys_vm_id(wsys_vm* vm) {
+  return vm ? vm->vm->kernel_id() : 0;
+}
 
 int wsys_vm_get_stats(wsys_vm* vm, wsys_vm_stats* out) {
   if (!vm || !out) return -EINVAL;
@@ -520,16 +515,17 @@ void wsys_sparse_destroy(wsys_sparse* sp, const wsys_sync_point* after) {
 uint64_t wsys_sparse_gpu_va(const wsys_sparse* sp) { return sp ? sp->sp->gpu_va() : 0; }
 uint64_t wsys_sparse_size(const wsys_sparse* sp) { return sp ? sp->sp->size() : 0; }
 
-int wsys_sparse_bind(wsys_sparse* sp, uint64_t page_first, uint64_t page_count, wsys_bo* bo,
+int wsys_sparse_bind(wsys_sparse* sp, uint64_t block_first, uint64_t block_count, wsys_bo* bo,
                      uint64_t bo_offset, uint32_t map_flags) {
   if (!sp || !bo) return -EINVAL;
-  return guarded(
-      [&] { return sp->sp->bind(page_first, page_count, *bo_of(bo), bo_offset, map_flags).error(); });
+  return guarded([&] {
+    return sp->sp->bind(block_first, block_count, *bo_of(bo), bo_offset, map_flags).error();
+  });
 }
 
-int wsys_sparse_unbind(wsys_sparse* sp, uint64_t page_first, uint64_t page_count) {
+int wsys_sparse_unbind(wsys_sparse* sp, uint64_t block_first, uint64_t block_count) {
   if (!sp) return -EINVAL;
-  return guarded([&] { return sp->sp->unbind(page_first, page_count).error(); });
+  return guarded([&] { return sp->sp->unbind(block_first, block_count).error(); });
 }
 
 int wsys_sparse_submit(wsys_sparse* sp, enum wsys_bind_mode mode, const wsys_sync_point* waits,
@@ -545,9 +541,9 @@ int wsys_sparse_submit(wsys_sparse* sp, enum wsys_bind_mode mode, const wsys_syn
   });
 }
 
-int wsys_sparse_is_resident(const wsys_sparse* sp, uint64_t page) {
+int wsys_sparse_is_resident(const wsys_sparse* sp, uint64_t block) {
   if (!sp) return -EINVAL;
-  return sp->sp->is_resident(page) ? 1 : 0;
+  return sp->sp->is_resident(block) ? 1 : 0;
 }
 
 // ---- heaps ----
@@ -583,7 +579,7 @@ int wsys_heap_get_target(wsys_heap* heap, wsys_heap_target* out) {
   out->context_va = t.context_va;
   out->first_chunk_va = t.first_chunk_va;
   out->heap_va = t.heap_va;
-  out->heap_size = t.heap_size;
+  out->heap_size = t.heap_size_bytes;
   out->generation = t.generation;
   return 0;
 }

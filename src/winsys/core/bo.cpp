@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <span>
 #include <type_traits>
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
+#include "winsys/core/sync_wait.h"
 
 namespace wsys {
 
@@ -90,87 +92,65 @@ Result<int> Bo::export_fd() {
 }
 
 void Bo::mark_used(uint32_t syncobj, uint64_t point) {
-  if (syncobj == 0) return;
   std::lock_guard<std::mutex> g(lock_);
-  for (Use& u : uses_) {
-    if (u.syncobj != syncobj) continue;
-    // A timeline's later point implies the earlier ones; a binary
-    // syncobj's new submission replaced its fence.
-    u.point = point == 0 ? 0 : std::max(u.point, point);
-    return;
-  }
-  uses_.push_back(Use{syncobj, point});
+  uses_.add(SyncPoint{syncobj, point});
 }
 
-std::vector<Bo::Use> Bo::pending_uses() const {
+std::vector<SyncPoint> Bo::pending_points() const {
   std::lock_guard<std::mutex> g(lock_);
-  return uses_;
+  std::vector<SyncPoint> out;
+  out.reserve(uses_.size());
+  for (const PendingUses::Use& u : uses_.entries()) out.push_back(SyncPoint{u.syncobj, u.point});
+  return out;
 }
 
-Result<void> Bo::wait_last_use(int64_t abs_deadline_ns, bool forget_if_idle) {
+Result<void> Bo::wait_uses(int64_t abs_deadline_ns) {
   // The common case, one use, without copying the list.
-  Use one;
-  std::vector<Use> many;
+  PendingUses::Use one;
+  std::vector<PendingUses::Use> many;
   {
     std::lock_guard<std::mutex> g(lock_);
     if (uses_.empty()) return {};
     if (uses_.size() == 1)
-      one = uses_[0];
+      one = uses_.entries()[0];
     else
-      many = uses_;
+      many = uses_.entries();
   }
-  const Use* first = many.empty() ? &one : many.data();
-  const size_t count = many.empty() ? 1 : many.size();
-  Result<void> result;
+  std::span<const PendingUses::Use> uses =
+      many.empty() ? std::span<const PendingUses::Use>(&one, 1) : std::span(many);
   size_t signalled = 0;
-  Use done[8];  // the first signalled ones, to forget (more are found next time)
-  for (size_t i = 0; i < count; i++) {
-    const Use& u = first[i];
-    // WAIT_FOR_SUBMIT: a point whose submission has not reached the kernel
-    // yet is pending, not an error. A deadline of 0 polls.
-    Result<void> w = device_->kmod().syncobj_wait(
-        std::span<const uint32_t>(&u.syncobj, 1),
-        u.point ? std::span<const uint64_t>(&u.point, 1) : std::span<const uint64_t>(),
-        abs_deadline_ns, true, true);
-    const bool pending =
-        !w.ok() && (w.error() == -ETIME || w.error() == -ETIMEDOUT || w.error() == -EBUSY);
-    if (pending) {
-      // Busy: when polling, the rest need not be looked at.
-      if (result.ok()) result = w;
-      if (abs_deadline_ns == 0) break;
-      continue;
-    }
-    if (!w.ok())  // a syncobj the frontend destroyed: nothing can still wait on it
-      WSYS_LOG(Bo, "handle %u: use of syncobj %u unknown (%s), taken as done", handle(),
-               u.syncobj, strerror(-w.error()));
-    if (signalled < std::size(done)) done[signalled++] = u;
-  }
-  if (forget_if_idle && signalled) {
-    std::lock_guard<std::mutex> g(lock_);
-    for (size_t i = 0; i < signalled; i++) {
-      // Only if unchanged meanwhile: a newer point of the same syncobj
-      // stays pending.
-      auto it = std::find_if(uses_.begin(), uses_.end(), [&](const Use& u) {
-        return u.syncobj == done[i].syncobj && u.point == done[i].point;
+  PendingUses::Use done[8];  // the first signalled ones, to forget (more are found next time)
+  const kmod::PointWait w = core::wait_uses(
+      device_->kmod(), uses, abs_deadline_ns,
+      [&](const PendingUses::Use& u, const kmod::PointWait& uw) {
+        if (uw.state == kmod::PointState::Unknown)  // a syncobj the frontend destroyed
+          WSYS_LOG(Bo, "handle %u: use of syncobj %u unknown (%s), taken as done", handle(),
+                   u.syncobj, strerror(-uw.error));
+        if (signalled < std::size(done)) done[signalled++] = u;
       });
-      if (it != uses_.end()) uses_.erase(it);
-    }
+  if (signalled) {
+    std::lock_guard<std::mutex> g(lock_);
+    uses_.forget(std::span<const PendingUses::Use>(done, signalled));
   }
-  return result;
+  if (w.state == kmod::PointState::Pending) return Error(kmod::kPendingErrno);
+  return {};
 }
 
 bool Bo::busy() {
   // Only pending uses fail the poll (unknown syncobjs count as done).
-  if (!wait_last_use(0, true).ok()) return true;
-  // panfrost also tracks the kernel's implicit fences (SUBMIT's BO list).
-  Result<void> k = device_->kmod().bo_wait(*kbo_, 0);
+  if (!wait_uses(core::kPollDeadline).ok()) return true;
+  // Where the kernel tracks implicit fences (panfrost's job BO lists).
+  if (!device_->kmod().props().has_bo_wait) return false;
+  Result<void> k = device_->kmod().bo_wait(*kbo_, core::kPollDeadline);
   return !k.ok() && (k.error() == -EBUSY || k.error() == -ETIMEDOUT || k.error() == -ETIME);
 }
 
 Result<void> Bo::wait(int64_t abs_deadline_ns) {
-  if (Result<void> w = wait_last_use(abs_deadline_ns, true); !w.ok()) return w;
+  if (Result<void> w = wait_uses(abs_deadline_ns); !w.ok()) return w;
+  if (!device_->kmod().props().has_bo_wait) return {};
   Result<void> k = device_->kmod().bo_wait(*kbo_, abs_deadline_ns);
-  if (!k.ok() && k.error() != -EOPNOTSUPP) return k.error() == -EBUSY ? Error(-ETIME) : k;
+  if (!k.ok() && k.error() != -EOPNOTSUPP)
+    return k.error() == -EBUSY ? Error(kmod::kPendingErrno) : k;
   return {};
 }
 

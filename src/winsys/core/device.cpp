@@ -13,19 +13,13 @@
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
-#include "winsys/drm/device_select.h"
-#include "winsys/drm/real_drm_file.h"
+#include "winsys/kmod/open.h"
+#include "winsys/kmod/wait.h"
 #include "wsys/scratch.hpp"
 
 namespace wsys {
 
 namespace {
-
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // "64M", "1G", "4096": bytes with an optional K/M/G suffix. false if bad.
 bool parse_bytes(const char* s, uint64_t* out) {
@@ -82,23 +76,25 @@ bool DeviceCacheBackend::busy(BoCacheHook& e) { return core::bo_from_hook(&e)->b
 
 Result<bool> DeviceCacheBackend::make_evictable(BoCacheHook& e) {
   Bo* bo = core::bo_from_hook(&e);
-  return dev_.kmod().bo_make_evictable(bo->kmod_bo());
+  return dev_.kmod().bo_make_evictable(*bo->kbo_);
 }
 
 Result<bool> DeviceCacheBackend::make_unevictable(BoCacheHook& e) {
   Bo* bo = core::bo_from_hook(&e);
-  return dev_.kmod().bo_make_unevictable(bo->kmod_bo());
+  return dev_.kmod().bo_make_unevictable(*bo->kbo_);
 }
 
 void DeviceCacheBackend::drop_cpu_mapping(BoCacheHook& e) {
   Bo* bo = core::bo_from_hook(&e);
   if (void* p = bo->cpu_.exchange(nullptr, std::memory_order_acq_rel))
-    (void)dev_.kmod().bo_munmap(bo->kmod_bo(), p);
+    (void)dev_.kmod().bo_munmap(*bo->kbo_, p);
 }
 
 void DeviceCacheBackend::destroy(BoCacheHook& e) { dev_.destroy_bo(core::bo_from_hook(&e)); }
 
-uint64_t DeviceCacheBackend::now_ns() { return clock ? clock() : monotonic_ns(); }
+uint64_t DeviceCacheBackend::now_ns() {
+  return clock ? clock() : static_cast<uint64_t>(kmod::monotonic_ns());
+}
 
 // --- opening --------------------------------------------------------------
 
@@ -114,31 +110,20 @@ Result<std::shared_ptr<Device>> Device::create(std::unique_ptr<kmod::Device> kde
 }
 
 Result<std::shared_ptr<Device>> Device::open(const DeviceOptions& options, std::string* why) {
-  Result<drm::DeviceSpec> spec = drm::device_spec_from_env(why);
-  if (!spec.ok()) return Error(spec.error());
-  Result<std::unique_ptr<drm::DrmFile>> f = drm::open_device(*spec, why);
-  if (!f.ok()) return Error(f.error());
-  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+  Result<std::unique_ptr<kmod::Device>> k = kmod::open_default_device(why);
   if (!k.ok()) return Error(k.error());
   return create(std::move(*k), options);
 }
 
-Result<std::shared_ptr<Device>> Device::open(std::string_view spec_text,
-                                             const DeviceOptions& options, std::string* why) {
-  Result<drm::DeviceSpec> spec = drm::parse_device_spec(spec_text, why);
-  if (!spec.ok()) return Error(spec.error());
-  Result<std::unique_ptr<drm::DrmFile>> f = drm::open_device(*spec, why);
-  if (!f.ok()) return Error(f.error());
-  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+Result<std::shared_ptr<Device>> Device::open(std::string_view spec, const DeviceOptions& options,
+                                             std::string* why) {
+  Result<std::unique_ptr<kmod::Device>> k = kmod::open_device(spec, why);
   if (!k.ok()) return Error(k.error());
   return create(std::move(*k), options);
 }
 
 Result<std::shared_ptr<Device>> Device::from_fd(int fd, const DeviceOptions& options) {
-  if (fd < 0) return Error(-EBADF);
-  Result<std::unique_ptr<drm::RealDrmFile>> f = drm::RealDrmFile::adopt(fd, "fd");
-  if (!f.ok()) return Error(f.error());
-  Result<std::unique_ptr<kmod::Device>> k = kmod::Device::create(std::move(*f));
+  Result<std::unique_ptr<kmod::Device>> k = kmod::open_device_fd(fd);
   if (!k.ok()) return Error(k.error());
   return create(std::move(*k), options);
 }
@@ -171,10 +156,12 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.va_start = vm_->user_va_start();
   info_.va_end = vm_->user_va_end();
   info_.kernel_managed_va = p.kernel_managed_va;
-  info_.madvise = p.driver == kmod::Driver::Panfrost;
-  info_.timeline_syncobj = p.timeline_syncobj;
+  info_.madvise = p.has_madvise;
+  info_.timeline_syncobj = p.has_timeline_syncobj;
+  info_.sparse_map = p.has_sparse_map;
   long page = sysconf(_SC_PAGESIZE);
-  info_.page_size = page > 0 ? static_cast<uint64_t>(page) : 4096;
+  info_.page_size_bytes = page > 0 ? static_cast<uint64_t>(page) : 4096;
+  info_.gpu_page_bytes = p.gpu_page_bytes();
 
   BoCacheConfig cc = options.cache;
   if (options.cache_from_env) apply_cache_env(cc);
@@ -183,7 +170,7 @@ Result<void> Device::init(const DeviceOptions& options) {
   if (options.keep_cpu_mapping.has_value()) cc.keep_cpu_mapping = *options.keep_cpu_mapping;
   else cc.keep_cpu_mapping = !info_.madvise;
   cc.lazy_madvise = options.lazy_madvise;
-  cache_ = std::make_unique<BoCache>(impl_->backend, info_.page_size, cc);
+  cache_ = std::make_unique<BoCache>(impl_->backend, info_.page_size_bytes, cc);
 
   if (options.maintenance_thread) {
     impl_->maint = std::thread([this] {
@@ -230,13 +217,15 @@ Device::~Device() {
 
 // --- allocation -------------------------------------------------------------
 
-Result<BoRef> Device::bo_alloc(uint64_t size, uint32_t flags, std::string_view label) {
+Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_view label) {
+  const uint64_t size = size_bytes;
   if (size == 0 || (flags & ~kAllocAllFlags)) return Error(-EINVAL);
   if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
   const uint32_t buf_flags = flags & kAllocBufferFlags;
   const bool use_cache = !(flags & kAllocNoCache) && !((flags & kAllocZeroed) && (flags & kAllocNoMmap));
-  const uint64_t rounded =
-      use_cache ? cache_->round_size(size) : (size + info_.page_size - 1) & ~(info_.page_size - 1);
+  const uint64_t rounded = use_cache
+                               ? cache_->round_size(size)
+                               : (size + info_.page_size_bytes - 1) & ~(info_.page_size_bytes - 1);
 
   Bo* bo = nullptr;
   bool hit = false;
@@ -360,7 +349,7 @@ void Device::destroy_bo(Bo* bo) {
   WSYS_LOG(Bo, "destroy handle=%u size=%llu va=0x%llx", bo->handle(),
            static_cast<unsigned long long>(bo->size()),
            static_cast<unsigned long long>(bo->gpu_va()));
-  if (void* p = bo->cpu_.exchange(nullptr)) (void)kdev_->bo_munmap(bo->kmod_bo(), p);
+  if (void* p = bo->cpu_.exchange(nullptr)) (void)kdev_->bo_munmap(*bo->kbo_, p);
   DeviceVa::unmap(*this, *bo);
   delete bo;  // drops the kmod Bo: GEM_CLOSE once nothing else holds it
   impl_->bo_destroys.fetch_add(1, std::memory_order_relaxed);
@@ -406,11 +395,44 @@ Result<std::shared_ptr<ScratchPool>> Device::scratch_pool() {
   return p;
 }
 
-void* Device::gpu_view(uint64_t va) const { return kdev_->gpu_view(vm_->kmod(), va); }
+void* Device::gpu_view(uint64_t va) const {
+  const drm::GpuView* view = kdev_->file().gpu_view();
+  return view ? view->cpu_address(vm_->kernel_id(), va) : nullptr;
+}
 
-uint64_t Device::va_alignment(uint64_t size) {
-  // 2 MiB-aligned large buffers let the GPU MMU use block mappings.
-  return size >= (2ull << 20) ? (2ull << 20) : 4096;
+uint64_t Device::va_alignment_bytes(uint64_t size_bytes) const {
+  return kdev_->props().va_alignment_bytes(size_bytes);
+}
+
+// --- syncobjs -----------------------------------------------------------------
+
+Result<uint32_t> Device::syncobj_create(bool signalled) {
+  return kdev_->syncobj_create(signalled);
+}
+
+Result<void> Device::syncobj_destroy(uint32_t syncobj) {
+  return kdev_->syncobj_destroy(syncobj);
+}
+
+Result<void> Device::syncobj_signal(uint32_t syncobj, uint64_t point) {
+  return kdev_->syncobj_signal(syncobj, point);
+}
+
+Result<void> Device::syncobj_wait(SyncPoint p, int64_t abs_deadline_ns) {
+  const kmod::PointWait w = kmod::wait_point(*kdev_, p.syncobj, p.point, abs_deadline_ns);
+  switch (w.state) {
+    case kmod::PointState::Signalled:
+      return {};
+    case kmod::PointState::Pending:
+      return Error(kmod::kPendingErrno);
+    case kmod::PointState::Unknown:
+      return Error(w.error);
+  }
+  return Error(-EINVAL);
+}
+
+Result<uint64_t> Device::syncobj_query(uint32_t syncobj) {
+  return kdev_->syncobj_query(syncobj);
 }
 
 }  // namespace wsys

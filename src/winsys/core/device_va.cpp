@@ -28,7 +28,7 @@ Result<void> DeviceVa::map(Device& d, Bo& bo) {
     return {};
   }
   const uint64_t size = bo.size();
-  Result<VaAllocation> a = vm.alloc_va(size, Device::va_alignment(size));
+  Result<VaAllocation> a = vm.alloc_va(size, d.va_alignment_bytes(size));
   if (!a.ok()) return Error(a.error());
   BindBatch b;
   uint32_t mf = 0;
@@ -56,8 +56,7 @@ void DeviceVa::unmap(Device& d, Bo& bo) {
   // Busy: the unmap waits for every use still pending (busy() forgets the
   // signalled ones first).
   std::vector<SyncPoint> after;
-  if (bo.busy())
-    for (const Bo::Use& u : bo.pending_uses()) after.push_back(SyncPoint{u.syncobj, u.point});
+  if (bo.busy()) after = bo.pending_points();
   const bool busy = !after.empty();
   Result<void> r = d.vm_->unmap_and_free(a, std::span<const SyncPoint>(after));
   if (!r.ok()) return;  // logged by the Vm; the range stays allocated

@@ -11,8 +11,6 @@
 // skip rather than queue behind it.
 #include "wsys/scratch.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -20,6 +18,7 @@
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/scratch_sizing.h"
+#include "winsys/core/sync_wait.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 
@@ -43,8 +42,6 @@ uint32_t wls_instance_count(uint32_t x, uint32_t y, uint32_t z, bool indirect) {
   const uint64_t n = core::next_pow2(x) * core::next_pow2(y) * core::next_pow2(z);
   return n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
 }
-
-bool still_pending(int err) { return err == -ETIME || err == -ETIMEDOUT || err == -EBUSY; }
 
 }  // namespace
 
@@ -74,8 +71,10 @@ ScratchPool::~ScratchPool() {
   for (Held& h : current_)
     if (h.bo) all.push_back(std::move(h));
   for (Held& h : all) {
-    for (const Use& u : h.uses)
-      if (use_pending(u)) h.bo->mark_used(u.syncobj, u.point);
+    for (const PendingUses::Use& u : h.uses.entries())
+      if (kmod::wait_point(device_->kmod(), u.syncobj, u.point, core::kPollDeadline).state ==
+          kmod::PointState::Pending)
+        h.bo->mark_used(u.syncobj, u.point);
     h.bo.reset();
   }
 }
@@ -183,21 +182,6 @@ Result<ScratchBinding> ScratchPool::grow(Kind kind, uint64_t bytes, uint32_t siz
 
 // --- uses -------------------------------------------------------------------
 
-void ScratchPool::record_use_locked(std::vector<Use>& uses, SyncPoint done) {
-  const uint64_t seq = ++seq_;
-  for (Use& u : uses) {
-    if (u.syncobj != done.syncobj) continue;
-    // Timeline points signal in order: the highest one covers the others.
-    // A binary syncobj holds one fence: the latest submission replaces it.
-    if (done.point == 0 || done.point >= u.point) {
-      u.point = done.point;
-      u.seq = seq;
-    }
-    return;
-  }
-  uses.push_back(Use{done.syncobj, done.point, seq});
-}
-
 Result<void> ScratchPool::mark_used(const ScratchBinding& binding, SyncPoint done) {
   if (!binding.bo) return {};
   if (done.syncobj == 0) return Error(-EINVAL);
@@ -221,7 +205,7 @@ Result<void> ScratchPool::mark_used(const ScratchBinding& binding, SyncPoint don
       ++stats_.late_uses;
       stats_.peak_bytes_held = std::max(stats_.peak_bytes_held, held_bytes_locked());
     }
-    record_use_locked(held->uses, done);
+    held->uses.add(done);
     poll = !parked_.empty();
     prune = held->uses.size() >= prune_at_;
   }
@@ -232,41 +216,40 @@ Result<void> ScratchPool::mark_used(const ScratchBinding& binding, SyncPoint don
   return {};
 }
 
-bool ScratchPool::use_pending(const Use& u) const {
-  uint32_t s = u.syncobj;
-  uint64_t p = u.point;
-  // WAIT_FOR_SUBMIT with a zero deadline: a point whose submission has not
-  // reached the kernel yet is pending, not an error.
-  Result<void> w = device_->kmod().syncobj_wait(
-      std::span<const uint32_t>(&s, 1),
-      p ? std::span<const uint64_t>(&p, 1) : std::span<const uint64_t>(), 0, true, true);
-  // Any other error means the syncobj is gone: nothing can wait on it.
-  return !w.ok() && still_pending(w.error());
-}
-
 size_t ScratchPool::poll_uses(bool prune_current) {
   std::unique_lock<std::mutex> pl(poll_lock_, std::try_to_lock);
   if (!pl.owns_lock()) return 0;  // someone else is polling right now
 
   // Snapshot what to ask, then ask the kernel without lock_ held. Parked
   // entries leave parked_ only here (under poll_lock_), so the Bo pointers
-  // stay valid until we are done.
-  std::vector<Use> snapshot;
+  // stay valid until we are done. A buffer is in one Held at a time, so
+  // its Bo names the list a use came from.
+  struct Asked {
+    Bo* bo;
+    PendingUses::Use use;
+  };
+  std::vector<Asked> snapshot;
   std::vector<Bo*> parked;
   {
     std::lock_guard<std::mutex> g(lock_);
+    auto take = [&](const Held& h) {
+      for (const PendingUses::Use& u : h.uses.entries()) snapshot.push_back({h.bo.get(), u});
+    };
     for (const Held& h : parked_) {
-      snapshot.insert(snapshot.end(), h.uses.begin(), h.uses.end());
+      take(h);
       parked.push_back(h.bo.get());
     }
     if (prune_current)
-      for (const Held& h : current_) snapshot.insert(snapshot.end(), h.uses.begin(), h.uses.end());
+      for (const Held& h : current_)
+        if (h.bo) take(h);
   }
-  std::vector<Use> signalled;  // (syncobj, point, seq) seen done
-  for (const Use& u : snapshot)
-    if (!use_pending(u)) signalled.push_back(u);
-  // The Bo's own view too (its recorded uses, and on panfrost the
-  // kernel's implicit fences from the jobs' BO lists): a use recorded only
+  std::vector<Asked> signalled;  // seen done (or gone)
+  for (const Asked& a : snapshot)
+    if (kmod::wait_point(device_->kmod(), a.use.syncobj, a.use.point, core::kPollDeadline).state !=
+        kmod::PointState::Pending)
+      signalled.push_back(a);
+  // The Bo's own view too (its recorded uses, and where the kernel tracks
+  // them its implicit fences from the jobs' BO lists): a use recorded only
   // with bo->mark_used() keeps the buffer parked as well, so the pool never
   // hands a busy buffer back to the device.
   std::vector<Bo*> busy;
@@ -277,18 +260,19 @@ size_t ScratchPool::poll_uses(bool prune_current) {
   {
     std::lock_guard<std::mutex> g(lock_);
     // A use re-recorded since the snapshot (a newer seq) stays.
-    auto drop_signalled = [&](std::vector<Use>& uses) {
-      std::erase_if(uses, [&](const Use& u) {
-        return std::any_of(signalled.begin(), signalled.end(), [&](const Use& s) {
-          return s.syncobj == u.syncobj && s.seq == u.seq;
-        });
-      });
+    std::vector<PendingUses::Use> done;
+    auto drop_signalled = [&](Held& h) {
+      done.clear();
+      for (const Asked& a : signalled)
+        if (a.bo == h.bo.get()) done.push_back(a.use);
+      if (!done.empty()) h.uses.forget(done);
     };
-    for (Held& h : parked_) drop_signalled(h.uses);
+    for (Held& h : parked_) drop_signalled(h);
     if (prune_current) {
       size_t longest = 0;
       for (Held& h : current_) {
-        drop_signalled(h.uses);
+        if (!h.bo) continue;
+        drop_signalled(h);
         longest = std::max(longest, h.uses.size());
       }
       // Prune again only once the list has doubled: amortised O(1).

@@ -38,13 +38,13 @@ void add_map_sparse(B& b, uint64_t va, uint64_t size) {
 }
 
 // The dummy ops for [va, va + size): cut at 2 MiB VA boundaries (so a
-// chunk can be one 2 MiB block in the page tables), each mapping the dummy
+// chunk can be one 2 MiB block in the block tables), each mapping the dummy
 // from offset 0. Calls f(chunk_va, chunk_size) in address order.
 template <typename F>
 void for_each_dummy_chunk(uint64_t va, uint64_t size, F&& f) {
   const uint64_t end = va + size;
   while (va < end) {
-    const uint64_t next = std::min(end, (va + kSparseDummySize) & ~(kSparseDummySize - 1));
+    const uint64_t next = std::min(end, (va + kSparseDummyBytes) & ~(kSparseDummyBytes - 1));
     f(va, next - va);
     va = next;
   }
@@ -130,11 +130,11 @@ Result<void> SparseBindBatch::submit(BindMode mode, size_t* failed_op) {
 
 Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
   // Everything the tracking update needs is allocated before the ioctl:
-  // one slot per page whose old reference may be dropped.
-  uint64_t pages = 0;
-  for (const Change& c : changes_) pages += c.count;
+  // one slot per block whose old reference may be dropped.
+  uint64_t blocks = 0;
+  for (const Change& c : changes_) blocks += c.count;
   std::vector<BoRef> dropped;
-  dropped.reserve(pages);
+  dropped.reserve(blocks);
 
   const size_t nops = ops_.op_count();
   size_t done = 0;
@@ -159,8 +159,7 @@ Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
 // --- SparseBuffer ------------------------------------------------------------------
 
 bool SparseBuffer::driver_has_map_sparse(const DeviceInfo& info) {
-  return info.driver == "panthor" &&
-         (info.driver_major > 1 || (info.driver_major == 1 && info.driver_minor >= 9));
+  return info.sparse_map;
 }
 
 bool SparseBuffer::uses_map_sparse(const DeviceInfo& info) {
@@ -193,7 +192,7 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
     return Error(-EINVAL);
   if (vm_->kernel_managed_va()) return Error(-EOPNOTSUPP);  // panfrost places every BO
   if (size > kMaxSparseSize) return Error(-ENOMEM);
-  size = (size + kPageSize - 1) & ~(kPageSize - 1);
+  size = (size + kSparseBlockBytes - 1) & ~(kSparseBlockBytes - 1);
   Device& dev = vm_->device();
   unbound_ = unbound;
   // A sink keeps its own dummy even where the kernel has MAP_SPARSE: that
@@ -217,11 +216,12 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
     }
     if (!dummy_) {
       // Never cached or CPU-mapped, so the zero dummy is and stays the
-      // kernel's zeroed pages, and the sink's garbage never reaches another
+      // kernel's zeroed blocks, and the sink's garbage never reaches another
       // user (both not executable: the device maps them no-exec).
       const bool sink = unbound == SparseUnbound::WritableSink;
-      Result<BoRef> bo = dev.bo_alloc(kSparseDummySize, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
-                                      sink ? "sparse-sink" : "sparse-dummy");
+      Result<BoRef> bo =
+          dev.bo_alloc(kSparseDummyBytes, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
+                       sink ? "sparse-sink" : "sparse-dummy");
       if (!bo.ok()) return Error(bo.error());
       dummy_ = std::make_shared<Dummy>();
       dummy_->bo = std::move(*bo);
@@ -229,16 +229,17 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
     }
   }
 
-  pages_ = size / kPageSize;
+  blocks_ = size / kSparseBlockBytes;
   // Large buffers 2 MiB-aligned, so their 2 MiB chunks can be blocks. The
   // range comes first: a size the VM cannot hold fails here, before the
-  // per-page tables are sized for it (a BoRef per 64 KiB page: gigabytes
+  // per-block tables are sized for it (a BoRef per 64 KiB block: gigabytes
   // for a request near kMaxSparseSize).
-  Result<VaAllocation> a = vm_->alloc_va(size, std::max(kPageSize, Device::va_alignment(size)));
+  Result<VaAllocation> a =
+      vm_->alloc_va(size, std::max(kSparseBlockBytes, vm_->device().va_alignment_bytes(size)));
   if (!a.ok()) return Error(a.error());
   try {
-    resident_.assign((pages_ + 63) / 64, 0);
-    page_bo_.resize(pages_);
+    resident_.assign((blocks_ + 63) / 64, 0);
+    block_bo_.resize(blocks_);
   } catch (const std::bad_alloc&) {
     (void)vm_->free_va(*a);
     return Error(-ENOMEM);
@@ -252,10 +253,10 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
   }
   va_ = *a;
   destroyed_.store(false, std::memory_order_release);
-  WSYS_LOG(Vm, "sparse buffer va=0x%llx size=%llu (%llu pages, %s)",
+  WSYS_LOG(Vm, "sparse buffer va=0x%llx size=%llu (%llu blocks, %s)",
            static_cast<unsigned long long>(va_.addr), static_cast<unsigned long long>(size),
-           static_cast<unsigned long long>(pages_),
-           kernel_sparse_                             ? "MAP_SPARSE"
+           static_cast<unsigned long long>(blocks_),
+           kernel_sparse_                            ? "MAP_SPARSE"
            : unbound_ == SparseUnbound::WritableSink ? "writable sink"
                                                      : "zero dummy");
   return {};
@@ -276,9 +277,9 @@ void SparseBuffer::add_unbound(BindBatch& b, uint64_t va, uint64_t size) const {
   });
 }
 
-Result<void> SparseBuffer::check_range(uint64_t page_first, uint64_t page_count) const {
+Result<void> SparseBuffer::check_range(uint64_t block_first, uint64_t block_count) const {
   if (destroyed()) return Error(-EINVAL);
-  if (page_count == 0 || page_count > pages_ || page_first > pages_ - page_count)
+  if (block_count == 0 || block_count > blocks_ || block_first > blocks_ - block_count)
     return Error(-EINVAL);
   return {};
 }
@@ -289,14 +290,14 @@ Result<void> SparseBuffer::check_batch(SparseBindBatch& batch) {
   return {};
 }
 
-Result<void> SparseBuffer::bind(SparseBindBatch& batch, uint64_t page_first, uint64_t page_count,
+Result<void> SparseBuffer::bind(SparseBindBatch& batch, uint64_t block_first, uint64_t block_count,
                                 Bo& bo, uint64_t bo_offset, uint32_t map_flags) {
-  if (Result<void> r = check_range(page_first, page_count); !r.ok()) return r;
+  if (Result<void> r = check_range(block_first, block_count); !r.ok()) return r;
   if (Result<void> r = check_batch(batch); !r.ok()) return r;
   if (map_flags & ~kKnownMapFlags) return Error(-EINVAL);
   if (&bo.device() != &vm_->device()) return Error(-EINVAL);
-  const uint64_t bytes = page_count * kPageSize;
-  if (bo_offset % kPageSize || bo_offset > bo.size() || bytes > bo.size() - bo_offset)
+  const uint64_t bytes = block_count * kSparseBlockBytes;
+  if (bo_offset % kSparseBlockBytes || bo_offset > bo.size() || bytes > bo.size() - bo_offset)
     return Error(-EINVAL);
   if (bo.flags() & kAllocGpuUncached) map_flags |= kMapUncached;
 
@@ -306,11 +307,11 @@ Result<void> SparseBuffer::bind(SparseBindBatch& batch, uint64_t page_first, uin
                    [this](const auto& k) { return k.get() == this; }))
     batch.keep_.push_back(shared_from_this());
   batch.vm_ = vm_.get();
-  batch.ops_.map(bo, bo_offset, va_.addr + page_first * kPageSize, bytes, map_flags);
+  batch.ops_.map(bo, bo_offset, va_.addr + block_first * kSparseBlockBytes, bytes, map_flags);
   SparseBindBatch::Change c;
   c.buf = this;
-  c.first = page_first;
-  c.count = page_count;
+  c.first = block_first;
+  c.count = block_count;
   bo.ref();
   c.bo = BoRef::adopt(&bo);
   c.op_first = c.op_last = batch.ops_.op_count() - 1;  // merged or new: the last op holds it
@@ -318,9 +319,9 @@ Result<void> SparseBuffer::bind(SparseBindBatch& batch, uint64_t page_first, uin
   return {};
 }
 
-Result<void> SparseBuffer::unbind(SparseBindBatch& batch, uint64_t page_first,
-                                  uint64_t page_count) {
-  if (Result<void> r = check_range(page_first, page_count); !r.ok()) return r;
+Result<void> SparseBuffer::unbind(SparseBindBatch& batch, uint64_t block_first,
+                                  uint64_t block_count) {
+  if (Result<void> r = check_range(block_first, block_count); !r.ok()) return r;
   if (Result<void> r = check_batch(batch); !r.ok()) return r;
   if (!batch.owner_ && (batch.keep_.empty() || batch.keep_.back().get() != this) &&
       std::none_of(batch.keep_.begin(), batch.keep_.end(),
@@ -329,25 +330,26 @@ Result<void> SparseBuffer::unbind(SparseBindBatch& batch, uint64_t page_first,
   batch.vm_ = vm_.get();
   SparseBindBatch::Change c;
   c.buf = this;
-  c.first = page_first;
-  c.count = page_count;
+  c.first = block_first;
+  c.count = block_count;
   c.op_first = batch.ops_.op_count();
-  add_unbound(batch.ops_, va_.addr + page_first * kPageSize, page_count * kPageSize);
+  add_unbound(batch.ops_, va_.addr + block_first * kSparseBlockBytes,
+              block_count * kSparseBlockBytes);
   c.op_last = batch.ops_.op_count() - 1;
   if (kernel_sparse_) c.op_first = c.op_last;  // one op, possibly merged
   batch.changes_.push_back(std::move(c));
   return {};
 }
 
-Result<void> SparseBuffer::bind(uint64_t page_first, uint64_t page_count, Bo& bo,
+Result<void> SparseBuffer::bind(uint64_t block_first, uint64_t block_count, Bo& bo,
                                 uint64_t bo_offset, uint32_t map_flags) {
   std::lock_guard<std::mutex> g(own_lock_);
-  return bind(own_, page_first, page_count, bo, bo_offset, map_flags);
+  return bind(own_, block_first, block_count, bo, bo_offset, map_flags);
 }
 
-Result<void> SparseBuffer::unbind(uint64_t page_first, uint64_t page_count) {
+Result<void> SparseBuffer::unbind(uint64_t block_first, uint64_t block_count) {
   std::lock_guard<std::mutex> g(own_lock_);
-  return unbind(own_, page_first, page_count);
+  return unbind(own_, block_first, block_count);
 }
 
 Result<void> SparseBuffer::submit(BindMode mode, std::span<const SyncPoint> waits,
@@ -371,7 +373,7 @@ Result<void> SparseBuffer::submit(BindMode mode, std::span<const SyncPoint> wait
 
 void SparseBuffer::apply(const SparseBindBatch::Change& c, size_t ops_done,
                          std::vector<BoRef>& dropped) {
-  // Which pages of the change the kernel did.
+  // Which blocks of the change the kernel did.
   uint64_t first = c.first, count = 0;
   if (c.op_last < ops_done) {
     count = c.count;
@@ -379,17 +381,17 @@ void SparseBuffer::apply(const SparseBindBatch::Change& c, size_t ops_done,
     // A failed Immediate bind stopped inside a multi-chunk unbind: chunk j
     // is op op_first + j.
     size_t op = c.op_first;
-    const uint64_t va0 = va_.addr + c.first * kPageSize;
-    for_each_dummy_chunk(va0, c.count * kPageSize, [&](uint64_t cva, uint64_t csize) {
-      if (op++ < ops_done) count = (cva + csize - va0) / kPageSize;
+    const uint64_t va0 = va_.addr + c.first * kSparseBlockBytes;
+    for_each_dummy_chunk(va0, c.count * kSparseBlockBytes, [&](uint64_t cva, uint64_t csize) {
+      if (op++ < ops_done) count = (cva + csize - va0) / kSparseBlockBytes;
     });
   }
   for (uint64_t p = first; p < first + count; ++p) {
-    if (page_bo_[p]) dropped.push_back(std::move(page_bo_[p]));
+    if (block_bo_[p]) dropped.push_back(std::move(block_bo_[p]));
     uint64_t& word = resident_[p / 64];
     const uint64_t bit = 1ull << (p % 64);
     if (c.bo) {
-      page_bo_[p] = c.bo;
+      block_bo_[p] = c.bo;
       if (!(word & bit)) ++resident_count_;
       word |= bit;
     } else {
@@ -399,13 +401,13 @@ void SparseBuffer::apply(const SparseBindBatch::Change& c, size_t ops_done,
   }
 }
 
-bool SparseBuffer::is_resident(uint64_t page) const {
+bool SparseBuffer::is_resident(uint64_t block) const {
   std::lock_guard<std::mutex> g(state_lock_);
-  if (page >= pages_) return false;
-  return (resident_[page / 64] >> (page % 64)) & 1;
+  if (block >= blocks_) return false;
+  return (resident_[block / 64] >> (block % 64)) & 1;
 }
 
-uint64_t SparseBuffer::resident_pages() const {
+uint64_t SparseBuffer::resident_blocks() const {
   std::lock_guard<std::mutex> g(state_lock_);
   return resident_count_;
 }
@@ -423,7 +425,7 @@ Result<void> SparseBuffer::destroy(std::optional<SyncPoint> after) {
   std::vector<BoRef> refs;
   {
     std::lock_guard<std::mutex> g(state_lock_);
-    refs.swap(page_bo_);
+    refs.swap(block_bo_);
     std::fill(resident_.begin(), resident_.end(), 0);
     resident_count_ = 0;
   }

@@ -2,8 +2,6 @@
 // tracking and recreation (see include/wsys/vm.hpp).
 #include "wsys/vm.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <mutex>
 
 #include "winsys/core/debug_log.h"
+#include "winsys/core/sync_wait.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 
@@ -19,22 +18,22 @@ namespace wsys {
 
 namespace {
 
-constexpr uint64_t kNullGuard = 32ull << 20;
+// Nothing is placed below this (as panfrost's kernel does).
+constexpr uint64_t kNullGuardBytes = 32ull << 20;
 
-int64_t deadline_after_ms(int64_t ms) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec + ms * 1000000ll;
+// True unless `p` is still pending by `deadline`: a point the kernel does
+// not know can no longer be using the range either.
+bool point_done(kmod::Device& k, SyncPoint p, int64_t deadline) {
+  return kmod::wait_point(k, p.syncobj, p.point, deadline).state != kmod::PointState::Pending;
 }
 
-bool point_signalled(kmod::Device& k, SyncPoint p, int64_t deadline) {
-  uint32_t s = p.syncobj;
-  uint64_t pt = p.point;
-  Result<void> r = k.syncobj_wait(std::span<const uint32_t>(&s, 1),
-                                  pt ? std::span<const uint64_t>(&pt, 1) : std::span<const uint64_t>(),
-                                  deadline, true, true);
-  // Anything but "not yet" means the range can no longer be in use by it.
-  return r.ok() || (r.error() != -ETIME && r.error() != -ETIMEDOUT);
+// A bounded wait wsys makes for itself (sync_wait.h); a timeout is logged,
+// and the caller goes on as the comment at its call says.
+void wait_bounded(kmod::Device& k, SyncPoint p, const char* why) {
+  if (!point_done(k, p, kmod::deadline_after_ns(core::kGpuTeardownWaitNs)))
+    WSYS_LOG(Vm, "%s: syncobj %u point %llu still pending after %lld ms; going on", why, p.syncobj,
+             static_cast<unsigned long long>(p.point),
+             static_cast<long long>(core::kGpuTeardownWaitNs / 1'000'000));
 }
 
 }  // namespace
@@ -165,7 +164,7 @@ struct Vm::Impl {
       }
     }
     for (auto it = other_parked.begin(); it != other_parked.end();) {
-      if (point_signalled(*k, it->done, 0)) {
+      if (point_done(*k, it->done, core::kPollDeadline)) {
         (void)va.free(it->va);
         it = other_parked.erase(it);
         ++n;
@@ -187,8 +186,7 @@ Vm::~Vm() {
   std::lock_guard<std::mutex> g(impl_->lock);
   if (!impl_->own_parked.empty()) {
     // Let our own unmaps finish before the timeline goes.
-    (void)point_signalled(*impl_->k, SyncPoint{impl_->unmap_syncobj, impl_->unmap_point},
-                          deadline_after_ms(10000));
+    wait_bounded(*impl_->k, SyncPoint{impl_->unmap_syncobj, impl_->unmap_point}, "VM teardown");
   }
   if (impl_->unmap_syncobj) (void)impl_->k->syncobj_destroy(impl_->unmap_syncobj);
 }
@@ -215,12 +213,14 @@ Result<void> Vm::init(uint64_t va_range) {
   // Nothing is placed in the first 32 MiB (as panfrost's kernel does): a
   // null or small GPU pointer faults instead of hitting a buffer, and 0 is
   // "no stream" to GROUP_SUBMIT.
-  const uint64_t start = std::max<uint64_t>(im.st.va_start, kNullGuard);
+  const uint64_t start = std::max<uint64_t>(im.st.va_start, kNullGuardBytes);
   if (start >= im.st.va_end) return Error(-ENOSPC);
   Result<VaAllocator::HeapId> h = im.va.add_heap(start, im.st.va_end - start);
   if (!h.ok()) return Error(h.error());
   im.heap = *h;
-  if (im.k->props().timeline_syncobj) {
+  // The unmap timeline: a busy range is unmapped by an async bind that
+  // signals it. Without async binds or timelines, unmaps wait instead.
+  if (im.k->props().has_timeline_syncobj && im.k->props().has_async_bind) {
     Result<uint32_t> s = im.k->syncobj_create(false);
     if (!s.ok()) return Error(s.error());
     im.unmap_syncobj = *s;
@@ -228,15 +228,21 @@ Result<void> Vm::init(uint64_t va_range) {
   return {};
 }
 
-kmod::Vm& Vm::kmod() const {
+std::shared_ptr<kmod::Vm> Vm::kernel_vm() const {
   std::lock_guard<std::mutex> g(impl_->lock);
-  return *impl_->kvm;
+  return impl_->kvm;
+}
+
+uint32_t Vm::kernel_id() const {
+  return kernel_vm()->id();
 }
 uint64_t Vm::user_va_start() const { return impl_->st.va_start; }
 uint64_t Vm::user_va_end() const { return impl_->st.va_end; }
 bool Vm::kernel_managed_va() const { return !impl_->managed; }
 
-Result<VaAllocation> Vm::alloc_va(uint64_t size, uint64_t align, uint32_t no_cross_log2) {
+Result<VaAllocation> Vm::alloc_va(uint64_t size_bytes, uint64_t align_bytes,
+                                  uint32_t no_cross_log2) {
+  const uint64_t size = size_bytes, align = align_bytes;
   Impl& im = *impl_;
   if (!im.managed) return Error(-EOPNOTSUPP);
   std::lock_guard<std::mutex> g(im.lock);
@@ -246,10 +252,9 @@ Result<VaAllocation> Vm::alloc_va(uint64_t size, uint64_t align, uint32_t no_cro
     // Full, but ranges are parked behind unmaps: wait for them (the only
     // blocking path, taken only when the address space is exhausted).
     if (!im.own_parked.empty())
-      (void)point_signalled(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
-                            deadline_after_ms(10000));
-    for (const Impl::Parked& p : im.other_parked)
-      (void)point_signalled(*im.k, p.done, deadline_after_ms(10000));
+      wait_bounded(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
+                   "VA space full");
+    for (const Impl::Parked& p : im.other_parked) wait_bounded(*im.k, p.done, "VA space full");
     im.reclaim_locked();
     a = im.va.alloc(im.heap, size, align, no_cross_log2);
   }
@@ -259,12 +264,12 @@ Result<VaAllocation> Vm::alloc_va(uint64_t size, uint64_t align, uint32_t no_cro
   return a;
 }
 
-Result<VaAllocation> Vm::alloc_va_fixed(uint64_t addr, uint64_t size) {
+Result<VaAllocation> Vm::alloc_va_fixed(uint64_t addr, uint64_t size_bytes) {
   Impl& im = *impl_;
   if (!im.managed) return Error(-EOPNOTSUPP);
   std::lock_guard<std::mutex> g(im.lock);
   im.reclaim_locked();
-  return im.va.alloc_fixed(addr, size);
+  return im.va.alloc_fixed(addr, size_bytes);
 }
 
 Result<void> Vm::free_va(const VaAllocation& va) {
@@ -294,10 +299,9 @@ size_t Vm::reclaim(bool block) {
   std::lock_guard<std::mutex> g(im.lock);
   if (block) {
     if (!im.own_parked.empty())
-      (void)point_signalled(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
-                            deadline_after_ms(10000));
-    for (const Impl::Parked& p : im.other_parked)
-      (void)point_signalled(*im.k, p.done, deadline_after_ms(10000));
+      wait_bounded(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
+                   "blocking reclaim");
+    for (const Impl::Parked& p : im.other_parked) wait_bounded(*im.k, p.done, "blocking reclaim");
   }
   return im.reclaim_locked();
 }
@@ -438,9 +442,8 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
   // No async unmap (no timelines, or the kernel refused it, e.g. a point it
   // does not know): wait for the last use, with no lock held, then unmap.
   if (wait_first) {
-    const int64_t deadline = deadline_after_ms(10000);
     for (const SyncPoint& p : after_all)
-      if (p.syncobj) (void)point_signalled(*im.k, p, deadline);
+      if (p.syncobj) wait_bounded(*im.k, p, "synchronous unmap");
   }
   Result<void> r = kvm->bind(kmod::BindMode::Immediate, std::span<const kmod::BindOp>(&op, 1));
   std::lock_guard<std::mutex> g(im.lock);
@@ -460,11 +463,15 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
   return im.va.free(va);
 }
 
-uint32_t Vm::activity_syncobj() const { return kmod().activity_syncobj(); }
-uint64_t Vm::activity_point() const { return kmod().activity_point(); }
+uint32_t Vm::activity_syncobj() const {
+  return kernel_vm()->activity_syncobj();
+}
+uint64_t Vm::activity_point() const {
+  return kernel_vm()->activity_point();
+}
 
 bool Vm::usable() {
-  Result<bool> u = kmod().usable();
+  Result<bool> u = kernel_vm()->usable();
   return u.ok() && *u;
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "winsys/drm/gpu_view.h"
 #include "wsys/result.hpp"
 
 namespace wsys::drm {
@@ -65,16 +66,8 @@ class DrmFile {
   // True for the in-process kernel model.
   virtual bool is_model() const = 0;
 
-  // The model only: the CPU address at which the GPU sees `va` in VM
-  // `vm_id` (0: panfrost's per-file address space), i.e. the model's GPU
-  // view, through which CPU accesses behave exactly as the GPU's (unmapped
-  // pages fault). Null for a real device, or an unknown VM / address. Valid
-  // while the VM lives.
-  virtual void* gpu_view(uint32_t vm_id, uint64_t va) {
-    (void)vm_id;
-    (void)va;
-    return nullptr;
-  }
+  // The model only: its GPU view (gpu_view.h); null for a real device.
+  virtual const GpuView* gpu_view() const { return nullptr; }
 
   // Bytes of memory the device says it can use (the model: its memory
   // budget), or 0 when it does not say: panthor and panfrost have no such

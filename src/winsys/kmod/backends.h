@@ -15,6 +15,12 @@ namespace wsys::kmod {
 Result<std::unique_ptr<Device>> create_panthor_device(std::unique_ptr<drm::DrmFile> file);
 Result<std::unique_ptr<Device>> create_panfrost_device(std::unique_ptr<drm::DrmFile> file);
 
+// The capabilities (DeviceProps::has_*, growable_heap) a driver version
+// has: every version gate of a backend, in one place (kmod tests check
+// them without a kernel of that version).
+void set_panthor_capabilities(const drm::DriverVersion& v, DeviceProps& p);
+void set_panfrost_capabilities(const drm::DriverVersion& v, DeviceProps& p);
+
 namespace detail {
 
 // The open file and everything that must outlive the Device object while

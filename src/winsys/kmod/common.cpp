@@ -24,6 +24,16 @@ uint32_t DeviceProps::core_count() const {
   return static_cast<uint32_t>(std::popcount(shader_present));
 }
 
+uint64_t DeviceProps::gpu_page_bytes() const {
+  return page_size_bitmap ? page_size_bitmap & (~page_size_bitmap + 1) : uint64_t{4096};
+}
+
+uint64_t DeviceProps::va_alignment_bytes(uint64_t size_bytes) const {
+  // The largest page or block size that fits in the mapping.
+  const uint64_t fits = page_size_bitmap & (std::bit_floor(size_bytes | 1) * 2 - 1);
+  return fits ? std::bit_floor(fits) : gpu_page_bytes();
+}
+
 // --- DeviceCore: the handle table -----------------------------------------
 
 namespace detail {
@@ -136,11 +146,24 @@ Result<uint64_t> Device::get_cap(uint64_t cap) {
   return static_cast<uint64_t>(c.value);
 }
 
+namespace {
+// The backends, by DRM driver name. A new backend is one row here (and its
+// directory); nothing above kmod changes.
+struct Backend {
+  const char* name;
+  Result<std::unique_ptr<Device>> (*create)(std::unique_ptr<drm::DrmFile>);
+};
+constexpr Backend kBackends[] = {
+    {"panthor", create_panthor_device},
+    {"panfrost", create_panfrost_device},
+};
+}  // namespace
+
 Result<std::unique_ptr<Device>> Device::create(std::unique_ptr<drm::DrmFile> file) {
   if (!file) return Error(-EINVAL);
   const std::string& name = file->version().name;
-  if (name == "panthor") return create_panthor_device(std::move(file));
-  if (name == "panfrost") return create_panfrost_device(std::move(file));
+  for (const Backend& b : kBackends)
+    if (name == b.name) return b.create(std::move(file));
   return Error(-ENODEV);
 }
 
@@ -187,7 +210,7 @@ Result<int> Device::bo_export(Bo& bo) {
   if (!owns(bo)) return Error(-EINVAL);
   // panfrost has no exclusive BOs in the kernel; kmod keeps the promise
   // with the errno panthor's kernel gives.
-  if (bo.exclusive() && props_.driver == Driver::Panfrost) return Error(-EINVAL);
+  if (bo.exclusive() && !props_.has_vm_per_context) return Error(-EINVAL);
   return file().prime_handle_to_fd(bo.handle(), DRM_CLOEXEC | DRM_RDWR);
 }
 

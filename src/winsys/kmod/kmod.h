@@ -38,13 +38,41 @@ namespace detail {
 struct DeviceCore;  // the shared open file and handle table (backends.h)
 }
 
+// Which backend drives the file. For kmod's own tests and tools that print
+// it; the layers above read the capabilities below instead, never this.
 enum class Driver { Panthor, Panfrost };
+
+// How the kernel grows memory for the tiler.
+enum class GrowableHeap : uint8_t {
+  None,           // no growable memory (panfrost before 1.1)
+  TilerHeap,      // a chunked kernel tiler heap (TILER_HEAP_CREATE; panthor)
+  GrowOnFaultBo,  // a BO whose pages are committed on GPU fault (panfrost HEAP)
+};
 
 // Device properties, from DEV_QUERY (panthor) or GET_PARAM (panfrost).
 // Fields a driver does not report stay 0 (noted per field).
 struct DeviceProps {
   Driver driver = Driver::Panthor;
   drm::DriverVersion version;
+
+  // --- What this kernel can do -------------------------------------------
+  // kmod owns every driver and version gate: these fields are the answer,
+  // and the layers above read only them (NVK's nvkmd_info.has_* style).
+  bool has_madvise = false;           // purgeable BOs (panfrost MADVISE)
+  bool has_bo_wait = false;           // wait for a BO's implicit fences (panfrost WAIT_BO)
+  bool has_vm_per_context = false;    // several VMs per file (panthor VM_CREATE)
+  bool has_async_bind = false;        // VM_BIND on the kernel's bind queue (panthor)
+  bool has_deferred_bind = false;     // binds behind a VM's activity timeline (panthor)
+  bool has_timeline_syncobj = false;  // DRM_CAP_SYNCOBJ_TIMELINE
+  GrowableHeap growable_heap = GrowableHeap::None;
+  bool has_sparse_map = false;         // VM_BIND MAP_SPARSE (panthor 1.9)
+  bool has_bo_labels = false;          // BO labels (both drivers 1.4)
+  bool has_cache_maintenance = false;  // CPU cache flush of a BO (panthor BO_SYNC 1.7)
+  bool has_gpu_timestamp = false;      // panthor 1.1 TIMESTAMP_INFO, panfrost 1.3
+  // Bit n set: the GPU MMU maps pages of 1 << n bytes (4 KiB | 2 MiB ...).
+  // The smallest is the GPU page; larger ones are blocks a mapping can use
+  // when its address and size are aligned to them.
+  uint64_t page_size_bitmap = 0;
 
   // GPU_ID register layout: product id in bits 31:16 (arch major 31:28),
   // version/revision in 15:0. panfrost: GPU_PROD_ID << 16 | GPU_REVISION.
@@ -68,7 +96,6 @@ struct DeviceProps {
   uint32_t thread_max_barrier_size = 0;
   uint32_t thread_tls_alloc = 0;  // 0: use max_threads (always 0 on panthor)
   uint32_t va_bits = 0;
-  uint64_t page_size_bitmap = 0;  // bit n: GPU pages of 1 << n bytes (4 KiB | 2 MiB ...)
 
   // Where GPU VAs of user BOs live: [user_va_start, user_va_end).
   // panthor: userspace-managed; this is the largest user range a VM may ask
@@ -80,10 +107,6 @@ struct DeviceProps {
   bool kernel_managed_va = false;  // panfrost
 
   uint64_t timestamp_frequency = 0;  // Hz; 0 when the kernel cannot say
-
-  // Timeline syncobjs (DRM_CAP_SYNCOBJ_TIMELINE): panthor yes, panfrost no.
-  // Without them, syncobj points other than 0 are the kernel's -EOPNOTSUPP.
-  bool timeline_syncobj = false;
 
   // CSF (panthor) only.
   uint32_t csg_slot_count = 0;
@@ -110,6 +133,11 @@ struct DeviceProps {
   // shader_present may have holes).
   uint32_t core_id_range() const;
   uint32_t core_count() const;
+  // The smallest GPU page (4 KiB when the bitmap is empty).
+  uint64_t gpu_page_bytes() const;
+  // The alignment that lets a mapping of `size_bytes` use the largest
+  // block the MMU has that fits in it (the smallest page for small ones).
+  uint64_t va_alignment_bytes(uint64_t size_bytes) const;
 };
 
 // BO creation flags (the driver-neutral set).
@@ -324,8 +352,8 @@ struct JobChainSubmit {
 
 class Device {
  public:
-  // Picks the backend by the file's driver name; -ENODEV for another
-  // driver, -EINVAL for a null file.
+  // Picks the backend by the file's driver name (the backend table in
+  // common.cpp); -ENODEV for another driver, -EINVAL for a null file.
   static Result<std::unique_ptr<Device>> create(std::unique_ptr<drm::DrmFile> file);
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -378,10 +406,6 @@ class Device {
                                     bool wait_all = true, bool wait_for_submit = false);
   virtual Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
   virtual Result<uint64_t> syncobj_query(uint32_t handle);
-
-  // The model only: where the CPU sees `va` as the GPU does in `vm` (see
-  // DrmFile::gpu_view); null on a real device.
-  void* gpu_view(const Vm& vm, uint64_t va) { return file().gpu_view(vm.id(), va); }
 
   // --- queries ---
   // The GPU's timestamp counter now (panthor TIMESTAMP_INFO 1.1, panfrost

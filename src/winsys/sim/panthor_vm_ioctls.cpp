@@ -1,8 +1,8 @@
 // panthor VM ioctls of the model: VM_CREATE, VM_DESTROY, VM_BIND,
 // VM_GET_STATE, with the kernel's validation order and errno values.
 //
-// Facts followed here (shared/reference/kernel-uapi.md section 1, checked
-// against panthor_drv.c / panthor_mmu.c):
+// Facts followed here (the panthor uAPI, checked against the kernel's
+// panthor_drv.c / panthor_mmu.c):
 //   - VM_CREATE: flags MBZ; user_va_range 0 = the kernel picks; a value
 //     above range - 256 MiB is -EINVAL. The kernel then splits the VA space
 //     at kernel_va_start = full - rounddown_pow_of_two(full - user) and

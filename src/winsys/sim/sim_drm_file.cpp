@@ -73,7 +73,7 @@ Result<uint32_t> SimDrmFile::prime_fd_to_handle(int fd) {
   return args.handle;
 }
 
-void* SimDrmFile::gpu_view(uint32_t vm_id, uint64_t va) {
+void* SimDrmFile::cpu_address(uint32_t vm_id, uint64_t va) const {
   std::shared_ptr<SimVm> vm = vm_id ? file_->lookup_vm(vm_id) : file_->panfrost_vm();
   return vm ? vm->gpu_view(va) : nullptr;
 }

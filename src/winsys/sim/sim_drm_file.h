@@ -9,7 +9,7 @@
 
 namespace wsys::sim {
 
-class SimDrmFile final : public drm::DrmFile {
+class SimDrmFile final : public drm::DrmFile, private drm::GpuView {
  public:
   // Opens a new file on the model device for `driver` ("panthor"/"panfrost").
   static Result<std::unique_ptr<SimDrmFile>> open(const std::string& driver,
@@ -25,7 +25,8 @@ class SimDrmFile final : public drm::DrmFile {
   const std::string& node_name() const override { return node_; }
   int fd() const override { return -1; }
   bool is_model() const override { return true; }
-  void* gpu_view(uint32_t vm_id, uint64_t va) override;
+  const drm::GpuView* gpu_view() const override { return this; }
+  void* cpu_address(uint32_t vm_id, uint64_t va) const override;
   uint64_t memory_bytes() const override;
 
   // The model's side, for tests (GPU views, counters).

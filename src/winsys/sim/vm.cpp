@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <new>
 
@@ -255,8 +256,13 @@ void SimVm::remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restor
       // A hole in the middle: the head stays in place, the tail gets the
       // pre-allocated node.
       SimMappingTree::node_type n = take_node(op);
+      // prepare_unmap / prepare_map reserved a node for exactly this.
+      assert(!n.empty() && "a hole needs the node prepare reserved");
+      if (n.empty()) {  // release builds: keep the mapping whole rather than allocate here
+        *pt_ok = false;
+        break;
+      }
       m.size = va - a;
-      if (n.empty()) break;  // cannot happen: prepare reserved one
       n.key() = end;
       n.mapped().size = d - end;
       n.mapped().bo = m.bo;
@@ -272,7 +278,7 @@ void SimVm::remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restor
     }
     auto next = std::next(it);
     SimMappingTree::node_type nh = mappings_.extract(it);
-    if (nh.empty()) break;  // cannot happen: `it` is a valid element
+    assert(!nh.empty() && "extract of a valid iterator");
     if (d > end) {  // keep the tail: re-key the same node
       nh.key() = end;
       nh.mapped().bo_offset += end - a;
@@ -329,13 +335,23 @@ int SimVm::execute(VmOp& op, bool async) {
             restore_none(op.va, op.size);
           } else {
             SimMappingTree::node_type n = take_node(op);
-            if (n.empty()) n = make_node();  // cannot happen: prepare reserved 3
-            n.key() = op.va;
-            n.mapped().size = op.size;
-            n.mapped().bo = std::move(op.bo);
-            n.mapped().bo_offset = op.bo_offset;
-            n.mapped().flags = op.flags;
-            mappings_.insert(std::move(n));
+            // prepare_map reserved three nodes; execute may not allocate
+            // (fence signalling section), so a missing one is a bug: in
+            // release builds the map fails rather than allocating.
+            assert(!n.empty() && "prepare_map reserved the mapping's node");
+            if (n.empty()) {
+              PtPageList none;
+              pt_->unmap(op.va, op.size, none, op.dead_pages);
+              restore_none(op.va, op.size);
+              ret = -ENOMEM;
+            } else {
+              n.key() = op.va;
+              n.mapped().size = op.size;
+              n.mapped().bo = std::move(op.bo);
+              n.mapped().bo_offset = op.bo_offset;
+              n.mapped().flags = op.flags;
+              mappings_.insert(std::move(n));
+            }
           }
         }
       }

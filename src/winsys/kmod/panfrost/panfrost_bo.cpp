@@ -55,7 +55,7 @@ Result<void*> PanfrostDevice::bo_mmap(Bo& bo, int prot) {
 }
 
 Result<void> PanfrostDevice::bo_set_label(Bo& bo, const std::string& label) {
-  if (!props_.version.at_least(1, 4)) return Error(-EOPNOTSUPP);
+  if (!props_.has_bo_labels) return Error(-EOPNOTSUPP);
   if (!owns(bo)) return Error(-EINVAL);
   drm_panfrost_set_label_bo l{};
   l.handle = bo.handle();

@@ -15,6 +15,20 @@ Result<std::unique_ptr<Device>> create_panfrost_device(std::unique_ptr<drm::DrmF
   return std::unique_ptr<Device>(std::move(dev));
 }
 
+void set_panfrost_capabilities(const drm::DriverVersion& v, DeviceProps& p) {
+  // What panfrost can do, by version (include/drm-uapi/panfrost_drm.h).
+  p.has_madvise = true;
+  p.has_bo_wait = true;
+  p.has_vm_per_context = false;  // one address space per file
+  p.has_async_bind = false;      // no bind ioctl at all
+  p.has_deferred_bind = false;
+  p.growable_heap = v.at_least(1, 1) ? GrowableHeap::GrowOnFaultBo : GrowableHeap::None;
+  p.has_gpu_timestamp = v.at_least(1, 3);
+  p.has_bo_labels = v.at_least(1, 4);
+  p.has_cache_maintenance = false;
+  p.has_sparse_map = false;
+}
+
 namespace panfrost {
 
 Result<uint64_t> PanfrostDevice::get_param(uint32_t param) {
@@ -78,12 +92,14 @@ Result<void> PanfrostDevice::init() {
   p.kernel_managed_va = true;
   p.supported_bo_flags = kBoExecutable | kBoNoMmap | (v.at_least(1, 1) ? kBoAllocOnFault : 0u);
   auto timeline = get_cap(DRM_CAP_SYNCOBJ_TIMELINE);
-  p.timeline_syncobj = timeline.ok() && *timeline != 0;
+  p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
+
+  set_panfrost_capabilities(v, p);
   return {};
 }
 
 Result<uint64_t> PanfrostDevice::gpu_timestamp() {
-  if (!props_.version.at_least(1, 3)) return Error(-EOPNOTSUPP);
+  if (!props_.has_gpu_timestamp) return Error(-EOPNOTSUPP);
   return get_param(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP);
 }
 

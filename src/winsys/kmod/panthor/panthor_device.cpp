@@ -16,6 +16,20 @@ Result<std::unique_ptr<Device>> create_panthor_device(std::unique_ptr<drm::DrmFi
   return std::unique_ptr<Device>(std::move(dev));
 }
 
+void set_panthor_capabilities(const drm::DriverVersion& v, DeviceProps& p) {
+  // What panthor can do, by version (include/drm-uapi/panthor_drm.h).
+  p.has_madvise = false;  // no madvise uAPI
+  p.has_bo_wait = false;  // no WAIT_BO: explicit sync only
+  p.has_vm_per_context = true;
+  p.has_async_bind = true;
+  p.has_deferred_bind = true;
+  p.growable_heap = GrowableHeap::TilerHeap;
+  p.has_gpu_timestamp = v.at_least(1, 1);
+  p.has_bo_labels = v.at_least(1, 4);
+  p.has_cache_maintenance = v.at_least(1, 7);  // BO_SYNC; kmod has no call for it yet
+  p.has_sparse_map = v.at_least(1, 9);         // MAP_SPARSE; no BindOp for it yet
+}
+
 namespace panthor {
 
 namespace {
@@ -103,7 +117,9 @@ Result<void> PanthorDevice::init() {
 
   p.supported_bo_flags = kBoExecutable | kBoNoMmap | kBoGpuUncached;
   auto timeline = get_cap(DRM_CAP_SYNCOBJ_TIMELINE);
-  p.timeline_syncobj = timeline.ok() && *timeline != 0;
+  p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
+
+  set_panthor_capabilities(v, p);
   return {};
 }
 
@@ -119,7 +135,7 @@ Result<bool> PanthorDevice::bo_make_unevictable(Bo&) { return Error(-EOPNOTSUPP)
 Result<void> PanthorDevice::bo_wait(Bo&, int64_t) { return Error(-EOPNOTSUPP); }
 
 Result<void> PanthorDevice::bo_set_label(Bo& bo, const std::string& label) {
-  if (!props_.version.at_least(1, 4)) return Error(-EOPNOTSUPP);
+  if (!props_.has_bo_labels) return Error(-EOPNOTSUPP);
   if (!owns(bo)) return Error(-EINVAL);
   drm_panthor_bo_set_label l{};
   l.handle = bo.handle();
@@ -130,7 +146,7 @@ Result<void> PanthorDevice::bo_set_label(Bo& bo, const std::string& label) {
 // --- queries --------------------------------------------------------------
 
 Result<uint64_t> PanthorDevice::gpu_timestamp() {
-  if (!props_.version.at_least(1, 1)) return Error(-EOPNOTSUPP);
+  if (!props_.has_gpu_timestamp) return Error(-EOPNOTSUPP);
   drm_panthor_timestamp_info ts{};
   if (int r = dev_query(DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, &ts,
                         WSYS_PANTHOR_TIMESTAMP_INFO_V1_SIZE))

@@ -1,0 +1,86 @@
+// kmod's capabilities: every driver/version gate is decided in kmod and
+// published as DeviceProps fields; the layers above read only those. These
+// check the gates without a kernel of each version.
+#include <gtest/gtest.h>
+
+#include "winsys/kmod/backends.h"
+#include "winsys/kmod/kmod.h"
+
+namespace wsys::kmod {
+namespace {
+
+drm::DriverVersion version(const char* name, int major, int minor) {
+  drm::DriverVersion v;
+  v.name = name;
+  v.major = major;
+  v.minor = minor;
+  return v;
+}
+
+DeviceProps panthor(int minor) {
+  DeviceProps p;
+  set_panthor_capabilities(version("panthor", 1, minor), p);
+  return p;
+}
+
+DeviceProps panfrost(int minor) {
+  DeviceProps p;
+  set_panfrost_capabilities(version("panfrost", 1, minor), p);
+  return p;
+}
+
+// Moved here from core's sparse test: MAP_SPARSE is panthor 1.9's.
+TEST(KmodCaps, MapSparseOnlyFromPanthor19) {
+  EXPECT_FALSE(panthor(8).has_sparse_map);
+  EXPECT_TRUE(panthor(9).has_sparse_map);
+  EXPECT_FALSE(panfrost(9).has_sparse_map);
+}
+
+TEST(KmodCaps, WhatEachDriverCanDo) {
+  const DeviceProps t = panthor(5), f = panfrost(4);
+  EXPECT_FALSE(t.has_madvise);
+  EXPECT_TRUE(f.has_madvise);
+  EXPECT_FALSE(t.has_bo_wait);
+  EXPECT_TRUE(f.has_bo_wait);
+  EXPECT_TRUE(t.has_vm_per_context);
+  EXPECT_FALSE(f.has_vm_per_context);
+  EXPECT_TRUE(t.has_async_bind && t.has_deferred_bind);
+  EXPECT_FALSE(f.has_async_bind || f.has_deferred_bind);
+  EXPECT_EQ(t.growable_heap, GrowableHeap::TilerHeap);
+  EXPECT_EQ(f.growable_heap, GrowableHeap::GrowOnFaultBo);
+  EXPECT_EQ(panfrost(0).growable_heap, GrowableHeap::None);  // HEAP BOs are 1.1
+}
+
+TEST(KmodCaps, VersionGates) {
+  EXPECT_FALSE(panthor(3).has_bo_labels);
+  EXPECT_TRUE(panthor(4).has_bo_labels);
+  EXPECT_FALSE(panfrost(3).has_bo_labels);
+  EXPECT_TRUE(panfrost(4).has_bo_labels);
+  EXPECT_FALSE(panthor(0).has_gpu_timestamp);
+  EXPECT_TRUE(panthor(1).has_gpu_timestamp);
+  EXPECT_FALSE(panfrost(2).has_gpu_timestamp);
+  EXPECT_TRUE(panfrost(3).has_gpu_timestamp);
+  EXPECT_FALSE(panthor(6).has_cache_maintenance);
+  EXPECT_TRUE(panthor(7).has_cache_maintenance);
+  EXPECT_FALSE(panfrost(4).has_cache_maintenance);
+}
+
+TEST(KmodCaps, VaAlignmentFromThePageSizeBitmap) {
+  DeviceProps p;
+  p.page_size_bitmap = (1ull << 12) | (1ull << 21);  // 4 KiB pages, 2 MiB blocks
+  EXPECT_EQ(p.gpu_page_bytes(), 4096u);
+  EXPECT_EQ(p.va_alignment_bytes(1), 4096u);
+  EXPECT_EQ(p.va_alignment_bytes(4096), 4096u);
+  EXPECT_EQ(p.va_alignment_bytes((2u << 20) - 1), 4096u);
+  EXPECT_EQ(p.va_alignment_bytes(2u << 20), 2u << 20);
+  EXPECT_EQ(p.va_alignment_bytes(1ull << 40), 2u << 20);
+  p.page_size_bitmap |= 1ull << 30;  // 1 GiB blocks too
+  EXPECT_EQ(p.va_alignment_bytes(1ull << 30), 1ull << 30);
+  EXPECT_EQ(p.va_alignment_bytes((1ull << 30) - 1), 2u << 20);
+  p.page_size_bitmap = 0;  // unknown: the 4 KiB page
+  EXPECT_EQ(p.gpu_page_bytes(), 4096u);
+  EXPECT_EQ(p.va_alignment_bytes(8u << 20), 4096u);
+}
+
+}  // namespace
+}  // namespace wsys::kmod
