@@ -291,6 +291,13 @@ int wsys_scratch_mark_used(wsys_device *dev, const struct wsys_scratch_binding *
 /* A static string describing a negative errno ("Invalid argument"). */
 const char *wsys_strerror(int err);
 
+/* Why this thread's last failed call failed, when wsys knows more than the
+ * errno: for example which WSYS_DEVICE or model setting was bad in
+ * wsys_device_open ("WSYS_DEVICE: ..."), or that an allocation failed.
+ * Empty ("") until a call has recorded something; calls that succeed do
+ * not clear it. The string lives until the thread's next call into wsys. */
+const char *wsys_last_error(void);
+
 #ifdef __cplusplus
 }
 #endif

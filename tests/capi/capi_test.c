@@ -49,8 +49,11 @@ static void argument_checks(void) {
   wsys_device *d = NULL;
   wsys_bo *b = NULL;
   CHECK(wsys_device_open(NULL, NULL) == -EINVAL);
+  CHECK(strcmp(wsys_last_error(), "") == 0); /* nothing recorded yet on this thread */
   CHECK(wsys_device_open("no-such-device-spec", &d) == -EINVAL);
   CHECK(d == NULL);
+  /* The reason, naming the spec it could not use, is kept for the caller. */
+  CHECK(strstr(wsys_last_error(), "no-such-device-spec") != NULL);
   CHECK(wsys_bo_alloc(NULL, 4096, 0, NULL, &b) == -EINVAL);
   CHECK(wsys_bo_map(NULL, NULL) == -EINVAL);
   CHECK(wsys_bo_size(NULL) == 0);

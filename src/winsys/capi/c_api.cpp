@@ -50,6 +50,18 @@ Bo* bo_of(wsys_bo* b) { return reinterpret_cast<Bo*>(b); }
 const Bo* bo_of(const wsys_bo* b) { return reinterpret_cast<const Bo*>(b); }
 wsys_bo* handle_of(Bo* b) { return reinterpret_cast<wsys_bo*>(b); }
 
+void copy_str(char* dst, size_t n, const char* s) {
+  std::strncpy(dst, s, n - 1);
+  dst[n - 1] = '\0';
+}
+void copy_str(char* dst, size_t n, const std::string& s) { copy_str(dst, n, s.c_str()); }
+
+// What wsys_last_error() returns: the explanation of this thread's last
+// failed call that had one. A fixed buffer, so recording it cannot fail.
+thread_local char t_last_error[256];
+
+void set_last_error(const std::string& why) { copy_str(t_last_error, sizeof t_last_error, why); }
+
 // Runs `f`, turning an exception into -ENOMEM (the only one the core can
 // raise is std::bad_alloc) so nothing unwinds into C.
 template <typename F>
@@ -57,8 +69,10 @@ int guarded(F&& f) {
   try {
     return f();
   } catch (const std::bad_alloc&) {
+    copy_str(t_last_error, sizeof t_last_error, "out of memory (std::bad_alloc)");
     return -ENOMEM;
   } catch (...) {
+    copy_str(t_last_error, sizeof t_last_error, "internal error (unexpected exception)");
     return -EIO;
   }
 }
@@ -108,10 +122,6 @@ bool bind_mode_of(enum wsys_bind_mode mode, wsys::BindMode* out) {
   return false;
 }
 
-void copy_str(char* dst, size_t n, const std::string& s) {
-  std::strncpy(dst, s.c_str(), n - 1);
-  dst[n - 1] = '\0';
-}
 
 }  // namespace
 
@@ -123,8 +133,11 @@ int wsys_device_open(const char* spec, wsys_device** out) {
   if (!out) return -EINVAL;
   return guarded([&] {
     std::string why;
-    if (!spec) return wrap_device(wsys::Device::open(wsys::DeviceOptions{}, &why), out);
-    return wrap_device(wsys::Device::open(std::string_view(spec), wsys::DeviceOptions{}, &why), out);
+    int r = spec ? wrap_device(wsys::Device::open(std::string_view(spec), wsys::DeviceOptions{}, &why), out)
+                 : wrap_device(wsys::Device::open(wsys::DeviceOptions{}, &why), out);
+    if (r < 0)
+      set_last_error(why.empty() ? std::string("wsys_device_open: ") + std::strerror(-r) : why);
+    return r;
   });
 }
 
@@ -143,24 +156,26 @@ void wsys_device_unref(wsys_device* dev) {
 
 int wsys_device_get_info(wsys_device* dev, wsys_device_info* out) {
   if (!dev || !out) return -EINVAL;
-  const wsys::DeviceInfo& i = dev->dev->info();
-  wsys_device_info f{};
-  f.size = sizeof f;
-  copy_str(f.node, sizeof f.node, i.node);
-  copy_str(f.driver, sizeof f.driver, i.driver);
-  f.driver_major = i.driver_major;
-  f.driver_minor = i.driver_minor;
-  f.model = i.model;
-  f.gpu_id = i.gpu_id;
-  f.core_count = i.core_count;
-  f.core_id_range = i.core_id_range;
-  f.va_bits = i.va_bits;
-  f.kernel_managed_va = i.kernel_managed_va;
-  f.madvise = i.madvise;
-  f.va_start = i.va_start;
-  f.va_end = i.va_end;
-  f.memory_bytes = i.memory_bytes;
-  return copy_sized(f, out);
+  return guarded([&] {
+    const wsys::DeviceInfo& i = dev->dev->info();
+    wsys_device_info f{};
+    f.size = sizeof f;
+    copy_str(f.node, sizeof f.node, i.node);
+    copy_str(f.driver, sizeof f.driver, i.driver);
+    f.driver_major = i.driver_major;
+    f.driver_minor = i.driver_minor;
+    f.model = i.model;
+    f.gpu_id = i.gpu_id;
+    f.core_count = i.core_count;
+    f.core_id_range = i.core_id_range;
+    f.va_bits = i.va_bits;
+    f.kernel_managed_va = i.kernel_managed_va;
+    f.madvise = i.madvise;
+    f.va_start = i.va_start;
+    f.va_end = i.va_end;
+    f.memory_bytes = i.memory_bytes;
+    return copy_sized(f, out);
+  });
 }
 
 int wsys_device_get_stats(wsys_device* dev, wsys_device_stats* out) {
@@ -258,10 +273,12 @@ uint32_t wsys_bo_handle(const wsys_bo* bo) { return bo ? bo_of(bo)->handle() : 0
 
 int wsys_bo_map(wsys_bo* bo, void** out) {
   if (!bo || !out) return -EINVAL;
-  auto m = bo_of(bo)->map();
-  if (!m.ok()) return m.error();
-  *out = *m;
-  return 0;
+  return guarded([&] {
+    auto m = bo_of(bo)->map();
+    if (!m.ok()) return m.error();
+    *out = *m;
+    return 0;
+  });
 }
 
 int wsys_bo_export(wsys_bo* bo, int* out_fd) {
@@ -276,38 +293,50 @@ int wsys_bo_export(wsys_bo* bo, int* out_fd) {
 
 int wsys_bo_mark_used(wsys_bo* bo, uint32_t syncobj, uint64_t point) {
   if (!bo || !syncobj) return -EINVAL;
-  bo_of(bo)->mark_used(syncobj, point);
-  return 0;
+  return guarded([&] {
+    bo_of(bo)->mark_used(syncobj, point);
+    return 0;
+  });
 }
 
 int wsys_bo_busy(wsys_bo* bo) {
   if (!bo) return -EINVAL;
-  return bo_of(bo)->busy() ? 1 : 0;
+  return guarded([&] {
+    return bo_of(bo)->busy() ? 1 : 0;
+  });
 }
 
 int wsys_bo_wait(wsys_bo* bo, int64_t abs_deadline_ns) {
   if (!bo) return -EINVAL;
-  return bo_of(bo)->wait(abs_deadline_ns).error();
+  return guarded([&] {
+    return bo_of(bo)->wait(abs_deadline_ns).error();
+  });
 }
 
 // ---- syncobjs ----
 
 int wsys_syncobj_create(wsys_device* dev, int signalled, uint32_t* out) {
   if (!dev || !out) return -EINVAL;
-  auto s = dev->dev->syncobj_create(signalled != 0);
-  if (!s.ok()) return s.error();
-  *out = *s;
-  return 0;
+  return guarded([&] {
+    auto s = dev->dev->syncobj_create(signalled != 0);
+    if (!s.ok()) return s.error();
+    *out = *s;
+    return 0;
+  });
 }
 
 int wsys_syncobj_destroy(wsys_device* dev, uint32_t syncobj) {
   if (!dev) return -EINVAL;
-  return dev->dev->syncobj_destroy(syncobj).error();
+  return guarded([&] {
+    return dev->dev->syncobj_destroy(syncobj).error();
+  });
 }
 
 int wsys_syncobj_signal(wsys_device* dev, uint32_t syncobj, uint64_t point) {
   if (!dev) return -EINVAL;
-  return dev->dev->syncobj_signal(syncobj, point).error();
+  return guarded([&] {
+    return dev->dev->syncobj_signal(syncobj, point).error();
+  });
 }
 
 int wsys_syncobj_wait(wsys_device* dev, uint32_t syncobj, uint64_t point,
@@ -318,10 +347,12 @@ int wsys_syncobj_wait(wsys_device* dev, uint32_t syncobj, uint64_t point,
 
 int wsys_syncobj_query(wsys_device* dev, uint32_t syncobj, uint64_t* out_point) {
   if (!dev || !out_point) return -EINVAL;
-  auto q = dev->dev->syncobj_query(syncobj);
-  if (!q.ok()) return q.error();
-  *out_point = *q;
-  return 0;
+  return guarded([&] {
+    auto q = dev->dev->syncobj_query(syncobj);
+    if (!q.ok()) return q.error();
+    *out_point = *q;
+    return 0;
+  });
 }
 
 // ---- VMs ----
@@ -371,7 +402,9 @@ int wsys_vm_alloc_va_fixed(wsys_vm* vm, uint64_t addr, uint64_t size, wsys_va_ra
 
 int wsys_vm_free_va(wsys_vm* vm, const wsys_va_range* range) {
   if (!vm || !range) return -EINVAL;
-  return vm->vm->free_va(va_of(range)).error();
+  return guarded([&] {
+    return vm->vm->free_va(va_of(range)).error();
+  });
 }
 
 int wsys_vm_free_va_after(wsys_vm* vm, const wsys_va_range* range, const wsys_sync_point* done) {
@@ -468,23 +501,25 @@ uint32_t wsys_vm_id(wsys_vm* vm) {
 
 int wsys_vm_get_stats(wsys_vm* vm, wsys_vm_stats* out) {
   if (!vm || !out) return -EINVAL;
-  wsys::VmStats s = vm->vm->stats();
-  wsys_vm_stats f{};
-  f.size = sizeof f;
-  f.bind_calls = s.bind_calls;
-  f.ops_requested = s.ops_requested;
-  f.ops_submitted = s.ops_submitted;
-  f.immediate = s.immediate;
-  f.async = s.async;
-  f.deferred = s.deferred;
-  f.mappings = s.mappings;
-  f.va_parked = s.va_parked;
-  f.va_reclaimed = s.va_reclaimed;
-  f.recreations = s.recreations;
-  f.va_allocated_bytes = s.va.allocated_bytes;
-  f.va_free_bytes = s.va.free_bytes;
-  f.va_largest_free = s.va.largest_free_block;
-  return copy_sized(f, out);
+  return guarded([&] {
+    wsys::VmStats s = vm->vm->stats();
+    wsys_vm_stats f{};
+    f.size = sizeof f;
+    f.bind_calls = s.bind_calls;
+    f.ops_requested = s.ops_requested;
+    f.ops_submitted = s.ops_submitted;
+    f.immediate = s.immediate;
+    f.async = s.async;
+    f.deferred = s.deferred;
+    f.mappings = s.mappings;
+    f.va_parked = s.va_parked;
+    f.va_reclaimed = s.va_reclaimed;
+    f.recreations = s.recreations;
+    f.va_allocated_bytes = s.va.allocated_bytes;
+    f.va_free_bytes = s.va.free_bytes;
+    f.va_largest_free = s.va.largest_free_block;
+    return copy_sized(f, out);
+  });
 }
 
 // ---- sparse ----
@@ -573,27 +608,33 @@ void wsys_heap_destroy(wsys_heap* heap) { delete heap; }
 
 int wsys_heap_get_target(wsys_heap* heap, wsys_heap_target* out) {
   if (!heap || !out) return -EINVAL;
-  wsys::HeapTarget t = heap->heap->target();
-  std::memset(out, 0, sizeof *out);
-  out->handle = t.handle;
-  out->context_va = t.context_va;
-  out->first_chunk_va = t.first_chunk_va;
-  out->heap_va = t.heap_va;
-  out->heap_size = t.heap_size_bytes;
-  out->generation = t.generation;
-  return 0;
+  return guarded([&] {
+    wsys::HeapTarget t = heap->heap->target();
+    std::memset(out, 0, sizeof *out);
+    out->handle = t.handle;
+    out->context_va = t.context_va;
+    out->first_chunk_va = t.first_chunk_va;
+    out->heap_va = t.heap_va;
+    out->heap_size = t.heap_size_bytes;
+    out->generation = t.generation;
+    return 0;
+  });
 }
 
 int wsys_heap_mark_used(wsys_heap* heap, const wsys_sync_point* done) {
   if (!heap || !done || !done->syncobj) return -EINVAL;
-  heap->heap->mark_used(wsys::SyncPoint{done->syncobj, done->point});
-  return 0;
+  return guarded([&] {
+    heap->heap->mark_used(wsys::SyncPoint{done->syncobj, done->point});
+    return 0;
+  });
 }
 
 int wsys_heap_record_frame(wsys_heap* heap, uint64_t used_bytes, uint64_t generation) {
   if (!heap) return -EINVAL;
-  heap->heap->record_frame(used_bytes, generation);
-  return 0;
+  return guarded([&] {
+    heap->heap->record_frame(used_bytes, generation);
+    return 0;
+  });
 }
 
 int wsys_heap_maybe_shrink(wsys_heap* heap, uint64_t now_ns) {
@@ -607,18 +648,20 @@ int wsys_heap_maybe_shrink(wsys_heap* heap, uint64_t now_ns) {
 
 int wsys_heap_get_stats(wsys_heap* heap, wsys_heap_stats* out) {
   if (!heap || !out) return -EINVAL;
-  wsys::HeapStats s = heap->heap->stats();
-  wsys_heap_stats f{};
-  f.size = sizeof f;
-  f.reserved_bytes = s.reserved_bytes;
-  f.committed_bytes = s.committed_bytes;
-  f.peak_committed_bytes = s.peak_committed_bytes;
-  f.initial_commit_bytes = s.initial_commit_bytes;
-  f.recommended_commit_bytes = s.recommended_commit_bytes;
-  f.frames = s.frames;
-  f.recreations = s.recreations;
-  f.generation = s.generation;
-  return copy_sized(f, out);
+  return guarded([&] {
+    wsys::HeapStats s = heap->heap->stats();
+    wsys_heap_stats f{};
+    f.size = sizeof f;
+    f.reserved_bytes = s.reserved_bytes;
+    f.committed_bytes = s.committed_bytes;
+    f.peak_committed_bytes = s.peak_committed_bytes;
+    f.initial_commit_bytes = s.initial_commit_bytes;
+    f.recommended_commit_bytes = s.recommended_commit_bytes;
+    f.frames = s.frames;
+    f.recreations = s.recreations;
+    f.generation = s.generation;
+    return copy_sized(f, out);
+  });
 }
 
 // ---- scratch ----
@@ -688,6 +731,8 @@ int wsys_scratch_mark_used(wsys_device* dev, const wsys_scratch_binding* b,
     return (*p)->mark_used(sb, wsys::SyncPoint{done->syncobj, done->point}).error();
   });
 }
+
+const char* wsys_last_error(void) { return t_last_error; }
 
 const char* wsys_strerror(int err) {
   // -INT_MIN does not exist (and is no errno either).

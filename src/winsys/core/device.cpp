@@ -13,6 +13,7 @@
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
+#include "winsys/core/settings.h"
 #include "winsys/kmod/open.h"
 #include "winsys/kmod/wait.h"
 #include "wsys/scratch.hpp"
@@ -21,36 +22,21 @@ namespace wsys {
 
 namespace {
 
-// "64M", "1G", "4096": bytes with an optional K/M/G suffix. false if bad.
-bool parse_bytes(const char* s, uint64_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 0);
-  if (errno || end == s) return false;
-  uint64_t mul = 1;
-  if (*end == 'K' || *end == 'k') mul = 1ull << 10, ++end;
-  else if (*end == 'M' || *end == 'm') mul = 1ull << 20, ++end;
-  else if (*end == 'G' || *end == 'g') mul = 1ull << 30, ++end;
-  if (*end) return false;
-  if (v > UINT64_MAX / mul) return false;
-  *out = v * mul;
-  return true;
-}
-
-// WSYS_BO_CACHE_MAX, WSYS_BO_CACHE_HALF_LIFE_MS, WSYS_BO_CACHE_MAX_BO.
+// WSYS_BO_CACHE_MAX, WSYS_BO_CACHE_MAX_BO (sizes), WSYS_BO_CACHE_HALF_LIFE_MS
+// (a count of milliseconds). A bad value is reported and ignored.
 void apply_cache_env(BoCacheConfig& c) {
-  uint64_t v;
-  if (const char* s = std::getenv("WSYS_BO_CACHE_MAX")) {
-    if (parse_bytes(s, &v)) c.max_cached_bytes = v;
-    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_MAX: '%s' is not a size (e.g. 64M); ignored\n", s);
-  }
-  if (const char* s = std::getenv("WSYS_BO_CACHE_MAX_BO")) {
-    if (parse_bytes(s, &v)) c.max_bo_size = v;
-    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_MAX_BO: '%s' is not a size; ignored\n", s);
-  }
-  if (const char* s = std::getenv("WSYS_BO_CACHE_HALF_LIFE_MS")) {
-    if (parse_bytes(s, &v)) c.decay_half_life_ns = v * 1000000ull;
-    else std::fprintf(stderr, "wsys: WSYS_BO_CACHE_HALF_LIFE_MS: '%s' is not a number; ignored\n", s);
+  constexpr const char* kSize = "a size (decimal bytes, optional K/M/G suffix, e.g. 64M)";
+  constexpr const char* kMs = "a whole number of milliseconds";
+  if (auto v = core::read_setting("WSYS_BO_CACHE_MAX", core::parse_size_setting, kSize))
+    c.max_cached_bytes = *v;
+  if (auto v = core::read_setting("WSYS_BO_CACHE_MAX_BO", core::parse_size_setting, kSize))
+    c.max_bo_size = *v;
+  if (auto v = core::read_setting("WSYS_BO_CACHE_HALF_LIFE_MS", core::parse_count_setting, kMs)) {
+    if (*v > UINT64_MAX / 1000000ull)
+      std::fprintf(stderr, "wsys: WSYS_BO_CACHE_HALF_LIFE_MS: %llu ms is too long; ignored\n",
+                   static_cast<unsigned long long>(*v));
+    else
+      c.decay_half_life_ns = *v * 1000000ull;
   }
 }
 
