@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -41,6 +42,35 @@ Registry& registry() {
 }
 
 std::atomic<bool> g_active{false};
+
+// Recording (fault_inject_record_start): site names are the string
+// literals of the call sites, so a pointer identifies one; a name reached
+// through two different literals is merged when the counts are read.
+struct Recording {
+  bool on = false;
+  bool overflowed = false;
+  size_t used = 0;
+  const char* sites[kMaxRecordedSites] = {};
+  uint64_t calls[kMaxRecordedSites] = {};
+};
+Recording g_recording;  // guarded by Registry::lock
+std::atomic<bool> g_recording_on{false};
+
+void record_locked(const char* site) {
+  Recording& rec = g_recording;
+  for (size_t i = 0; i < rec.used; i++) {
+    if (rec.sites[i] == site || std::strcmp(rec.sites[i], site) == 0) {
+      rec.calls[i]++;
+      return;
+    }
+  }
+  if (rec.used == kMaxRecordedSites) {
+    rec.overflowed = true;
+    return;
+  }
+  rec.sites[rec.used] = site;
+  rec.calls[rec.used++] = 1;
+}
 std::once_flag g_env_once;
 
 int default_error(const std::string& site) {
@@ -202,9 +232,12 @@ uint64_t fault_inject_failures(const char* site) {
 
 int fault_inject_check(const char* site) {
   std::call_once(g_env_once, load_env);
-  if (!g_active.load(std::memory_order_acquire)) return 0;
+  if (!g_active.load(std::memory_order_acquire) &&
+      !g_recording_on.load(std::memory_order_acquire))
+    return 0;
   Registry& r = registry();
   std::lock_guard<std::mutex> g(r.lock);
+  if (g_recording.on) record_locked(site);
   for (SiteState& s : r.sites) {
     if (s.rule.site != site) continue;
     s.calls++;
@@ -224,6 +257,29 @@ int fault_inject_check(const char* site) {
     }
   }
   return 0;
+}
+
+void fault_inject_record_start() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.lock);
+  g_recording = Recording{};
+  g_recording.on = true;
+  g_recording_on.store(true, std::memory_order_release);
+}
+
+std::vector<SiteCount> fault_inject_record_stop(bool* overflowed) {
+  Recording copy;
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> g(r.lock);
+    copy = g_recording;
+    g_recording = Recording{};
+    g_recording_on.store(false, std::memory_order_release);
+  }
+  if (overflowed) *overflowed = copy.overflowed;
+  std::vector<SiteCount> out;
+  for (size_t i = 0; i < copy.used; i++) out.push_back({copy.sites[i], copy.calls[i]});
+  return out;
 }
 
 }  // namespace wsys::sim

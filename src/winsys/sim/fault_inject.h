@@ -13,11 +13,12 @@
 //
 // WSYS_SIM_FAULTS = rule[;rule...], rule = site:nth=N | site:every=N |
 //                   site:prob=P[:seed=S] [ :errno=E ]
-// Test API: fault_inject_set(), fault_inject_clear().
+// Test API: fault_inject_set(), fault_inject_clear(), fault_inject_record_*().
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wsys::sim {
 
@@ -48,5 +49,21 @@ bool fault_inject_env_check(std::string* why);
 void fault_inject_clear();
 // How many times `site` has failed so far.
 uint64_t fault_inject_failures(const char* site);
+
+// Recording (test API, for fault sweeps): while on, every site the model
+// checks is counted, rules or not, so a test can learn which sites an
+// operation reaches and how often, then fail each of those calls in turn.
+// Starting clears the counts. Recording allocates nothing per check (a
+// fixed table of kMaxRecordedSites site names), so it is safe inside
+// signalling sections; sites beyond the table are counted as overflow.
+constexpr size_t kMaxRecordedSites = 128;
+struct SiteCount {
+  std::string site;
+  uint64_t calls = 0;
+};
+void fault_inject_record_start();
+// Stops recording and returns the counts in the order sites were first hit.
+// *overflowed is set when more than kMaxRecordedSites distinct sites were hit.
+std::vector<SiteCount> fault_inject_record_stop(bool* overflowed = nullptr);
 
 }  // namespace wsys::sim

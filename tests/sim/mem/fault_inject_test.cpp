@@ -35,6 +35,34 @@ TEST_F(FaultInject, BoAllocFailsCreateBoWithoutCreatingAnything) {
   EXPECT_EQ(f->file().bo_handle_count(), 1u);
 }
 
+TEST_F(FaultInject, RecordingCountsTheSitesACallReachesWithoutFailingThem) {
+  auto f = open_model_file("panfrost");
+  ASSERT_TRUE(f);
+  const uint64_t failed_before = fault_inject_failures("ioctl:CREATE_BO");
+  fault_inject_record_start();
+  uint32_t h1 = 0, h2 = 0;
+  EXPECT_EQ(pf_create(*f, 64 * kKiB, &h1), 0);
+  EXPECT_EQ(pf_create(*f, 64 * kKiB, &h2), 0);
+  bool overflowed = true;
+  std::vector<SiteCount> sites = fault_inject_record_stop(&overflowed);
+  EXPECT_FALSE(overflowed);
+  auto calls = [&](const char* site) -> uint64_t {
+    for (const SiteCount& s : sites)
+      if (s.site == site) return s.calls;
+    return 0;
+  };
+  EXPECT_EQ(calls("ioctl:CREATE_BO"), 2u);
+  EXPECT_EQ(calls("bo_alloc"), 2u);
+  EXPECT_EQ(calls("chunk_grow"), 0u);
+  EXPECT_EQ(fault_inject_failures("ioctl:CREATE_BO"), failed_before)
+      << "recording never fails a call";
+  // Stopped: nothing more is counted, and a new recording starts empty.
+  uint32_t h3 = 0;
+  EXPECT_EQ(pf_create(*f, 64 * kKiB, &h3), 0);
+  fault_inject_record_start();
+  EXPECT_TRUE(fault_inject_record_stop().empty());
+}
+
 TEST_F(FaultInject, BoAllocWithErrnoAndEveryOnPanthor) {
   auto f = open_model_file("panthor");
   ASSERT_TRUE(f);
