@@ -1,4 +1,4 @@
-// wsys::VaAllocator (TLSF) against the classic hole-list design.
+// wsys::VaAllocator (TLSF) against Mesa's util_vma_heap algorithm.
 //
 // The workload: one heap of 2^47 bytes holding L live ranges (prefilled),
 // then steady state: each step frees a random live range and allocates a new
@@ -10,12 +10,18 @@
 //
 //   va_alloc_free_ns_1k / _100k / _1m   mean ns of one (free + alloc) pair
 //       with 1k, 100k, 1M live ranges (TLSF).
-//   va_scaling_1m_over_1k               ns_1m / ns_1k (target <= 2).
-//   va_linear_first_fit_ns_100k         the baseline at 100k live ranges: an
-//       address-ordered doubly linked list of holes, first fit, one heap
-//       allocation per split, free walks the list to insert in address order
-//       and merges (Mesa util_vma_heap's design).
-//   va_speedup_vs_linear_first_fit_100k baseline ns / TLSF ns (target >= 10).
+//   va_scaling_1m_over_1k               ns_1m / ns_1k (target <= 4).
+//   va_util_vma_heap_ns_100k            the anchor at 100k live ranges:
+//       util_vma_heap's algorithm (UtilVmaHeapModel below: holes sorted
+//       high to low, top-down first fit, a node per hole, linear free).
+//   va_speedup_vs_util_vma_heap_100k    anchor ns / TLSF ns (target >= 100).
+//   va_harness_ns_1k / _1m              the loop alone (no allocator): the
+//       random access to the victim's entry; va_scaling_1m_over_1k_allocator_only
+//       is the scaling with it subtracted.
+//   va_record_miss_floor_ns_1m          the loop plus one dependent read of a
+//       48-byte record in an array as large as the allocator's: the access a
+//       free by handle cannot avoid; va_alloc_free_1m_over_record_miss_floor
+//       says how many such misses a pair costs.
 //   va_fragmentation_1m                 the TLSF heap's fragmentation at the
 //       end of the 1M run (1 - largest free block / free bytes).
 #include <algorithm>
@@ -130,95 +136,158 @@ TlsfRun run_tlsf(const Workload& w) {
   return {ns, ns_first / static_cast<double>(first), va.stats(*heap).fragmentation};
 }
 
+// ---------------------------------------------------------------- harness
+
+// The loop's own cost without any allocator: the same steps, reading and
+// replacing the victim's entry of the live array (a random access into
+// L x 24 bytes, which at 1M live ranges misses every cache level). What is
+// left of va_alloc_free_ns_* after this is the allocator's.
+// With `touch_record`, each step also reads the 48-byte record the victim's
+// handle names in an array as large as the allocator's (2 per live range:
+// allocations and holes), dependent on the live entry as a handle lookup
+// is: the one memory access freeing a range by handle cannot avoid.
+double run_harness(const Workload& w, bool touch_record) {
+  struct Record {
+    uint64_t words[6];
+  };
+  std::vector<wsys::VaAllocation> live(w.prefill.size());
+  std::vector<Record> records(touch_record ? 2 * live.size() : 1);
+  std::mt19937_64 rng(7);
+  for (size_t i = 0; i < live.size(); i++) live[i].block = touch_record ? rng() % records.size() : 0;
+  uint64_t sink = 0;
+  auto run = [&](const Step* s, const Step* end) {
+    for (; s != end; ++s) {
+      const wsys::VaAllocation& v = live[s->victim];
+      sink += v.addr;
+      if (touch_record) sink += records[v.block].words[sink & 3];
+      live[s->victim] = wsys::VaAllocation{sink + s->req.size_pages, s->req.size_pages,
+                                           touch_record ? static_cast<uint32_t>((sink * 2654435761u) % records.size()) : 0u};
+    }
+  };
+  run(w.warmup.data(), w.warmup.data() + w.warmup.size());
+  const double t0 = thread_ns();
+  run(w.timed.data(), w.timed.data() + w.timed.size());
+  const double ns = (thread_ns() - t0) / static_cast<double>(w.timed.size());
+  benchmark::DoNotOptimize(sink);
+  return ns;
+}
+
 // ---------------------------------------------------------------- baseline
 
-// The classic design: holes in an address-ordered doubly linked list, each
-// a separately allocated node; first fit from the lowest address; free walks
-// from the front to its place and merges with the neighbours.
-class LinearFirstFit {
+// The anchor: Mesa's util_vma_heap algorithm, re-implemented here from its
+// description (not its code). Holes are kept in one doubly linked list
+// sorted by address, highest first, each hole a separately allocated node,
+// and the heap allocates top-down (util_vma_heap's default, alloc_high):
+//   alloc: walk the holes from the highest; the first hole that can hold
+//     the size with the start rounded *down* to the alignment from the top
+//     of the hole gets it; the hole shrinks from the top, from the bottom,
+//     disappears, or is split in two (a new node) when the range falls
+//     strictly inside it;
+//   free: walk from the highest hole down to the first hole below the
+//     range; merge with the hole just above and/or just below, else insert
+//     a new node between them.
+// Both are linear in the number of holes above the point of interest.
+class UtilVmaHeapModel {
  public:
-  LinearFirstFit(uint64_t start, uint64_t size) {
+  UtilVmaHeapModel(uint64_t start, uint64_t size) {
     head_.prev = head_.next = &head_;
-    insert_before(&head_, new Hole{start, start + size, nullptr, nullptr});
+    link_after(&head_, new Hole{start, size, nullptr, nullptr});
   }
-  ~LinearFirstFit() {
+  ~UtilVmaHeapModel() {
     for (Hole* h = head_.next; h != &head_;) {
       Hole* n = h->next;
       delete h;
       h = n;
     }
   }
-  LinearFirstFit(const LinearFirstFit&) = delete;
-  LinearFirstFit& operator=(const LinearFirstFit&) = delete;
+  UtilVmaHeapModel(const UtilVmaHeapModel&) = delete;
+  UtilVmaHeapModel& operator=(const UtilVmaHeapModel&) = delete;
 
   bool alloc(uint64_t size, uint64_t align, uint64_t* out) {
-    for (Hole* h = head_.next; h != &head_; h = h->next) {
-      const uint64_t s = (h->start + align - 1) & ~(align - 1);
-      if (s >= h->end || h->end - s < size) continue;
-      const uint64_t e = s + size;
-      if (s > h->start && e < h->end) {
-        insert_before(h->next, new Hole{e, h->end, nullptr, nullptr});
-        h->end = s;
-      } else if (s > h->start) {
-        h->end = s;
-      } else if (e < h->end) {
-        h->start = e;
-      } else {
-        h->prev->next = h->next;
-        h->next->prev = h->prev;
-        delete h;
-      }
-      *out = s;
+    for (Hole* h = head_.next; h != &head_; h = h->next) {  // highest first
+      if (h->size < size) continue;
+      uint64_t off = h->offset + h->size - size;  // as high as possible
+      off -= off % align;                         // rounded down
+      if (off < h->offset) continue;              // alignment pushed it out
+      carve(h, off, size);
+      *out = off;
       return true;
     }
     return false;
   }
 
-  void free(uint64_t addr, uint64_t size) {
-    const uint64_t end = addr + size;
-    Hole* next = head_.next;
-    while (next != &head_ && next->start < addr) next = next->next;
-    Hole* prev = next->prev;
-    const bool merge_prev = prev != &head_ && prev->end == addr;
-    const bool merge_next = next != &head_ && next->start == end;
-    if (merge_prev && merge_next) {
-      prev->end = next->end;
-      prev->next = next->next;
-      next->next->prev = prev;
-      delete next;
-    } else if (merge_prev) {
-      prev->end = end;
-    } else if (merge_next) {
-      next->start = addr;
+  void free(uint64_t off, uint64_t size) {
+    Hole* high = nullptr;  // the lowest hole above the range
+    Hole* low = nullptr;   // the highest hole below it
+    for (Hole* h = head_.next; h != &head_; h = h->next) {
+      if (h->offset <= off) {
+        low = h;
+        break;
+      }
+      high = h;
+    }
+    const bool join_high = high && high->offset == off + size;
+    const bool join_low = low && low->offset + low->size == off;
+    if (join_high && join_low) {
+      low->size += size + high->size;
+      unlink(high);
+      delete high;
+    } else if (join_high) {
+      high->offset = off;
+      high->size += size;
+    } else if (join_low) {
+      low->size += size;
     } else {
-      insert_before(next, new Hole{addr, end, nullptr, nullptr});
+      link_after(high ? high : &head_, new Hole{off, size, nullptr, nullptr});
     }
   }
 
  private:
   struct Hole {
-    uint64_t start, end;
+    uint64_t offset, size;
     Hole* prev;
     Hole* next;
   };
-  void insert_before(Hole* at, Hole* h) {
-    h->next = at;
-    h->prev = at->prev;
-    at->prev->next = h;
-    at->prev = h;
+  // Takes [off, off + size) out of hole h.
+  void carve(Hole* h, uint64_t off, uint64_t size) {
+    const uint64_t h_end = h->offset + h->size, end = off + size;
+    if (off == h->offset && end == h_end) {
+      unlink(h);
+      delete h;
+    } else if (off == h->offset) {
+      h->offset = end;
+      h->size = h_end - end;
+    } else if (end == h_end) {
+      h->size = off - h->offset;
+    } else {
+      // Split: the upper part becomes a new hole just before h (higher).
+      Hole* upper = new Hole{end, h_end - end, nullptr, nullptr};
+      link_after(h->prev, upper);
+      h->size = off - h->offset;
+    }
+  }
+  void link_after(Hole* at, Hole* h) {
+    h->prev = at;
+    h->next = at->next;
+    at->next->prev = h;
+    at->next = h;
+  }
+  static void unlink(Hole* h) {
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
   }
   Hole head_{0, 0, nullptr, nullptr};
 };
 
-double run_linear(const Workload& w) {
-  LinearFirstFit heap(kHeapStart, kHeapSize);
+double run_util_vma_heap(const Workload& w) {
+  UtilVmaHeapModel heap(kHeapStart, kHeapSize);
   struct Range {
     uint64_t addr, size;
   };
   std::vector<Range> live(w.prefill.size());
   auto alloc = [&](const Request& r) {
     Range x{0, uint64_t{r.size_pages} * 4 * kKiB};
-    if (!heap.alloc(x.size, uint64_t{1} << r.align_log2, &x.addr)) die("baseline alloc failed");
+    if (!heap.alloc(x.size, uint64_t{1} << r.align_log2, &x.addr)) die("anchor alloc failed");
     return x;
   };
   for (size_t i = 0; i < live.size(); i++) live[i] = alloc(w.prefill[i]);
@@ -236,7 +305,8 @@ double run_linear(const Workload& w) {
 
 // ---------------------------------------------------------------- benchmarks
 
-double g_tlsf_ns_1k = 0, g_tlsf_ns_1m = 0, g_tlsf_ns_100k_first = 0, g_linear_ns_100k = 0;
+double g_tlsf_ns_1k = 0, g_tlsf_ns_1m = 0, g_tlsf_ns_100k_first = 0, g_anchor_ns_100k = 0;
+double g_harness_ns_1k = 0, g_harness_ns_1m = 0;
 
 // Warm-up: enough steps that the heap reaches its steady fragmentation
 // (every live range replaced about twice), capped for time.
@@ -262,20 +332,43 @@ void BM_TlsfFreeAlloc(benchmark::State& state) {
 BENCHMARK(BM_TlsfFreeAlloc)->Arg(1000)->Arg(100000)->Arg(1000000)->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
-// The baseline runs the 100k workload's prefill and warm-up, then only the
+void BM_Harness(benchmark::State& state) {
+  const size_t live = static_cast<size_t>(state.range(0));
+  const Workload w = make_workload(live, warmup_steps(live), 1000000, 42 + live);
+  double ns = 0;
+  for (auto _ : state) ns = run_harness(w, false);
+  state.counters["ns_per_pair"] = ns;
+  wsys::bench::record_metric(live == 1000 ? "va_harness_ns_1k" : "va_harness_ns_1m", ns, "ns");
+  (live == 1000 ? g_harness_ns_1k : g_harness_ns_1m) = ns;
+}
+BENCHMARK(BM_Harness)->Arg(1000)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+double g_record_miss_ns_1m = 0;
+void BM_RecordMissFloor1m(benchmark::State& state) {
+  const size_t live = 1000000;
+  const Workload w = make_workload(live, warmup_steps(live), 1000000, 42 + live);
+  double ns = 0;
+  for (auto _ : state) ns = run_harness(w, true);
+  state.counters["ns_per_pair"] = ns;
+  wsys::bench::record_metric("va_record_miss_floor_ns_1m", ns, "ns");
+  g_record_miss_ns_1m = ns;
+}
+BENCHMARK(BM_RecordMissFloor1m)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The anchor runs the 100k workload's prefill and warm-up, then only the
 // first kBaselineSteps timed steps (it is far slower); the speedup compares
 // it with the TLSF run's time over exactly those steps.
-void BM_LinearFirstFit100k(benchmark::State& state) {
+void BM_UtilVmaHeap100k(benchmark::State& state) {
   const size_t live = 100000;
   Workload w = make_workload(live, warmup_steps(live), 1000000, 42 + live);
   w.timed.resize(kBaselineSteps);
   double ns = 0;
-  for (auto _ : state) ns = run_linear(w);
+  for (auto _ : state) ns = run_util_vma_heap(w);
   state.counters["ns_per_pair"] = ns;
-  g_linear_ns_100k = ns;
-  wsys::bench::record_metric("va_linear_first_fit_ns_100k", ns, "ns");
+  g_anchor_ns_100k = ns;
+  wsys::bench::record_metric("va_util_vma_heap_ns_100k", ns, "ns");
 }
-BENCHMARK(BM_LinearFirstFit100k)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UtilVmaHeap100k)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
@@ -287,9 +380,17 @@ int main(int argc, char** argv) {
   // Ratios of figures measured in this run (skipped when a filter left one out).
   if (g_tlsf_ns_1k > 0 && g_tlsf_ns_1m > 0)
     wsys::bench::record_metric("va_scaling_1m_over_1k", g_tlsf_ns_1m / g_tlsf_ns_1k, "x");
-  if (g_tlsf_ns_100k_first > 0 && g_linear_ns_100k > 0)
-    wsys::bench::record_metric("va_speedup_vs_linear_first_fit_100k",
-                               g_linear_ns_100k / g_tlsf_ns_100k_first, "x");
+  // The same without the loop's own cost (BM_Harness): the allocator's part.
+  if (g_tlsf_ns_1k > g_harness_ns_1k && g_tlsf_ns_1m > g_harness_ns_1m && g_harness_ns_1m > 0)
+    wsys::bench::record_metric("va_scaling_1m_over_1k_allocator_only",
+                               (g_tlsf_ns_1m - g_harness_ns_1m) / (g_tlsf_ns_1k - g_harness_ns_1k),
+                               "x");
+  if (g_record_miss_ns_1m > 0 && g_tlsf_ns_1m > 0)
+    wsys::bench::record_metric("va_alloc_free_1m_over_record_miss_floor",
+                               g_tlsf_ns_1m / g_record_miss_ns_1m, "x");
+  if (g_tlsf_ns_100k_first > 0 && g_anchor_ns_100k > 0)
+    wsys::bench::record_metric("va_speedup_vs_util_vma_heap_100k",
+                               g_anchor_ns_100k / g_tlsf_ns_100k_first, "x");
   wsys::bench::print_metrics();
   return 0;
 }
