@@ -266,9 +266,12 @@ void BoCache::evict_locked(BoCacheHook& e, Cause cause, Chain& chain) {
 uint64_t BoCache::age_locked(uint64_t now) {
   now = std::max(now, clock_ns_);
   const uint64_t half_life = config_.decay_half_life_ns;
+  const uint64_t grace = half_life / kDecayGraceDivisor;
+  // No time passed (a coarse clock between ticks): nothing decays, and
+  // nothing young came of age unless the grace is zero.
+  if (now == clock_ns_ && grace != 0) return now;
   allowance_ *= decay_weight(now - clock_ns_, half_life);
   clock_ns_ = now;
-  const uint64_t grace = half_life / kDecayGraceDivisor;
   while (young_head_ && now - young_head_->put_ns >= grace) {
     BoCacheHook& e = *young_head_;
     e.aged = true;

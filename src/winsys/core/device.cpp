@@ -79,7 +79,9 @@ void DeviceCacheBackend::drop_cpu_mapping(BoCacheHook& e) {
 void DeviceCacheBackend::destroy(BoCacheHook& e) { dev_.destroy_bo(core::bo_from_hook(&e)); }
 
 uint64_t DeviceCacheBackend::now_ns() {
-  return clock ? clock() : static_cast<uint64_t>(kmod::monotonic_ns());
+  // Coarse: the cache reads the clock on every take and put, and its
+  // decisions are on the scale of the decay half-life (default 1 s).
+  return clock ? clock() : static_cast<uint64_t>(kmod::monotonic_coarse_ns());
 }
 
 // --- opening --------------------------------------------------------------

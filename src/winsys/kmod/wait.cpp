@@ -15,6 +15,12 @@ int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+int64_t monotonic_coarse_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 int64_t deadline_after_ns(int64_t ns) {
   const int64_t now = monotonic_ns();
   if (ns > std::numeric_limits<int64_t>::max() - now) return std::numeric_limits<int64_t>::max();

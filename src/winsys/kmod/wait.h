@@ -18,6 +18,11 @@ namespace wsys::kmod {
 
 // CLOCK_MONOTONIC now, in nanoseconds (the clock of every deadline).
 int64_t monotonic_ns();
+// CLOCK_MONOTONIC_COARSE: the same clock at the kernel tick's resolution
+// (1-4 ms), read without touching the TSC. For bookkeeping that needs no
+// precision and runs on every call of a hot path (the BO cache's ageing,
+// whose grace is 1/8 of a 1 s half-life); never for deadlines.
+int64_t monotonic_coarse_ns();
 // An absolute deadline `ns` from now (saturating).
 int64_t deadline_after_ns(int64_t ns);
 
