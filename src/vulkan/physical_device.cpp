@@ -34,9 +34,10 @@ void put_identity(const PhysicalDevice& pd, VkPhysicalDeviceProperties* p) {
               std::min(pd.device_name.size(), sizeof p->deviceName - 1));
   if (pd.sparse) {
     p->limits.sparseAddressSpaceSize = pd.sparse_address_space_bytes;
-    // Buffers only. Unbound pages are the writable sink: reads there are
-    // not zero (residencyNonResidentStrict), and no standard block shapes
-    // concern buffers.
+    // Residency for buffers only (images bind opaquely). Unbound pages are
+    // the writable sink: reads there are not zero
+    // (residencyNonResidentStrict), and no image is partially resident, so
+    // no block shape or mip tail property applies.
     p->sparseProperties = VkPhysicalDeviceSparseProperties{};
   }
 }
@@ -210,8 +211,9 @@ VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
       info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO);
   if (!ext || ext->handleType == 0) return VK_SUCCESS;
   // Any image lavapipe can make can live in a wsys BO; opaque fds (and on
-  // a real device dma-bufs) are the only handles wsys offers.
-  if (!pd->handle_type_ok(ext->handleType)) {
+  // a real device dma-bufs) are the only handles wsys offers. A sparse
+  // image's memory is many BOs: nothing to export or import.
+  if (!pd->handle_type_ok(ext->handleType) || (info->flags & kSparseImageFlags)) {
     out->imageFormatProperties = {};
     return VK_ERROR_FORMAT_NOT_SUPPORTED;
   }
