@@ -1092,9 +1092,9 @@ TEST_F(Sparse, DestroyingAnImageWithBoundBlocksReleasesThem) {
 
 bool in_loss_child() { return std::getenv("WSYS_VK_LOSS_CHILD") != nullptr; }
 
-// Runs this program's Sparse.LossChild with `vars` added; its exit status,
-// -1 if it did not exit. Prepared before fork: the child only calls execve.
-int run_loss_child(std::vector<std::string> vars) {
+// Runs this program's case `child` with `vars` added; its exit status, -1
+// if it did not exit. Prepared before fork: the child only calls execve.
+int run_loss_child(std::vector<std::string> vars, const char* child = "Sparse.LossChild") {
   vars.push_back("WSYS_VK_LOSS_CHILD=1");
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; e++) {
@@ -1108,7 +1108,7 @@ int run_loss_child(std::vector<std::string> vars) {
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string filter = "--gtest_filter=Sparse.LossChild";
+  std::string filter = std::string("--gtest_filter=") + child;
   std::string prog = "vk_sparse_test";
   char* argv[] = {prog.data(), filter.data(), nullptr};
   pid_t pid = fork();
@@ -1171,6 +1171,33 @@ TEST_F(Sparse, LossChild) {
   VK_OK(vkWaitForFences(s.b.get(), 1, &fb, VK_TRUE, 10 * kSecond));
   VK_OK(vkQueueWaitIdle(s.b.queue()));
   vkDestroyFence(s.b.get(), fb, nullptr);
+}
+
+// The same for an opaque image bind: one VM_BIND path, one loss.
+TEST_F(Sparse, AFailedImageBindLosesTheDevice) {
+  if (in_loss_child()) GTEST_SKIP() << "the parent's case";
+  VkImage img = sparse_image(image_info(128, 128));
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xa, nullptr, req.memoryTypeBits);
+  const uint64_t binds = dev.stats().vm_bind_calls;
+  VK_OK(bind_image_now(img, {range(0, req.size, m)}));
+  EXPECT_EQ(run_loss_child({"WSYS_SIM_FAULTS=ioctl:VM_BIND:nth=" + std::to_string(binds + 1)},
+                           "Sparse.ImageLossChild"),
+            0);
+}
+
+TEST_F(Sparse, ImageLossChild) {
+  if (!in_loss_child()) GTEST_SKIP() << "run by AFailedImageBindLosesTheDevice";
+  VkImage img = sparse_image(image_info(128, 128));
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xa, nullptr, req.memoryTypeBits);
+  VkFence f = fence();
+  ASSERT_EQ(bind_image(img, {range(0, req.size, m)}, f), VK_SUCCESS);
+  EXPECT_EQ(vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(vkQueueWaitIdle(dev.queue()), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(bind_image(img, {range(0, req.size, m)}), VK_ERROR_DEVICE_LOST);
 }
 
 }  // namespace
