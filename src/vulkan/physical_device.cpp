@@ -48,6 +48,18 @@ void put_queue_flags(const PhysicalDevice& pd, VkQueueFamilyProperties* q) {
   if (pd.sparse) q->queueFlags |= VK_QUEUE_SPARSE_BINDING_BIT;
 }
 
+// The sparse create flags vkCreateImage accepts here (sparse_image.cpp):
+// SPARSE_BINDING (SPARSE_ALIASED with it) where sparse binding is offered,
+// SPARSE_RESIDENCY nowhere. lavapipe's format queries ignore the sparse
+// flags, so the ICD answers for them: an image that cannot be created is
+// VK_ERROR_FORMAT_NOT_SUPPORTED, which is how an application (and the CTS)
+// learns that a partially resident image of that format is not available.
+bool sparse_image_flags_ok(const PhysicalDevice& pd, VkImageCreateFlags flags) {
+  if (!(flags & kSparseImageFlags)) return true;
+  if (flags & VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT) return false;
+  return pd.sparse && (flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT);
+}
+
 }  // namespace
 
 uint64_t heap_usage_bytes(PhysicalDevice& pd) {
@@ -200,11 +212,28 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties2(
     for (uint32_t i = 0; i < *count; i++) put_queue_flags(*pd, &out[i].queueFamilyProperties);
 }
 
+VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties(
+    VkPhysicalDevice h, VkFormat format, VkImageType type, VkImageTiling tiling,
+    VkImageUsageFlags usage, VkImageCreateFlags flags, VkImageFormatProperties* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!sparse_image_flags_ok(*pd, flags)) {
+    *out = {};
+    return VK_ERROR_FORMAT_NOT_SUPPORTED;
+  }
+  return pd->instance->fn.GetPhysicalDeviceImageFormatProperties(h, format, type, tiling, usage,
+                                                                 flags, out);
+}
+
 VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
     VkPhysicalDevice h, const VkPhysicalDeviceImageFormatInfo2* info,
     VkImageFormatProperties2* out) {
   PhysicalDevice* pd = find_physical_device(h);
-  if (!pd) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!pd || !info || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!sparse_image_flags_ok(*pd, info->flags)) {
+    out->imageFormatProperties = {};
+    return VK_ERROR_FORMAT_NOT_SUPPORTED;
+  }
   VkResult r = pd->instance->fn.GetPhysicalDeviceImageFormatProperties2(h, info, out);
   if (r != VK_SUCCESS) return r;
   const auto* ext = find_in_chain<VkPhysicalDeviceExternalImageFormatInfo>(

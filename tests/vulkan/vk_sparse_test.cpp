@@ -134,6 +134,16 @@ TEST(NoSparse, NeitherOfferedNorAccepted) {
   for (const auto& q : o.families) EXPECT_FALSE(q.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
   for (const auto& q : o.families2)
     EXPECT_FALSE(q.queueFamilyProperties.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
+  // No sparse image of any kind: the format queries say so.
+  VkImageFormatProperties ifp{};
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties(
+                inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D,
+                VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                VK_IMAGE_CREATE_SPARSE_BINDING_BIT, &ifp),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
+  VK_OK(vkGetPhysicalDeviceImageFormatProperties(inst.physical(), VK_FORMAT_R8G8B8A8_UINT,
+                                                 VK_IMAGE_TYPE_2D, VK_IMAGE_TILING_OPTIMAL,
+                                                 VK_IMAGE_USAGE_TRANSFER_DST_BIT, 0, &ifp));
   SparseDevice dev;
   EXPECT_EQ(dev.init(inst, sparse_features(false, false)), VK_ERROR_FEATURE_NOT_PRESENT);
   SparseDevice dev2;
@@ -847,11 +857,32 @@ TEST_F(Sparse, ImageRequirementsAreWholeBlocksAndNoResidency) {
   n = 99;
   vkGetPhysicalDeviceSparseImageFormatProperties2(inst.physical(), &sfi, &n, nullptr);
   EXPECT_EQ(n, 0u);
-  // The format query accepts SPARSE_BINDING (the image can be made).
+  // The format queries accept SPARSE_BINDING (the image can be made), not
+  // SPARSE_RESIDENCY (it cannot).
   VkImageFormatProperties ifp{};
   VK_OK(vkGetPhysicalDeviceImageFormatProperties(
       inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D, VK_IMAGE_TILING_OPTIMAL,
       VK_IMAGE_USAGE_TRANSFER_DST_BIT, VK_IMAGE_CREATE_SPARSE_BINDING_BIT, &ifp));
+  EXPECT_GT(ifp.maxExtent.width, 0u);
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties(
+                inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D,
+                VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT, &ifp),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
+  EXPECT_EQ(ifp.maxExtent.width, 0u);
+  VkPhysicalDeviceImageFormatInfo2 fi2{};
+  fi2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_IMAGE_FORMAT_INFO_2;
+  fi2.format = VK_FORMAT_R8G8B8A8_UINT;
+  fi2.type = VK_IMAGE_TYPE_2D;
+  fi2.tiling = VK_IMAGE_TILING_OPTIMAL;
+  fi2.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+  fi2.flags = VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_ALIASED_BIT;
+  VkImageFormatProperties2 ifp2{};
+  ifp2.sType = VK_STRUCTURE_TYPE_IMAGE_FORMAT_PROPERTIES_2;
+  VK_OK(vkGetPhysicalDeviceImageFormatProperties2(inst.physical(), &fi2, &ifp2));
+  fi2.flags |= VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT;
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties2(inst.physical(), &fi2, &ifp2),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
 
   const VkImageCreateInfo ci = image_info(200, 100, 3);
   VkImage img = sparse_image(ci);
