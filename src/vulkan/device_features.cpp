@@ -66,7 +66,8 @@ void put_sparse_features(const PhysicalDevice& pd, VkPhysicalDeviceFeatures* f) 
   f->sparseBinding = pd.sparse ? VK_TRUE : VK_FALSE;
   f->sparseResidencyBuffer = pd.sparse ? VK_TRUE : VK_FALSE;
   f->sparseResidencyAliased = pd.sparse ? VK_TRUE : VK_FALSE;
-  // Sparse images are lavapipe's images in wsys memory: not offered.
+  // Images bind opaquely (sparseBinding, SPARSE_BINDING images); partially
+  // resident images (block-shaped binds, metadata) are not offered.
   f->sparseResidencyImage2D = VK_FALSE;
   f->sparseResidencyImage3D = VK_FALSE;
   f->sparseResidency2Samples = VK_FALSE;

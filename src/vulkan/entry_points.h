@@ -35,6 +35,9 @@ WSYS_VK_ENTRY VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
 WSYS_VK_ENTRY void VKAPI_CALL GetPhysicalDeviceExternalBufferProperties(
     VkPhysicalDevice pd, const VkPhysicalDeviceExternalBufferInfo* info,
     VkExternalBufferProperties* out);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties(
+    VkPhysicalDevice pd, VkFormat format, VkImageType type, VkImageTiling tiling,
+    VkImageUsageFlags usage, VkImageCreateFlags flags, VkImageFormatProperties* out);
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
     VkPhysicalDevice pd, const VkPhysicalDeviceImageFormatInfo2* info,
     VkImageFormatProperties2* out);

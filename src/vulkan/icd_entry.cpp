@@ -52,6 +52,7 @@ const ProcEntry kPhysicalDeviceCommands[] = {
      proc(icd::GetPhysicalDeviceExternalBufferProperties)},
     {"vkGetPhysicalDeviceExternalBufferPropertiesKHR",
      proc(icd::GetPhysicalDeviceExternalBufferProperties)},
+    {"vkGetPhysicalDeviceImageFormatProperties", proc(icd::GetPhysicalDeviceImageFormatProperties)},
     {"vkGetPhysicalDeviceImageFormatProperties2", proc(icd::GetPhysicalDeviceImageFormatProperties2)},
     {"vkGetPhysicalDeviceImageFormatProperties2KHR",
      proc(icd::GetPhysicalDeviceImageFormatProperties2)},

@@ -31,6 +31,7 @@ bool resolve(VkInstance h, InstanceFns* f) {
   WSYS_GET(GetPhysicalDeviceQueueFamilyProperties);
   WSYS_GET(GetPhysicalDeviceQueueFamilyProperties2);
   WSYS_GET(EnumerateDeviceExtensionProperties);
+  WSYS_GET(GetPhysicalDeviceImageFormatProperties);
   WSYS_GET(GetPhysicalDeviceImageFormatProperties2);
   WSYS_GET(CreateDevice);
   WSYS_GET(GetDeviceProcAddr);
@@ -52,7 +53,8 @@ bool resolve(VkInstance h, InstanceFns* f) {
             h, "vkGetPhysicalDeviceImageFormatProperties2KHR");
   return f->DestroyInstance && f->EnumeratePhysicalDevices && f->GetPhysicalDeviceProperties &&
          f->GetPhysicalDeviceProperties2 && f->GetPhysicalDeviceMemoryProperties &&
-         f->EnumerateDeviceExtensionProperties && f->GetPhysicalDeviceImageFormatProperties2 &&
+         f->EnumerateDeviceExtensionProperties && f->GetPhysicalDeviceImageFormatProperties &&
+         f->GetPhysicalDeviceImageFormatProperties2 &&
          f->GetPhysicalDeviceFeatures && f->GetPhysicalDeviceQueueFamilyProperties &&
          f->CreateDevice && f->GetDeviceProcAddr;
 }

@@ -34,9 +34,10 @@ void put_identity(const PhysicalDevice& pd, VkPhysicalDeviceProperties* p) {
               std::min(pd.device_name.size(), sizeof p->deviceName - 1));
   if (pd.sparse) {
     p->limits.sparseAddressSpaceSize = pd.sparse_address_space_bytes;
-    // Buffers only. Unbound pages are the writable sink: reads there are
-    // not zero (residencyNonResidentStrict), and no standard block shapes
-    // concern buffers.
+    // Residency for buffers only (images bind opaquely). Unbound pages are
+    // the writable sink: reads there are not zero
+    // (residencyNonResidentStrict), and no image is partially resident, so
+    // no block shape or mip tail property applies.
     p->sparseProperties = VkPhysicalDeviceSparseProperties{};
   }
 }
@@ -45,6 +46,18 @@ void put_queue_flags(const PhysicalDevice& pd, VkQueueFamilyProperties* q) {
   // Every family can bind: vkQueueBindSparse is fenced into whichever
   // lavapipe queue it is called on.
   if (pd.sparse) q->queueFlags |= VK_QUEUE_SPARSE_BINDING_BIT;
+}
+
+// The sparse create flags vkCreateImage accepts here (sparse_image.cpp):
+// SPARSE_BINDING (SPARSE_ALIASED with it) where sparse binding is offered,
+// SPARSE_RESIDENCY nowhere. lavapipe's format queries ignore the sparse
+// flags, so the ICD answers for them: an image that cannot be created is
+// VK_ERROR_FORMAT_NOT_SUPPORTED, which is how an application (and the CTS)
+// learns that a partially resident image of that format is not available.
+bool sparse_image_flags_ok(const PhysicalDevice& pd, VkImageCreateFlags flags) {
+  if (!(flags & kSparseImageFlags)) return true;
+  if (flags & VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT) return false;
+  return pd.sparse && (flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT);
 }
 
 }  // namespace
@@ -199,19 +212,37 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties2(
     for (uint32_t i = 0; i < *count; i++) put_queue_flags(*pd, &out[i].queueFamilyProperties);
 }
 
+VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties(
+    VkPhysicalDevice h, VkFormat format, VkImageType type, VkImageTiling tiling,
+    VkImageUsageFlags usage, VkImageCreateFlags flags, VkImageFormatProperties* out) {
+  PhysicalDevice* pd = find_physical_device(h);
+  if (!pd || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!sparse_image_flags_ok(*pd, flags)) {
+    *out = {};
+    return VK_ERROR_FORMAT_NOT_SUPPORTED;
+  }
+  return pd->instance->fn.GetPhysicalDeviceImageFormatProperties(h, format, type, tiling, usage,
+                                                                 flags, out);
+}
+
 VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
     VkPhysicalDevice h, const VkPhysicalDeviceImageFormatInfo2* info,
     VkImageFormatProperties2* out) {
   PhysicalDevice* pd = find_physical_device(h);
-  if (!pd) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!pd || !info || !out) return VK_ERROR_INITIALIZATION_FAILED;
+  if (!sparse_image_flags_ok(*pd, info->flags)) {
+    out->imageFormatProperties = {};
+    return VK_ERROR_FORMAT_NOT_SUPPORTED;
+  }
   VkResult r = pd->instance->fn.GetPhysicalDeviceImageFormatProperties2(h, info, out);
   if (r != VK_SUCCESS) return r;
   const auto* ext = find_in_chain<VkPhysicalDeviceExternalImageFormatInfo>(
       info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO);
   if (!ext || ext->handleType == 0) return VK_SUCCESS;
   // Any image lavapipe can make can live in a wsys BO; opaque fds (and on
-  // a real device dma-bufs) are the only handles wsys offers.
-  if (!pd->handle_type_ok(ext->handleType)) {
+  // a real device dma-bufs) are the only handles wsys offers. A sparse
+  // image's memory is many BOs: nothing to export or import.
+  if (!pd->handle_type_ok(ext->handleType) || (info->flags & kSparseImageFlags)) {
     out->imageFormatProperties = {};
     return VK_ERROR_FORMAT_NOT_SUPPORTED;
   }

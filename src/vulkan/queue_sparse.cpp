@@ -1,5 +1,5 @@
-// vkQueueBindSparse: sparse buffer binds as wsys VM_BINDs, ordered with the
-// queue's other work through lavapipe's own queue.
+// vkQueueBindSparse: sparse buffer and opaque image binds as wsys VM_BINDs,
+// ordered with the queue's other work through lavapipe's own queue.
 //
 // lavapipe cannot bind, and the calling thread must not block (an
 // application may wait in vkQueueBindSparse for a timeline value it
@@ -32,9 +32,16 @@ namespace {
 // only vkDestroyDevice with binds still waiting (invalid usage) sees it.
 constexpr uint64_t kGatePollNs = 100'000'000;
 
-VkResult invalid(uint32_t info, uint32_t buffer_bind, uint32_t bind, const char* what) {
-  log_error("vkQueueBindSparse: info %u, buffer bind %u, bind %u: %s (nothing submitted)", info,
-            buffer_bind, bind, what);
+// What kind of bind a message is about.
+enum class BindKind { Buffer, ImageOpaque, Image };
+
+VkResult invalid(uint32_t info, BindKind kind, uint32_t resource_bind, uint32_t bind,
+                 const char* what) {
+  log_error("vkQueueBindSparse: info %u, %s bind %u, bind %u: %s (nothing submitted)", info,
+            kind == BindKind::Buffer        ? "buffer"
+            : kind == BindKind::ImageOpaque ? "image opaque"
+                                            : "image",
+            resource_bind, bind, what);
   return VK_ERROR_VALIDATION_FAILED_EXT;
 }
 
@@ -213,7 +220,8 @@ class SparseQueue {
       Result<void> r = b.bo
                            ? b.buffer->bind(batch, b.block_first, b.block_count, *b.bo, b.bo_offset)
                            : b.buffer->unbind(batch, b.block_first, b.block_count);
-      // Checked at submission: only a buffer destroyed meanwhile fails.
+      // Checked at submission: only a buffer (image) destroyed meanwhile
+      // fails.
       if (!r.ok()) log_error("vkQueueBindSparse: bind dropped: %s", std::strerror(-r.error()));
     }
     if (batch.empty()) return;
@@ -245,6 +253,48 @@ void SparseQueueDeleter::operator()(SparseQueue* q) const {
 
 namespace {
 
+// Checks one VkSparseMemoryBind of a resource (a buffer of `size` bytes,
+// `aligned_size` rounded up to the block, or an image, whose size is its
+// memory requirements' and already whole blocks) and resolves what it
+// names into `out`; the problem, or null.
+const char* check_memory_bind(Device& d, const std::shared_ptr<wsys::SparseBuffer>& sb,
+                              VkDeviceSize size, VkDeviceSize aligned_size, uint32_t type_bits,
+                              bool image, const VkSparseMemoryBind& m, SparseBind* out) {
+  if (m.flags)
+    return image ? "flags (METADATA: the image has no metadata aspect)"
+                 : "flags (metadata is for images)";
+  if (m.size == 0) return "size 0";
+  if (m.resourceOffset % kSparseBlockBytes) return "resourceOffset is not a multiple of 64 KiB";
+  if (m.resourceOffset >= aligned_size || m.size > aligned_size - m.resourceOffset)
+    return image ? "beyond the image's memory requirements" : "beyond the buffer";
+  if (m.size % kSparseBlockBytes && m.resourceOffset + m.size != size)
+    return "size is not a multiple of 64 KiB nor reaches the resource's end";
+  SparseBind& b = *out;
+  b.buffer = sb;
+  b.block_first = m.resourceOffset / kSparseBlockBytes;
+  b.block_count = (m.size + kSparseBlockBytes - 1) / kSparseBlockBytes;
+  if (m.memory == VK_NULL_HANDLE) return nullptr;
+  VkDeviceSize mem_size = 0;
+  uint32_t type = 0;
+  {
+    std::lock_guard<std::mutex> g(d.lock);
+    auto it = d.memory.find(m.memory);
+    if (it == d.memory.end()) return "unknown memory";
+    b.bo = it->second->bo;
+    mem_size = it->second->size;
+    type = it->second->type_index;
+  }
+  if (m.memoryOffset % kSparseBlockBytes) return "memoryOffset is not a multiple of 64 KiB";
+  if (m.memoryOffset > mem_size || m.size > mem_size - m.memoryOffset) return "beyond the memory";
+  if (b.block_count * kSparseBlockBytes > b.bo->size() - m.memoryOffset)
+    return "the memory does not hold whole 64 KiB blocks there";
+  if (!(type_bits & (1u << type)))
+    return image ? "a memory type the image does not allow"
+                 : "a memory type the buffer does not allow";
+  b.bo_offset = m.memoryOffset;
+  return nullptr;
+}
+
 // Checks every bind of the call and resolves what it names; the first
 // problem is returned (and logged) with nothing done.
 VkResult check_binds(Device& d, uint32_t count, const VkBindSparseInfo* infos,
@@ -252,53 +302,42 @@ VkResult check_binds(Device& d, uint32_t count, const VkBindSparseInfo* infos,
   out->assign(count, {});
   for (uint32_t i = 0; i < count; i++) {
     const VkBindSparseInfo& info = infos[i];
-    if (info.imageOpaqueBindCount || info.imageBindCount)
-      return invalid(i, 0, 0, "sparse images are not supported");
+    if (info.imageBindCount)
+      return invalid(i, BindKind::Image, 0, 0,
+                     "pImageBinds: sparse residency images are not supported");
     if ((info.waitSemaphoreCount && !info.pWaitSemaphores) ||
         (info.signalSemaphoreCount && !info.pSignalSemaphores) ||
-        (info.bufferBindCount && !info.pBufferBinds))
-      return invalid(i, 0, 0, "a count without its array");
+        (info.bufferBindCount && !info.pBufferBinds) ||
+        (info.imageOpaqueBindCount && !info.pImageOpaqueBinds))
+      return invalid(i, BindKind::Buffer, 0, 0, "a count without its array");
     for (uint32_t j = 0; j < info.bufferBindCount; j++) {
       const VkSparseBufferMemoryBindInfo& bb = info.pBufferBinds[j];
       SparseBufferRecord rec;
       std::shared_ptr<wsys::SparseBuffer> sb = find_sparse_buffer(d, bb.buffer, &rec);
-      if (!sb) return invalid(i, j, 0, "not a sparse buffer of this device");
-      if (bb.bindCount && !bb.pBinds) return invalid(i, j, 0, "a count without its array");
+      if (!sb) return invalid(i, BindKind::Buffer, j, 0, "not a sparse buffer of this device");
+      if (bb.bindCount && !bb.pBinds)
+        return invalid(i, BindKind::Buffer, j, 0, "a count without its array");
       for (uint32_t k = 0; k < bb.bindCount; k++) {
-        const VkSparseMemoryBind& m = bb.pBinds[k];
-        if (m.flags) return invalid(i, j, k, "flags (metadata is for images)");
-        if (m.size == 0) return invalid(i, j, k, "size 0");
-        if (m.resourceOffset % kSparseBlockBytes)
-          return invalid(i, j, k, "resourceOffset is not a multiple of 64 KiB");
-        if (m.resourceOffset >= rec.aligned_size || m.size > rec.aligned_size - m.resourceOffset)
-          return invalid(i, j, k, "beyond the buffer");
-        if (m.size % kSparseBlockBytes && m.resourceOffset + m.size != rec.size)
-          return invalid(i, j, k, "size is not a multiple of 64 KiB nor reaches the buffer's end");
         SparseBind b;
-        b.buffer = sb;
-        b.block_first = m.resourceOffset / kSparseBlockBytes;
-        b.block_count = (m.size + kSparseBlockBytes - 1) / kSparseBlockBytes;
-        if (m.memory != VK_NULL_HANDLE) {
-          VkDeviceSize mem_size = 0;
-          uint32_t type = 0;
-          {
-            std::lock_guard<std::mutex> g(d.lock);
-            auto it = d.memory.find(m.memory);
-            if (it == d.memory.end()) return invalid(i, j, k, "unknown memory");
-            b.bo = it->second->bo;
-            mem_size = it->second->size;
-            type = it->second->type_index;
-          }
-          if (m.memoryOffset % kSparseBlockBytes)
-            return invalid(i, j, k, "memoryOffset is not a multiple of 64 KiB");
-          if (m.memoryOffset > mem_size || m.size > mem_size - m.memoryOffset)
-            return invalid(i, j, k, "beyond the memory");
-          if (b.block_count * kSparseBlockBytes > b.bo->size() - m.memoryOffset)
-            return invalid(i, j, k, "the memory does not hold whole 64 KiB blocks there");
-          if (!(rec.memory_type_bits & (1u << type)))
-            return invalid(i, j, k, "a memory type the buffer does not allow");
-          b.bo_offset = m.memoryOffset;
-        }
+        if (const char* why = check_memory_bind(d, sb, rec.size, rec.aligned_size,
+                                                rec.memory_type_bits, false, bb.pBinds[k], &b))
+          return invalid(i, BindKind::Buffer, j, k, why);
+        (*out)[i].push_back(std::move(b));
+      }
+    }
+    // Opaque image binds: the same block ranges, of the image's range.
+    for (uint32_t j = 0; j < info.imageOpaqueBindCount; j++) {
+      const VkSparseImageOpaqueMemoryBindInfo& ib = info.pImageOpaqueBinds[j];
+      SparseImageRecord rec;
+      std::shared_ptr<wsys::SparseBuffer> sb = find_sparse_image(d, ib.image, &rec);
+      if (!sb) return invalid(i, BindKind::ImageOpaque, j, 0, "not a sparse image of this device");
+      if (ib.bindCount && !ib.pBinds)
+        return invalid(i, BindKind::ImageOpaque, j, 0, "a count without its array");
+      for (uint32_t k = 0; k < ib.bindCount; k++) {
+        SparseBind b;
+        if (const char* why = check_memory_bind(d, sb, rec.size, rec.size, rec.memory_type_bits,
+                                                true, ib.pBinds[k], &b))
+          return invalid(i, BindKind::ImageOpaque, j, k, why);
         (*out)[i].push_back(std::move(b));
       }
     }
@@ -352,7 +391,7 @@ VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue queue, uint32_t count,
     return VK_ERROR_VALIDATION_FAILED_EXT;
   }
   if (d->lost.load()) return VK_ERROR_DEVICE_LOST;
-  if (count && !infos) return invalid(0, 0, 0, "bindInfoCount without pBindInfo");
+  if (count && !infos) return invalid(0, BindKind::Buffer, 0, 0, "bindInfoCount without pBindInfo");
   std::vector<std::vector<SparseBind>> binds;
   if (VkResult r = check_binds(*d, count, infos, &binds); r != VK_SUCCESS) return r;
   SparseDevice& s = *d->sparse;

@@ -1,11 +1,12 @@
 // Sparse binding in the ICD: what a VkDevice with a sparse feature enabled
-// keeps (sparse buffers, per-queue bind workers) and the helpers the
-// device, buffer and queue code share. lavapipe has no sparse support: a
-// sparse VkBuffer is an ordinary lavapipe buffer bound to host memory that
-// is the GPU view of a wsys::SparseBuffer's VA range, so what the VM maps
-// there (bound memory, or the writable sink) is what lavapipe reads and
-// writes. vkQueueBindSparse turns into VM_BIND on a worker thread, fenced
-// into lavapipe's queue with two private timeline semaphores (see
+// keeps (sparse buffers and images, per-queue bind workers) and the helpers
+// the device, buffer, image and queue code share. lavapipe has no sparse
+// support: a sparse VkBuffer (or VkImage) is an ordinary lavapipe buffer
+// (image) bound to host memory that is the GPU view of a
+// wsys::SparseBuffer's VA range, so what the VM maps there (bound memory,
+// or the writable sink) is what lavapipe reads and writes.
+// vkQueueBindSparse turns into VM_BIND on a worker thread, fenced into
+// lavapipe's queue with two private timeline semaphores (see
 // queue_sparse.cpp and README.md).
 #pragma once
 
@@ -27,6 +28,10 @@ namespace wsys::vk {
 inline constexpr VkBufferCreateFlags kSparseBufferFlags = VK_BUFFER_CREATE_SPARSE_BINDING_BIT |
                                                           VK_BUFFER_CREATE_SPARSE_RESIDENCY_BIT |
                                                           VK_BUFFER_CREATE_SPARSE_ALIASED_BIT;
+// Images: binding (opaque binds only) and aliasing; residency is refused.
+inline constexpr VkImageCreateFlags kSparseImageFlags = VK_IMAGE_CREATE_SPARSE_BINDING_BIT |
+                                                        VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT |
+                                                        VK_IMAGE_CREATE_SPARSE_ALIASED_BIT;
 // The sparse features of VkPhysicalDeviceFeatures the ICD adds.
 struct SparseFeatures {
   bool binding = false;
@@ -48,6 +53,13 @@ struct SparseFns {
   PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirements = nullptr;
   PFN_vkBindBufferMemory BindBufferMemory = nullptr;
   PFN_vkBindBufferMemory2 BindBufferMemory2 = nullptr;
+  PFN_vkCreateImage CreateImage = nullptr;
+  PFN_vkDestroyImage DestroyImage = nullptr;
+  PFN_vkGetImageMemoryRequirements GetImageMemoryRequirements = nullptr;
+  PFN_vkGetImageMemoryRequirements2 GetImageMemoryRequirements2 = nullptr;
+  PFN_vkGetDeviceImageMemoryRequirements GetDeviceImageMemoryRequirements = nullptr;
+  PFN_vkBindImageMemory BindImageMemory = nullptr;
+  PFN_vkBindImageMemory2 BindImageMemory2 = nullptr;
   PFN_vkGetDeviceQueue GetDeviceQueue = nullptr;
   PFN_vkGetDeviceQueue2 GetDeviceQueue2 = nullptr;
   PFN_vkQueueSubmit QueueSubmit = nullptr;
@@ -75,9 +87,19 @@ struct SparseBufferRecord {
   uint32_t memory_type_bits = 0;  // lavapipe's
 };
 
+// One sparse VkImage (SPARSE_BINDING: opaque binds only). Its resource is
+// the range [0, size): lavapipe's image lives at its start.
+struct SparseImageRecord {
+  std::shared_ptr<wsys::SparseBuffer> sb;           // its VA range (WritableSink)
+  VkDeviceMemory executor_memory = VK_NULL_HANDLE;  // lavapipe's import of the range's view
+  VkDeviceSize size = 0;  // the memory requirements' size: lavapipe's, rounded up to the block
+  VkImageCreateFlags flags = 0;
+  uint32_t memory_type_bits = 0;  // lavapipe's
+};
+
 // One block-range bind or unbind, checked and holding what it needs.
 struct SparseBind {
-  std::shared_ptr<wsys::SparseBuffer> buffer;
+  std::shared_ptr<wsys::SparseBuffer> buffer;  // the VA range of a sparse buffer or image
   uint64_t block_first = 0, block_count = 0;
   BoRef bo;  // null: unbind
   uint64_t bo_offset = 0;
@@ -99,6 +121,8 @@ struct SparseDevice {
   // buffers.size(), read without the lock: while no sparse buffer lives,
   // other buffers' commands skip the table (the device lookup is all).
   std::atomic<size_t> buffer_count{0};
+  std::unordered_map<VkImage, std::unique_ptr<SparseImageRecord>> images;
+  std::atomic<size_t> image_count{0};                  // images.size(), like buffer_count
   std::unordered_map<VkQueue, SparseQueuePtr> queues;  // created lazily
   std::vector<VkQueue> known_queues;                   // registered for find_queue_device
 };
@@ -137,8 +161,19 @@ PFN_vkVoidFunction sparse_device_command(const char* name);
 std::shared_ptr<wsys::SparseBuffer> find_sparse_buffer(Device& d, VkBuffer b,
                                                        SparseBufferRecord* copy = nullptr);
 
+// lavapipe's import (host memory of the first of `type_bits`' types) of
+// the GPU view of the whole of `sb`'s range, which a sparse buffer or
+// image is bound to at offset 0 (sparse_buffer.cpp).
+VkResult import_sparse_range(Device& d, const wsys::SparseBuffer& sb, uint32_t type_bits,
+                             VkDeviceMemory* out);
+
+// The image the VkImage is, if sparse (null otherwise).
+std::shared_ptr<wsys::SparseBuffer> find_sparse_image(Device& d, VkImage i,
+                                                      SparseImageRecord* copy = nullptr);
+
 // The commands of a device with sparse state (sparse_buffer.cpp,
-// queue_sparse.cpp); each forwards to lavapipe what is not sparse.
+// sparse_image.cpp, queue_sparse.cpp); each forwards to lavapipe what is
+// not sparse.
 namespace icd {
 
 VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreateInfo* ci,
@@ -156,6 +191,29 @@ VKAPI_ATTR VkResult VKAPI_CALL BindBufferMemory(VkDevice device, VkBuffer buffer
                                                 VkDeviceMemory memory, VkDeviceSize offset);
 VKAPI_ATTR VkResult VKAPI_CALL BindBufferMemory2(VkDevice device, uint32_t count,
                                                  const VkBindBufferMemoryInfo* infos);
+VKAPI_ATTR VkResult VKAPI_CALL CreateImage(VkDevice device, const VkImageCreateInfo* ci,
+                                           const VkAllocationCallbacks* alloc, VkImage* out);
+VKAPI_ATTR void VKAPI_CALL DestroyImage(VkDevice device, VkImage image,
+                                        const VkAllocationCallbacks* alloc);
+VKAPI_ATTR void VKAPI_CALL GetImageMemoryRequirements(VkDevice device, VkImage image,
+                                                      VkMemoryRequirements* req);
+VKAPI_ATTR void VKAPI_CALL GetImageMemoryRequirements2(VkDevice device,
+                                                       const VkImageMemoryRequirementsInfo2* info,
+                                                       VkMemoryRequirements2* req);
+VKAPI_ATTR void VKAPI_CALL GetDeviceImageMemoryRequirements(
+    VkDevice device, const VkDeviceImageMemoryRequirements* info, VkMemoryRequirements2* req);
+VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory(VkDevice device, VkImage image,
+                                               VkDeviceMemory memory, VkDeviceSize offset);
+VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory2(VkDevice device, uint32_t count,
+                                                const VkBindImageMemoryInfo* infos);
+VKAPI_ATTR void VKAPI_CALL GetImageSparseMemoryRequirements(
+    VkDevice device, VkImage image, uint32_t* count, VkSparseImageMemoryRequirements* reqs);
+VKAPI_ATTR void VKAPI_CALL GetImageSparseMemoryRequirements2(
+    VkDevice device, const VkImageSparseMemoryRequirementsInfo2* info, uint32_t* count,
+    VkSparseImageMemoryRequirements2* reqs);
+VKAPI_ATTR void VKAPI_CALL GetDeviceImageSparseMemoryRequirements(
+    VkDevice device, const VkDeviceImageMemoryRequirements* info, uint32_t* count,
+    VkSparseImageMemoryRequirements2* reqs);
 VKAPI_ATTR void VKAPI_CALL GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index,
                                           VkQueue* queue);
 VKAPI_ATTR void VKAPI_CALL GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2* info,

@@ -69,6 +69,22 @@ VkResult check_sparse_create(const SparseDevice& s, const PhysicalDevice& pd,
 
 }  // namespace
 
+VkResult import_sparse_range(Device& d, const wsys::SparseBuffer& sb, uint32_t type_bits,
+                             VkDeviceMemory* out) {
+  void* view = d.wsys->gpu_view(sb.gpu_va());
+  if (!view) return VK_ERROR_OUT_OF_DEVICE_MEMORY;  // the physical device promised one
+  VkImportMemoryHostPointerInfoEXT host{};
+  host.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
+  host.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+  host.pHostPointer = view;
+  VkMemoryAllocateInfo mai{};
+  mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  mai.pNext = &host;
+  mai.allocationSize = sb.size();
+  mai.memoryTypeIndex = type_bits ? std::countr_zero(type_bits) : 0;
+  return d.fn.AllocateMemory(d.handle, &mai, nullptr, out);
+}
+
 std::shared_ptr<wsys::SparseBuffer> find_sparse_buffer(Device& d, VkBuffer b,
                                                        SparseBufferRecord* copy) {
   if (!d.sparse || d.sparse->buffer_count.load(std::memory_order_acquire) == 0) return nullptr;
@@ -101,8 +117,6 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreat
     return vk_result_of(sb.error(), FailureKind::DeviceMemory, "vkCreateBuffer",
                         "reserving the sparse range");
   rec->sb = *sb;
-  void* view = d->wsys->gpu_view(rec->sb->gpu_va());
-  if (!view) return VK_ERROR_OUT_OF_DEVICE_MEMORY;  // the physical device promised one
 
   VkBufferCreateInfo lci = *ci;
   lci.flags &= ~kSparseBufferFlags;
@@ -114,16 +128,7 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreat
 
   // lavapipe imports the whole range's view as host memory; the buffer
   // lives at its start.
-  VkImportMemoryHostPointerInfoEXT host{};
-  host.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
-  host.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
-  host.pHostPointer = view;
-  VkMemoryAllocateInfo mai{};
-  mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-  mai.pNext = &host;
-  mai.allocationSize = rec->sb->size();
-  mai.memoryTypeIndex = req.memoryTypeBits ? std::countr_zero(req.memoryTypeBits) : 0;
-  r = d->fn.AllocateMemory(device, &mai, nullptr, &rec->executor_memory);
+  r = import_sparse_range(*d, *rec->sb, req.memoryTypeBits, &rec->executor_memory);
   if (r == VK_SUCCESS) {
     r = s->fn.BindBufferMemory(device, *out, rec->executor_memory, 0);
     if (r != VK_SUCCESS) d->fn.FreeMemory(device, rec->executor_memory, nullptr);

@@ -2,7 +2,9 @@
 // flag it adds (and, on panfrost or with lavapipe on CPU mappings, does
 // not), vkCreateDevice taking them out of what lavapipe gets, sparse
 // buffers (requirements, binds, rebinds, unbinds, aliasing) read and
-// written by lavapipe's transfers and a compute shader, vkQueueBindSparse
+// written by lavapipe's transfers and a compute shader, SPARSE_BINDING
+// images bound opaquely in pieces (requirements, upload and read-back
+// through buffer copies, rebinds, unbinds, refused binds), vkQueueBindSparse
 // ordered against submissions by binary and timeline semaphores (a bind
 // waiting for a value the host signals later) and fences, invalid binds
 // refused with nothing changed, and freed memory that stays bound.
@@ -132,6 +134,16 @@ TEST(NoSparse, NeitherOfferedNorAccepted) {
   for (const auto& q : o.families) EXPECT_FALSE(q.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
   for (const auto& q : o.families2)
     EXPECT_FALSE(q.queueFamilyProperties.queueFlags & VK_QUEUE_SPARSE_BINDING_BIT);
+  // No sparse image of any kind: the format queries say so.
+  VkImageFormatProperties ifp{};
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties(
+                inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D,
+                VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                VK_IMAGE_CREATE_SPARSE_BINDING_BIT, &ifp),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
+  VK_OK(vkGetPhysicalDeviceImageFormatProperties(inst.physical(), VK_FORMAT_R8G8B8A8_UINT,
+                                                 VK_IMAGE_TYPE_2D, VK_IMAGE_TILING_OPTIMAL,
+                                                 VK_IMAGE_USAGE_TRANSFER_DST_BIT, 0, &ifp));
   SparseDevice dev;
   EXPECT_EQ(dev.init(inst, sparse_features(false, false)), VK_ERROR_FEATURE_NOT_PRESENT);
   SparseDevice dev2;
@@ -175,10 +187,12 @@ class Sparse : public ::testing::Test {
 
   // Host-visible memory of `size` for sparse buffers, mapped, each word
   // tagged with `tag`.
-  VkDeviceMemory memory(VkDeviceSize size, uint32_t tag, uint32_t** map = nullptr) {
-    VkBuffer probe = sparse_buffer(kBlock);
+  // `type_bits`: of an image's requirements (default: a sparse buffer's).
+  VkDeviceMemory memory(VkDeviceSize size, uint32_t tag, uint32_t** map = nullptr,
+                        uint32_t type_bits = 0) {
     VkMemoryRequirements req{};
-    vkGetBufferMemoryRequirements(dev.get(), probe, &req);
+    req.memoryTypeBits = type_bits;
+    if (!type_bits) vkGetBufferMemoryRequirements(dev.get(), sparse_buffer(kBlock), &req);
     VkMemoryAllocateInfo ai{};
     ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
     ai.allocationSize = size;
@@ -195,6 +209,97 @@ class Sparse : public ::testing::Test {
     if (map) *map = w;
     memories.push_back(m);
     return m;
+  }
+
+  // A SPARSE_BINDING image: 2D RGBA8 (uint), one mip, transfer src/dst.
+  VkImageCreateInfo image_info(uint32_t width, uint32_t height, uint32_t layers = 1,
+                               VkImageCreateFlags flags = VK_IMAGE_CREATE_SPARSE_BINDING_BIT) {
+    VkImageCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+    ci.flags = flags;
+    ci.imageType = VK_IMAGE_TYPE_2D;
+    ci.format = VK_FORMAT_R8G8B8A8_UINT;
+    ci.extent = {width, height, 1};
+    ci.mipLevels = 1;
+    ci.arrayLayers = layers;
+    ci.samples = VK_SAMPLE_COUNT_1_BIT;
+    ci.tiling = VK_IMAGE_TILING_OPTIMAL;
+    ci.usage = VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    ci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    ci.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    return ci;
+  }
+  VkImage sparse_image(const VkImageCreateInfo& ci) {
+    VkImage i = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateImage(dev.get(), &ci, nullptr, &i), VK_SUCCESS);
+    if (i) images.push_back(i);
+    return i;
+  }
+
+  // vkQueueBindSparse of opaque `binds` on `image` in one info.
+  VkResult bind_image(VkImage image, std::vector<VkSparseMemoryBind> binds,
+                      VkFence fence = VK_NULL_HANDLE) {
+    VkSparseImageOpaqueMemoryBindInfo ib{};
+    ib.image = image;
+    ib.bindCount = static_cast<uint32_t>(binds.size());
+    ib.pBinds = binds.data();
+    VkBindSparseInfo info{};
+    info.sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO;
+    info.imageOpaqueBindCount = 1;
+    info.pImageOpaqueBinds = &ib;
+    return vkQueueBindSparse(dev.queue(), 1, &info, fence);
+  }
+  VkResult bind_image_now(VkImage image, std::vector<VkSparseMemoryBind> binds) {
+    VkFence f = fence();
+    VkResult r = bind_image(image, std::move(binds), f);
+    if (r != VK_SUCCESS) return r;
+    return vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond);
+  }
+
+  // The whole of a one-mip color image to/from a host buffer, the image
+  // going from `from` to TRANSFER_SRC_OPTIMAL (upload) or staying there.
+  static void image_barrier(VkCommandBuffer cb, VkImage image, uint32_t layers, VkImageLayout from,
+                            VkImageLayout to) {
+    VkImageMemoryBarrier b{};
+    b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
+    b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+    b.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+    b.oldLayout = from;
+    b.newLayout = to;
+    b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.image = image;
+    b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, layers};
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0,
+                         nullptr, 0, nullptr, 1, &b);
+  }
+  static VkBufferImageCopy whole(const VkImageCreateInfo& ci) {
+    VkBufferImageCopy c{};
+    c.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, ci.arrayLayers};
+    c.imageExtent = ci.extent;
+    return c;
+  }
+  VkResult upload(VkImage image, const VkImageCreateInfo& ci, Buffer* src, VkImageLayout from) {
+    const VkBufferImageCopy c = whole(ci);
+    return dev.run([&](VkCommandBuffer cb) {
+      image_barrier(cb, image, ci.arrayLayers, from, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL);
+      vkCmdCopyBufferToImage(cb, src->buffer, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &c);
+      image_barrier(cb, image, ci.arrayLayers, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                    VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    });
+  }
+  std::vector<uint32_t> download(VkImage image, const VkImageCreateInfo& ci) {
+    const VkDeviceSize bytes =
+        VkDeviceSize{ci.extent.width} * ci.extent.height * ci.arrayLayers * 4;
+    Buffer* dst = host_buffer(bytes);
+    const VkBufferImageCopy c = whole(ci);
+    EXPECT_EQ(dev.run([&](VkCommandBuffer cb) {
+      vkCmdCopyImageToBuffer(cb, image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, dst->buffer, 1, &c);
+    }),
+              VK_SUCCESS);
+    std::vector<uint32_t> out(bytes / 4);
+    std::memcpy(out.data(), dst->map, bytes);
+    return out;
   }
 
   // A plain host-visible buffer (its own memory), for reading back.
@@ -312,6 +417,7 @@ class Sparse : public ::testing::Test {
     if (!dev.get()) return;
     vkDeviceWaitIdle(dev.get());
     for (VkBuffer b : buffers) vkDestroyBuffer(dev.get(), b, nullptr);
+    for (VkImage i : images) vkDestroyImage(dev.get(), i, nullptr);
     for (VkDeviceMemory m : memories) vkFreeMemory(dev.get(), m, nullptr);
     for (VkFence f : fences) vkDestroyFence(dev.get(), f, nullptr);
     for (VkSemaphore s : semaphores) vkDestroySemaphore(dev.get(), s, nullptr);
@@ -322,6 +428,7 @@ class Sparse : public ::testing::Test {
   Instance inst;
   SparseDevice dev;
   std::vector<VkBuffer> buffers;
+  std::vector<VkImage> images;
   std::vector<VkDeviceMemory> memories;
   std::vector<VkFence> fences;
   std::vector<VkSemaphore> semaphores;
@@ -334,7 +441,7 @@ TEST_F(Sparse, FeaturesQueueFlagAndProperties) {
     EXPECT_TRUE(f->sparseBinding);
     EXPECT_TRUE(f->sparseResidencyBuffer);
     EXPECT_TRUE(f->sparseResidencyAliased);
-    EXPECT_FALSE(f->sparseResidencyImage2D) << "sparse images are not offered";
+    EXPECT_FALSE(f->sparseResidencyImage2D) << "partially resident images are not offered";
     EXPECT_FALSE(f->sparseResidencyImage3D);
     EXPECT_FALSE(f->sparseResidency2Samples);
   }
@@ -724,6 +831,288 @@ TEST_F(Sparse, DestroyingABufferWithBoundPagesReleasesThem) {
   EXPECT_TRUE(is_tagged(read(again, 0, 2 * kBlock), 0, 2 * kBlock / 4, 0xe, 0));
 }
 
+// --- Sparse images: SPARSE_BINDING, bound opaquely -------------------------------
+
+// Texel i of the upload pattern: never zero, never a tag.
+uint32_t texel(size_t i) {
+  return 0x80000000u | static_cast<uint32_t>(i * 2654435761u >> 1) | 1u;
+}
+
+TEST_F(Sparse, ImageRequirementsAreWholeBlocksAndNoResidency) {
+  // Opaque binding only: no residency feature, no sparse image format.
+  Offer o = offer_of(inst.physical());
+  EXPECT_FALSE(o.features.sparseResidencyImage2D);
+  uint32_t n = 99;
+  vkGetPhysicalDeviceSparseImageFormatProperties(
+      inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D, VK_SAMPLE_COUNT_1_BIT,
+      VK_IMAGE_USAGE_TRANSFER_DST_BIT, VK_IMAGE_TILING_OPTIMAL, &n, nullptr);
+  EXPECT_EQ(n, 0u);
+  VkPhysicalDeviceSparseImageFormatInfo2 sfi{};
+  sfi.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SPARSE_IMAGE_FORMAT_INFO_2;
+  sfi.format = VK_FORMAT_R8G8B8A8_UINT;
+  sfi.type = VK_IMAGE_TYPE_2D;
+  sfi.samples = VK_SAMPLE_COUNT_1_BIT;
+  sfi.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+  sfi.tiling = VK_IMAGE_TILING_OPTIMAL;
+  n = 99;
+  vkGetPhysicalDeviceSparseImageFormatProperties2(inst.physical(), &sfi, &n, nullptr);
+  EXPECT_EQ(n, 0u);
+  // The format queries accept SPARSE_BINDING (the image can be made), not
+  // SPARSE_RESIDENCY (it cannot).
+  VkImageFormatProperties ifp{};
+  VK_OK(vkGetPhysicalDeviceImageFormatProperties(
+      inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D, VK_IMAGE_TILING_OPTIMAL,
+      VK_IMAGE_USAGE_TRANSFER_DST_BIT, VK_IMAGE_CREATE_SPARSE_BINDING_BIT, &ifp));
+  EXPECT_GT(ifp.maxExtent.width, 0u);
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties(
+                inst.physical(), VK_FORMAT_R8G8B8A8_UINT, VK_IMAGE_TYPE_2D,
+                VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT, &ifp),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
+  EXPECT_EQ(ifp.maxExtent.width, 0u);
+  VkPhysicalDeviceImageFormatInfo2 fi2{};
+  fi2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_IMAGE_FORMAT_INFO_2;
+  fi2.format = VK_FORMAT_R8G8B8A8_UINT;
+  fi2.type = VK_IMAGE_TYPE_2D;
+  fi2.tiling = VK_IMAGE_TILING_OPTIMAL;
+  fi2.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+  fi2.flags = VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_ALIASED_BIT;
+  VkImageFormatProperties2 ifp2{};
+  ifp2.sType = VK_STRUCTURE_TYPE_IMAGE_FORMAT_PROPERTIES_2;
+  VK_OK(vkGetPhysicalDeviceImageFormatProperties2(inst.physical(), &fi2, &ifp2));
+  fi2.flags |= VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT;
+  EXPECT_EQ(vkGetPhysicalDeviceImageFormatProperties2(inst.physical(), &fi2, &ifp2),
+            VK_ERROR_FORMAT_NOT_SUPPORTED);
+
+  const VkImageCreateInfo ci = image_info(200, 100, 3);
+  VkImage img = sparse_image(ci);
+  ASSERT_NE(img, VK_NULL_HANDLE);
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  EXPECT_EQ(req.alignment, kBlock);
+  EXPECT_EQ(req.size % kBlock, 0u);
+  EXPECT_GE(req.size, VkDeviceSize{200 * 100 * 3 * 4});
+  EXPECT_NE(req.memoryTypeBits, 0u);
+
+  VkMemoryDedicatedRequirements ded{};
+  ded.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS;
+  VkMemoryRequirements2 r2{};
+  r2.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2;
+  r2.pNext = &ded;
+  VkImageMemoryRequirementsInfo2 ri{};
+  ri.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2;
+  ri.image = img;
+  vkGetImageMemoryRequirements2(dev.get(), &ri, &r2);
+  EXPECT_EQ(r2.memoryRequirements.size, req.size);
+  EXPECT_EQ(r2.memoryRequirements.alignment, kBlock);
+  EXPECT_EQ(r2.memoryRequirements.memoryTypeBits, req.memoryTypeBits);
+  EXPECT_FALSE(ded.requiresDedicatedAllocation);
+  EXPECT_FALSE(ded.prefersDedicatedAllocation);
+
+  // Without an image: the same answer.
+  VkDeviceImageMemoryRequirements dir{};
+  dir.sType = VK_STRUCTURE_TYPE_DEVICE_IMAGE_MEMORY_REQUIREMENTS;
+  dir.pCreateInfo = &ci;
+  VkMemoryRequirements2 r3{};
+  r3.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2;
+  vkGetDeviceImageMemoryRequirements(dev.get(), &dir, &r3);
+  EXPECT_EQ(r3.memoryRequirements.size, req.size);
+  EXPECT_EQ(r3.memoryRequirements.alignment, kBlock);
+  EXPECT_EQ(r3.memoryRequirements.memoryTypeBits, req.memoryTypeBits);
+
+  // Not partially resident: no sparse requirements at all.
+  uint32_t count = 99;
+  vkGetImageSparseMemoryRequirements(dev.get(), img, &count, nullptr);
+  EXPECT_EQ(count, 0u);
+  VkImageSparseMemoryRequirementsInfo2 si{};
+  si.sType = VK_STRUCTURE_TYPE_IMAGE_SPARSE_MEMORY_REQUIREMENTS_INFO_2;
+  si.image = img;
+  count = 99;
+  vkGetImageSparseMemoryRequirements2(dev.get(), &si, &count, nullptr);
+  EXPECT_EQ(count, 0u);
+  count = 99;
+  vkGetDeviceImageSparseMemoryRequirements(dev.get(), &dir, &count, nullptr);
+  EXPECT_EQ(count, 0u);
+
+  // Ordinary images are lavapipe's as before.
+  VkImage plain = sparse_image(image_info(200, 100, 3, 0));
+  VkMemoryRequirements preq{};
+  vkGetImageMemoryRequirements(dev.get(), plain, &preq);
+  EXPECT_LT(preq.alignment, kBlock);
+  EXPECT_LE(preq.size, req.size);
+  EXPECT_GT(preq.size, req.size - kBlock) << "the sparse size is lavapipe's rounded up";
+}
+
+TEST_F(Sparse, ImageBoundInPiecesUploadsReadsBackRebindsAndUnbinds) {
+  const VkImageCreateInfo ci = image_info(256, 256, 2);
+  VkImage img = sparse_image(ci);
+  ASSERT_NE(img, VK_NULL_HANDLE);
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  const VkDeviceSize blocks = req.size / kBlock;
+  ASSERT_GE(blocks, 8u);
+  uint32_t* a = nullptr;
+  uint32_t* b = nullptr;
+  VkDeviceMemory ma = memory(req.size, 0xa, &a, req.memoryTypeBits);
+  VkDeviceMemory mb = memory(req.size, 0xb, &b, req.memoryTypeBits);
+
+  // Bound one block at a time, like the CTS: the pieces in reverse order
+  // in one info, each its own VM_BIND op.
+  std::vector<VkSparseMemoryBind> pieces;
+  for (VkDeviceSize k = blocks; k-- > 0;)
+    pieces.push_back(range(k * kBlock, kBlock, ma, k * kBlock));
+  const uint64_t binds0 = dev.stats().vm_bind_calls;
+  VK_OK(bind_image_now(img, pieces));
+  EXPECT_GT(dev.stats().vm_bind_calls, binds0) << "the bind was a VM_BIND";
+
+  // Upload through a buffer copy, read back through another.
+  const size_t texels = size_t{256} * 256 * 2;
+  Buffer* src = host_buffer(texels * 4);
+  auto* p = static_cast<uint32_t*>(src->map);
+  for (size_t i = 0; i < texels; i++) p[i] = texel(i);
+  VK_OK(upload(img, ci, src, VK_IMAGE_LAYOUT_UNDEFINED));
+  std::vector<uint32_t> want(p, p + texels);
+  EXPECT_EQ(download(img, ci), want);
+  // The texels are in A: its tag is gone where the image lives.
+  size_t untouched = 0;
+  for (size_t w = 0; w < texels; w++) untouched += a[w] == tagged(0xa, w * 4);
+  EXPECT_LT(untouched, texels / 100) << "the upload did not land in the bound memory";
+
+  // Rebind blocks [1, blocks) to B holding the same bytes: still the
+  // image; then A's blocks there are not the image any more.
+  std::memcpy(b, a, req.size);
+  VK_OK(bind_image_now(img, {range(kBlock, req.size - kBlock, mb, kBlock)}));
+  std::memset(reinterpret_cast<char*>(a) + kBlock, 0, req.size - kBlock);
+  EXPECT_EQ(download(img, ci), want);
+  // ...and B's are: zeroing B's block 1 zeroes texels (at most a block's).
+  std::memset(reinterpret_cast<char*>(b) + kBlock, 0, kBlock);
+  std::vector<uint32_t> got = download(img, ci);
+  const size_t zero = static_cast<size_t>(std::count(got.begin(), got.end(), 0u));
+  EXPECT_GT(zero, 0u);
+  EXPECT_LE(zero, kBlock / 4);
+  for (size_t i = 0; i < texels; i++) ASSERT_TRUE(got[i] == 0 || got[i] == want[i]) << i;
+
+  // A second upload writes B (blocks >= 1) and A (block 0).
+  for (size_t i = 0; i < texels; i++) p[i] = texel(i + 7);
+  VK_OK(upload(img, ci, src, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL));
+  want.assign(p, p + texels);
+  EXPECT_EQ(download(img, ci), want);
+  EXPECT_TRUE(all_are(a + kBlock / 4, (req.size - kBlock) / 4, 0)) << "A is unbound there";
+
+  // Unbind everything but block 0, then rebind the rest to B where it was:
+  // the image comes back as B holds it.
+  const uint64_t binds1 = dev.stats().vm_bind_calls;
+  VK_OK(bind_image_now(img, {range(kBlock, req.size - kBlock, VK_NULL_HANDLE)}));
+  EXPECT_GT(dev.stats().vm_bind_calls, binds1);
+  VK_OK(bind_image_now(img, {range(kBlock, req.size - kBlock, mb, kBlock)}));
+  EXPECT_EQ(download(img, ci), want);
+}
+
+// Writes to an unbound range of a non-resident image are invalid usage
+// (SPARSE_BINDING images must be fully bound when used); the ICD's sink
+// takes them, so they reach no memory. Not under the validation layer.
+TEST_F(Sparse, ImageUnboundBlocksTakeNoWrites) {
+  const VkImageCreateInfo ci = image_info(256, 256);
+  VkImage img = sparse_image(ci);
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  uint32_t* a = nullptr;
+  VkDeviceMemory ma = memory(req.size, 0xa, &a, req.memoryTypeBits);
+  VK_OK(bind_image_now(img, {range(0, req.size, ma)}));
+  VK_OK(bind_image_now(img, {range(kBlock, kBlock, VK_NULL_HANDLE)}));
+  const size_t texels = size_t{256} * 256;
+  Buffer* src = host_buffer(texels * 4);
+  for (size_t i = 0; i < texels; i++) static_cast<uint32_t*>(src->map)[i] = texel(i);
+  VK_OK(upload(img, ci, src, VK_IMAGE_LAYOUT_UNDEFINED));
+  for (VkDeviceSize w = 0; w < kBlock / 4; w++)
+    ASSERT_EQ(a[kBlock / 4 + w], tagged(0xa, kBlock + w * 4)) << "block 1 is unbound";
+  EXPECT_NE(a[0], tagged(0xa, 0)) << "block 0 is bound";
+}
+
+TEST_F(Sparse, InvalidImageCreatesAndBindsAreRefused) {
+  const VkImageCreateInfo ci = image_info(256, 256);
+  VkImage img = sparse_image(ci);
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xa, nullptr, req.memoryTypeBits);
+  const uint64_t binds0 = dev.stats().vm_bind_calls;
+  VkFence f = fence();
+  const VkSparseMemoryBind good = range(0, kBlock, m);
+  const std::vector<std::vector<VkSparseMemoryBind>> bad = {
+      {good, range(4096, kBlock, m)},                      // resourceOffset not a block
+      {good, range(req.size, kBlock, m)},                  // past the image's range
+      {good, range(req.size - kBlock, 2 * kBlock, m)},     // reaching past it
+      {good, range(0, kBlock, m, 4096)},                   // memoryOffset not a block
+      {good, range(0, 2 * kBlock, m, req.size - kBlock)},  // beyond the memory
+      {good, range(0, 1000, m)},  // a part block (the image's end is whole)
+      {good, range(0, 0, m)},     // size 0
+  };
+  for (size_t i = 0; i < bad.size(); i++)
+    EXPECT_EQ(bind_image(img, bad[i], f), VK_ERROR_VALIDATION_FAILED_EXT) << i;
+  VkSparseMemoryBind meta = good;
+  meta.flags = VK_SPARSE_MEMORY_BIND_METADATA_BIT;
+  EXPECT_EQ(bind_image(img, {meta}, f), VK_ERROR_VALIDATION_FAILED_EXT) << "no metadata aspect";
+  VkImage plain = sparse_image(image_info(64, 64, 1, 0));
+  EXPECT_EQ(bind_image(plain, {good}, f), VK_ERROR_VALIDATION_FAILED_EXT) << "not sparse";
+  // Non-opaque (residency) binds.
+  VkSparseImageMemoryBind texels{};
+  texels.subresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0};
+  texels.extent = {64, 64, 1};
+  texels.memory = m;
+  VkSparseImageMemoryBindInfo tb{img, 1, &texels};
+  VkBindSparseInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO;
+  info.imageBindCount = 1;
+  info.pImageBinds = &tb;
+  EXPECT_EQ(vkQueueBindSparse(dev.queue(), 1, &info, f), VK_ERROR_VALIDATION_FAILED_EXT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(vkGetFenceStatus(dev.get(), f), VK_NOT_READY) << "nothing was submitted";
+  EXPECT_EQ(dev.stats().vm_bind_calls, binds0);
+
+  // Bound by vkBindImageMemory(2): refused.
+  EXPECT_EQ(vkBindImageMemory(dev.get(), img, m, 0), VK_ERROR_VALIDATION_FAILED_EXT);
+  VkBindImageMemoryInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO;
+  bi.image = img;
+  bi.memory = m;
+  EXPECT_EQ(vkBindImageMemory2(dev.get(), 1, &bi), VK_ERROR_VALIDATION_FAILED_EXT);
+
+  // What is not offered: residency, and residency or aliasing without binding.
+  VkImage no = VK_NULL_HANDLE;
+  VkImageCreateInfo res = image_info(
+      64, 64, 1, VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_RESIDENCY_BIT);
+  EXPECT_EQ(vkCreateImage(dev.get(), &res, nullptr, &no), VK_ERROR_FEATURE_NOT_PRESENT);
+  res.flags = VK_IMAGE_CREATE_SPARSE_ALIASED_BIT;
+  EXPECT_EQ(vkCreateImage(dev.get(), &res, nullptr, &no), VK_ERROR_FEATURE_NOT_PRESENT);
+  // Aliasing with binding is (sparseResidencyAliased is enabled here).
+  res.flags = VK_IMAGE_CREATE_SPARSE_BINDING_BIT | VK_IMAGE_CREATE_SPARSE_ALIASED_BIT;
+  VK_OK(vkCreateImage(dev.get(), &res, nullptr, &no));
+  vkDestroyImage(dev.get(), no, nullptr);
+}
+
+TEST_F(Sparse, DestroyingAnImageWithBoundBlocksReleasesThem) {
+  const VkImageCreateInfo ci = image_info(128, 128);
+  VkImage img = sparse_image(ci);
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xe, nullptr, req.memoryTypeBits);
+  VK_OK(bind_image_now(img, {range(0, req.size, m)}));
+  Buffer* src = host_buffer(128 * 128 * 4);
+  for (size_t i = 0; i < 128 * 128; i++) static_cast<uint32_t*>(src->map)[i] = texel(i);
+  VK_OK(upload(img, ci, src, VK_IMAGE_LAYOUT_UNDEFINED));
+  const WsysVkMemoryStats s0 = dev.stats();
+  vkDestroyImage(dev.get(), img, nullptr);
+  images.erase(std::find(images.begin(), images.end(), img));
+  EXPECT_GT(dev.stats().vm_bind_calls, s0.vm_bind_calls) << "the range was unmapped";
+  // The memory is the application's and still works: bound to a new image.
+  VkImage again = sparse_image(ci);
+  VK_OK(bind_image_now(again, {range(0, req.size, m)}));
+  for (size_t i = 0; i < 128 * 128; i++) static_cast<uint32_t*>(src->map)[i] = texel(i + 3);
+  VK_OK(upload(again, ci, src, VK_IMAGE_LAYOUT_UNDEFINED));
+  auto* p = static_cast<uint32_t*>(src->map);
+  EXPECT_EQ(download(again, ci), std::vector<uint32_t>(p, p + 128 * 128));
+}
+
 // --- Device loss -----------------------------------------------------------
 // A VM_BIND the kernel refuses inside vkQueueBindSparse loses that VkDevice:
 // every later queue and wait command of it says VK_ERROR_DEVICE_LOST, and
@@ -734,9 +1123,9 @@ TEST_F(Sparse, DestroyingABufferWithBoundPagesReleasesThem) {
 
 bool in_loss_child() { return std::getenv("WSYS_VK_LOSS_CHILD") != nullptr; }
 
-// Runs this program's Sparse.LossChild with `vars` added; its exit status,
-// -1 if it did not exit. Prepared before fork: the child only calls execve.
-int run_loss_child(std::vector<std::string> vars) {
+// Runs this program's case `child` with `vars` added; its exit status, -1
+// if it did not exit. Prepared before fork: the child only calls execve.
+int run_loss_child(std::vector<std::string> vars, const char* child = "Sparse.LossChild") {
   vars.push_back("WSYS_VK_LOSS_CHILD=1");
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; e++) {
@@ -750,7 +1139,7 @@ int run_loss_child(std::vector<std::string> vars) {
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string filter = "--gtest_filter=Sparse.LossChild";
+  std::string filter = std::string("--gtest_filter=") + child;
   std::string prog = "vk_sparse_test";
   char* argv[] = {prog.data(), filter.data(), nullptr};
   pid_t pid = fork();
@@ -813,6 +1202,33 @@ TEST_F(Sparse, LossChild) {
   VK_OK(vkWaitForFences(s.b.get(), 1, &fb, VK_TRUE, 10 * kSecond));
   VK_OK(vkQueueWaitIdle(s.b.queue()));
   vkDestroyFence(s.b.get(), fb, nullptr);
+}
+
+// The same for an opaque image bind: one VM_BIND path, one loss.
+TEST_F(Sparse, AFailedImageBindLosesTheDevice) {
+  if (in_loss_child()) GTEST_SKIP() << "the parent's case";
+  VkImage img = sparse_image(image_info(128, 128));
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xa, nullptr, req.memoryTypeBits);
+  const uint64_t binds = dev.stats().vm_bind_calls;
+  VK_OK(bind_image_now(img, {range(0, req.size, m)}));
+  EXPECT_EQ(run_loss_child({"WSYS_SIM_FAULTS=ioctl:VM_BIND:nth=" + std::to_string(binds + 1)},
+                           "Sparse.ImageLossChild"),
+            0);
+}
+
+TEST_F(Sparse, ImageLossChild) {
+  if (!in_loss_child()) GTEST_SKIP() << "run by AFailedImageBindLosesTheDevice";
+  VkImage img = sparse_image(image_info(128, 128));
+  VkMemoryRequirements req{};
+  vkGetImageMemoryRequirements(dev.get(), img, &req);
+  VkDeviceMemory m = memory(req.size, 0xa, nullptr, req.memoryTypeBits);
+  VkFence f = fence();
+  ASSERT_EQ(bind_image(img, {range(0, req.size, m)}, f), VK_SUCCESS);
+  EXPECT_EQ(vkWaitForFences(dev.get(), 1, &f, VK_TRUE, 10 * kSecond), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(vkQueueWaitIdle(dev.queue()), VK_ERROR_DEVICE_LOST);
+  EXPECT_EQ(bind_image(img, {range(0, req.size, m)}), VK_ERROR_DEVICE_LOST);
 }
 
 }  // namespace
