@@ -65,7 +65,9 @@ TEST(PanthorVersion, GatesFollowTheSelectedVersion) {
   uint32_t size = 0;
   EXPECT_EQ(dev_query(*f, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, 0, nullptr, &size),
             has(1) ? 0 : -EINVAL);
-  if (has(1)) EXPECT_EQ(size, has(8) ? 56u : 24u) << "the 56-byte form is 1.8";
+  if (has(1)) {
+    EXPECT_EQ(size, has(8) ? 56u : 24u) << "the 56-byte form is 1.8";
+  }
   drm_panthor_timestamp_info t{};
   EXPECT_EQ(dev_query(*f, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, 24, &t), has(1) ? 0 : -EINVAL);
   // 1.8 flags: before, the kernel does not read them (copies out 24 bytes
@@ -74,7 +76,9 @@ TEST(PanthorVersion, GatesFollowTheSelectedVersion) {
   t.flags = 1u << 8;
   int r = dev_query(*f, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, sizeof t, &t);
   EXPECT_EQ(r, !has(1) ? -EINVAL : has(8) ? -EINVAL : 0);
-  if (r == 0) EXPECT_EQ(t.flags, 0u) << "zero-filled past the 24 bytes";
+  if (r == 0) {
+    EXPECT_EQ(t.flags, 0u) << "zero-filled past the 24 bytes";
+  }
   drm_panthor_group_priorities_info pr{};
   EXPECT_EQ(dev_query(*f, DRM_PANTHOR_DEV_QUERY_GROUP_PRIORITIES_INFO, 4, &pr),
             has(2) ? 0 : -EINVAL);
