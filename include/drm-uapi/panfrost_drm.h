@@ -15,9 +15,12 @@
  *   1.3  PANFROST_JD_REQ_CYCLE_COUNT, DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP and
  *        DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY
  *   1.4  SET_LABEL_BO
- *   newest (no version recorded in the reference): PANFROST_BO_WB_MMAP and
- *        the 48-byte SUBMIT (jm_ctx_handle); older kernels take the 40-byte
- *        SUBMIT, DRM_IOCTL_PANFROST_SUBMIT_V1.
+ *   1.5  JM_CTX_CREATE, JM_CTX_DESTROY, the 48-byte SUBMIT (jm_ctx_handle),
+ *        DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES; older kernels take
+ *        the 40-byte SUBMIT, DRM_IOCTL_PANFROST_SUBMIT_V1 (and ignore
+ *        anything a caller passes beyond it)
+ *   1.6  (newest) PANFROST_BO_WB_MMAP, SYNC_BO, QUERY_BO_INFO,
+ *        DRM_PANFROST_PARAM_SELECTED_COHERENCY
  *
  * Unlike panthor, SUBMIT and WAIT_BO are write-only (_IOW) ioctls.
  */
@@ -44,6 +47,10 @@
 #define DRM_PANFROST_GET_BO_OFFSET	0x05
 #define DRM_PANFROST_MADVISE		0x08
 #define DRM_PANFROST_SET_LABEL_BO	0x09	/* 1.4 */
+#define DRM_PANFROST_JM_CTX_CREATE	0x0a	/* 1.5 */
+#define DRM_PANFROST_JM_CTX_DESTROY	0x0b	/* 1.5 */
+#define DRM_PANFROST_SYNC_BO		0x0c	/* 1.6 */
+#define DRM_PANFROST_QUERY_BO_INFO	0x0d	/* 1.6 */
 
 /* ------------------------------------------------------------------------ */
 /* SUBMIT                                                                   */
@@ -67,9 +74,33 @@ struct drm_panfrost_submit {
 	__u64 bo_handles;	/* user pointer to __u32 handles */
 	__u32 bo_handle_count;
 	__u32 requirements;	/* PANFROST_JD_REQ_* */
-	/* Newest: the 40-byte layout ends here. */
-	__u32 jm_ctx_handle;
-	__u32 pad;
+	/* 1.5: the 40-byte layout ends here. */
+	__u32 jm_ctx_handle;	/* JM_CTX_CREATE handle; 0 = the file's default context */
+	__u32 pad;		/* must be zero */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Job-manager contexts (1.5)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* drm_panfrost_jm_ctx_create.priority; bit p of GET_PARAM
+ * ALLOWED_JM_CTX_PRIORITIES is set when this file may use priority p (HIGH
+ * needs CAP_SYS_NICE or DRM master; refused with -EACCES). */
+enum drm_panfrost_jm_ctx_priority {
+	PANFROST_JM_CTX_PRIORITY_LOW = 0,
+	PANFROST_JM_CTX_PRIORITY_MEDIUM = 1,
+	PANFROST_JM_CTX_PRIORITY_HIGH = 2,
+};
+
+struct drm_panfrost_jm_ctx_create {
+	__u32 handle;		/* out: never 0 (the default context's) */
+	__u32 priority;		/* enum drm_panfrost_jm_ctx_priority */
+};
+
+/* Destroying a context cancels its jobs; handle 0 cannot be destroyed. */
+struct drm_panfrost_jm_ctx_destroy {
+	__u32 handle;
+	__u32 pad;		/* must be zero */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -91,7 +122,9 @@ struct drm_panfrost_wait_bo {
 /* 1.1: grown 2 MiB at a time on GPU faults; needs NOEXEC; no mmap, pin or
  * export. */
 #define PANFROST_BO_HEAP	2
-#define PANFROST_BO_WB_MMAP	4	/* newest; not with HEAP */
+/* 1.6: CPU mappings are write-back cached (flush with SYNC_BO on a
+ * non-coherent GPU); not with HEAP. */
+#define PANFROST_BO_WB_MMAP	4
 
 /*
  * The kernel picks the GPU VA (offset) per file in [32 MiB, 4 GiB); it is
@@ -155,11 +188,18 @@ enum drm_panfrost_param {
 	DRM_PANFROST_PARAM_AFBC_FEATURES = 40,			/* 1.2 */
 	DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP = 41,		/* 1.3 */
 	DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY = 42,	/* 1.3 */
+	DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES = 43,	/* 1.5 */
+	DRM_PANFROST_PARAM_SELECTED_COHERENCY = 44,		/* 1.6 */
 };
 
-/* Not a kernel name: how many parameters the reference lists (0..42). An
+/* Not a kernel name: how many parameters the newest kernel has (0..44). An
  * unknown parameter is -EINVAL. */
-#define WSYS_PANFROST_PARAM_COUNT 43
+#define WSYS_PANFROST_PARAM_COUNT 45
+
+/* DRM_PANFROST_PARAM_SELECTED_COHERENCY values (1.6). */
+#define DRM_PANFROST_GPU_COHERENCY_ACE_LITE	0
+#define DRM_PANFROST_GPU_COHERENCY_ACE		1
+#define DRM_PANFROST_GPU_COHERENCY_NONE		31
 
 struct drm_panfrost_get_param {
 	__u32 param;		/* enum drm_panfrost_param */
@@ -191,6 +231,38 @@ struct drm_panfrost_set_label_bo {
 	__u64 label;
 };
 
+/* drm_panfrost_bo_sync_op.type (1.6) */
+#define PANFROST_BO_SYNC_CPU_CACHE_FLUSH			0
+#define PANFROST_BO_SYNC_CPU_CACHE_FLUSH_AND_INVALIDATE		1
+
+/* One CPU cache maintenance range of a BO (1.6). offset + size must lie
+ * inside the BO; imported BOs are refused (-EINVAL). */
+struct drm_panfrost_bo_sync_op {
+	__u32 handle;
+	__u32 type;		/* PANFROST_BO_SYNC_* */
+	__u32 offset;
+	__u32 size;
+};
+
+/* SYNC_BO (1.6): ops is a user pointer to op_count drm_panfrost_bo_sync_op. */
+struct drm_panfrost_sync_bo {
+	__u64 ops;
+	__u32 op_count;
+	__u32 pad;		/* must be zero */
+};
+
+/* drm_panfrost_query_bo_info.extra_flags (1.6) */
+#define DRM_PANFROST_BO_IS_IMPORTED	(1 << 0)
+
+/* QUERY_BO_INFO (1.6). create_flags: NOEXEC, HEAP, WB_MMAP as created (0
+ * for an imported BO). */
+struct drm_panfrost_query_bo_info {
+	__u32 handle;
+	__u32 extra_flags;	/* out */
+	__u32 create_flags;	/* out */
+	__u32 pad;
+};
+
 /* ------------------------------------------------------------------------ */
 /* ioctl numbers                                                            */
 /* ------------------------------------------------------------------------ */
@@ -216,5 +288,15 @@ struct drm_panfrost_set_label_bo {
 /* 1.4 */
 #define DRM_IOCTL_PANFROST_SET_LABEL_BO \
 	WSYS_PANFROST_IOWR(DRM_PANFROST_SET_LABEL_BO, struct drm_panfrost_set_label_bo)
+/* 1.5 */
+#define DRM_IOCTL_PANFROST_JM_CTX_CREATE \
+	WSYS_PANFROST_IOWR(DRM_PANFROST_JM_CTX_CREATE, struct drm_panfrost_jm_ctx_create)
+#define DRM_IOCTL_PANFROST_JM_CTX_DESTROY \
+	WSYS_PANFROST_IOWR(DRM_PANFROST_JM_CTX_DESTROY, struct drm_panfrost_jm_ctx_destroy)
+/* 1.6 */
+#define DRM_IOCTL_PANFROST_SYNC_BO \
+	WSYS_PANFROST_IOWR(DRM_PANFROST_SYNC_BO, struct drm_panfrost_sync_bo)
+#define DRM_IOCTL_PANFROST_QUERY_BO_INFO \
+	WSYS_PANFROST_IOWR(DRM_PANFROST_QUERY_BO_INFO, struct drm_panfrost_query_bo_info)
 
 #endif /* WSYS_DRM_UAPI_PANFROST_DRM_H */

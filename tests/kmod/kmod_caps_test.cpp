@@ -62,7 +62,20 @@ TEST(KmodCaps, VersionGates) {
   EXPECT_TRUE(panfrost(3).has_gpu_timestamp);
   EXPECT_FALSE(panthor(6).has_cache_maintenance);
   EXPECT_TRUE(panthor(7).has_cache_maintenance);
-  EXPECT_FALSE(panfrost(4).has_cache_maintenance);
+  EXPECT_FALSE(panfrost(5).has_cache_maintenance);
+  EXPECT_TRUE(panfrost(6).has_cache_maintenance);
+}
+
+TEST(KmodCaps, Gates2026) {
+  // panthor 1.7: WB_MMAP, BO_QUERY_INFO; never JM contexts.
+  EXPECT_FALSE(panthor(6).has_wb_mmap || panthor(6).has_bo_query_info);
+  EXPECT_TRUE(panthor(7).has_wb_mmap && panthor(7).has_bo_query_info);
+  EXPECT_FALSE(panthor(9).has_jm_contexts);
+  // panfrost 1.5: JM contexts; 1.6: WB_MMAP, QUERY_BO_INFO.
+  EXPECT_FALSE(panfrost(4).has_jm_contexts);
+  EXPECT_TRUE(panfrost(5).has_jm_contexts);
+  EXPECT_FALSE(panfrost(5).has_wb_mmap || panfrost(5).has_bo_query_info);
+  EXPECT_TRUE(panfrost(6).has_wb_mmap && panfrost(6).has_bo_query_info);
 }
 
 TEST(KmodCaps, VaAlignmentFromThePageSizeBitmap) {

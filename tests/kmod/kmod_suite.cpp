@@ -472,6 +472,10 @@ TEST_P(Kmod, AllocOnFaultBo) {
     EXPECT_ERRNO(r, -EOPNOTSUPP);
     return;
   }
+  if (dev->props().growable_heap == GrowableHeap::None) {  // panfrost 1.0
+    EXPECT_ERRNO(r, -EOPNOTSUPP);
+    return;
+  }
   ASSERT_MODEL_SUPPORTS(r, "HEAP BOs");
   ASSERT_OK(r);
   EXPECT_EQ((*r)->size(), 2 * MiB);  // HEAP sizes round up to 2 MiB
@@ -1064,6 +1068,100 @@ TEST_P(Kmod, JmJobChainSubmit) {
   auto r = dev->submit_job_chain(s);  // jc == 0
   ASSERT_MODEL_SUPPORTS(r, "SUBMIT");
   EXPECT_ERRNO(r, -EINVAL);
+}
+
+// --- 2026 calls: version-gated, -EOPNOTSUPP where the kernel lacks them ---
+
+TEST_P(Kmod, CpuCachedBoAndCacheMaintenance) {
+  const DeviceProps& p = dev->props();
+  auto bo = dev->bo_create(8192, kBoCpuCached);
+  if (!p.has_wb_mmap) {
+    EXPECT_ERRNO(bo, -EOPNOTSUPP);
+    EXPECT_EQ(p.supported_bo_flags & kBoCpuCached, 0u);
+  } else {
+    ASSERT_OK(bo);
+    EXPECT_NE(p.supported_bo_flags & kBoCpuCached, 0u);
+    auto cpu = dev->bo_mmap(**bo, PROT_READ | PROT_WRITE);
+    ASSERT_OK(cpu);
+    static_cast<uint8_t*>(*cpu)[0] = 9;
+    EXPECT_OK(dev->bo_munmap(**bo, *cpu));
+    EXPECT_ERRNO(dev->bo_create(4096, kBoCpuCached | kBoNoMmap), -EINVAL);
+  }
+  auto plain = dev->bo_create(8192, 0);
+  ASSERT_OK(plain);
+  BoSyncRange r[2];
+  r[0].bo = plain->get();
+  r[0].size = 4096;
+  r[1].bo = plain->get();
+  r[1].offset = 4096;
+  r[1].size = 4096;
+  r[1].invalidate = true;
+  if (!p.has_cache_maintenance) {
+    EXPECT_ERRNO(dev->bo_sync(r), -EOPNOTSUPP);
+    return;
+  }
+  EXPECT_OK(dev->bo_sync(r));
+  r[1].size = 8192;  // past the end: the kernel's -EINVAL
+  EXPECT_ERRNO(dev->bo_sync(r), -EINVAL);
+}
+
+TEST_P(Kmod, BoQueryInfo) {
+  auto bo = dev->bo_create(4096, kBoNoMmap);
+  ASSERT_OK(bo);
+  auto info = dev->bo_query_info(**bo);
+  if (!dev->props().has_bo_query_info) {
+    EXPECT_ERRNO(info, -EOPNOTSUPP);
+    return;
+  }
+  ASSERT_OK(info);
+  EXPECT_FALSE(info->imported);
+  if (panthor()) {
+    EXPECT_NE(info->flags & kBoNoMmap, 0u);
+  } else {
+    EXPECT_EQ(info->flags & kBoExecutable, 0u);  // panfrost: NOEXEC
+  }
+  EXPECT_NE(dev->props().selected_coherency, DeviceProps::kCoherencyUnknown);
+}
+
+TEST_P(Kmod, SparseMapReadsZero) {
+  auto vm = dev->vm_create(0);
+  ASSERT_OK(vm);
+  BindOp op;
+  op.type = BindOp::Type::Map;
+  op.sparse = true;
+  op.va = panthor() ? (1ull << 30) : (64ull << 20);
+  op.size = 2ull << 20;
+  auto r = (*vm)->bind(BindMode::Immediate, std::span<const BindOp>(&op, 1));
+  if (!dev->props().has_sparse_map) {
+    EXPECT_ERRNO(r, -EOPNOTSUPP);
+    return;
+  }
+  EXPECT_OK(r);
+  auto bo = dev->bo_create(4096, 0);
+  ASSERT_OK(bo);
+  op.bo = bo->get();  // sparse with a BO: refused before the kernel
+  EXPECT_ERRNO((*vm)->bind(BindMode::Immediate, std::span<const BindOp>(&op, 1)), -EINVAL);
+  EXPECT_OK((*vm)->bind(BindMode::Immediate, std::vector<BindOp>{unmap_op(1ull << 30, 2ull << 20)}));
+}
+
+TEST_P(Kmod, JmContexts) {
+  auto ctx = dev->jm_ctx_create(JmCtxPriority::Low);
+  if (!dev->props().has_jm_contexts) {
+    EXPECT_ERRNO(ctx, -EOPNOTSUPP);
+    EXPECT_ERRNO(dev->jm_ctx_destroy(1), -EOPNOTSUPP);
+    JobChainSubmit s;
+    s.jc = 0x1000;
+    s.jm_ctx = 1;  // never silently run on the default context
+    EXPECT_ERRNO(dev->submit_job_chain(s), -EOPNOTSUPP);
+    return;
+  }
+  ASSERT_OK(ctx);
+  EXPECT_NE(*ctx, 0u);
+  JobChainSubmit s;  // jc 0 on the context: the kernel's -EINVAL
+  s.jm_ctx = *ctx;
+  EXPECT_ERRNO(dev->submit_job_chain(s), -EINVAL);
+  EXPECT_OK(dev->jm_ctx_destroy(*ctx));
+  EXPECT_ERRNO(dev->jm_ctx_destroy(*ctx), -EINVAL);
 }
 
 // --- concurrency ----------------------------------------------------------

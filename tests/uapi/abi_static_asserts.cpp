@@ -356,6 +356,45 @@ static_assert(DRM_IOCTL_PANFROST_GET_PARAM == 0xC0106444, "DRM_IOCTL_PANFROST_GE
 static_assert(DRM_IOCTL_PANFROST_GET_BO_OFFSET == 0xC0106445, "DRM_IOCTL_PANFROST_GET_BO_OFFSET");
 static_assert(DRM_IOCTL_PANFROST_MADVISE == 0xC00C6448, "DRM_IOCTL_PANFROST_MADVISE");
 static_assert(DRM_IOCTL_PANFROST_SET_LABEL_BO == 0xC0106449, "DRM_IOCTL_PANFROST_SET_LABEL_BO");
+static_assert(DRM_IOCTL_PANFROST_JM_CTX_CREATE == 0xC008644A, "DRM_IOCTL_PANFROST_JM_CTX_CREATE");
+static_assert(DRM_IOCTL_PANFROST_JM_CTX_DESTROY == 0xC008644B, "DRM_IOCTL_PANFROST_JM_CTX_DESTROY");
+static_assert(DRM_IOCTL_PANFROST_SYNC_BO == 0xC010644C, "DRM_IOCTL_PANFROST_SYNC_BO");
+static_assert(DRM_IOCTL_PANFROST_QUERY_BO_INFO == 0xC010644D, "DRM_IOCTL_PANFROST_QUERY_BO_INFO");
+static_assert(sizeof(struct drm_panfrost_jm_ctx_create) == 8, "sizeof(struct drm_panfrost_jm_ctx_create)");
+static_assert(sizeof(struct drm_panfrost_jm_ctx_destroy) == 8, "sizeof(struct drm_panfrost_jm_ctx_destroy)");
+static_assert(sizeof(struct drm_panfrost_bo_sync_op) == 16, "sizeof(struct drm_panfrost_bo_sync_op)");
+static_assert(sizeof(struct drm_panfrost_sync_bo) == 16, "sizeof(struct drm_panfrost_sync_bo)");
+static_assert(sizeof(struct drm_panfrost_query_bo_info) == 16, "sizeof(struct drm_panfrost_query_bo_info)");
+static_assert(offsetof(struct drm_panfrost_jm_ctx_create, handle) == 0, "drm_panfrost_jm_ctx_create.handle");
+static_assert(offsetof(struct drm_panfrost_jm_ctx_create, priority) == 4, "drm_panfrost_jm_ctx_create.priority");
+static_assert(offsetof(struct drm_panfrost_jm_ctx_destroy, handle) == 0, "drm_panfrost_jm_ctx_destroy.handle");
+static_assert(offsetof(struct drm_panfrost_jm_ctx_destroy, pad) == 4, "drm_panfrost_jm_ctx_destroy.pad");
+static_assert(offsetof(struct drm_panfrost_bo_sync_op, handle) == 0, "drm_panfrost_bo_sync_op.handle");
+static_assert(offsetof(struct drm_panfrost_bo_sync_op, type) == 4, "drm_panfrost_bo_sync_op.type");
+static_assert(offsetof(struct drm_panfrost_bo_sync_op, offset) == 8, "drm_panfrost_bo_sync_op.offset");
+static_assert(offsetof(struct drm_panfrost_bo_sync_op, size) == 12, "drm_panfrost_bo_sync_op.size");
+static_assert(offsetof(struct drm_panfrost_sync_bo, ops) == 0, "drm_panfrost_sync_bo.ops");
+static_assert(offsetof(struct drm_panfrost_sync_bo, op_count) == 8, "drm_panfrost_sync_bo.op_count");
+static_assert(offsetof(struct drm_panfrost_sync_bo, pad) == 12, "drm_panfrost_sync_bo.pad");
+static_assert(offsetof(struct drm_panfrost_query_bo_info, handle) == 0, "drm_panfrost_query_bo_info.handle");
+static_assert(offsetof(struct drm_panfrost_query_bo_info, extra_flags) == 4, "drm_panfrost_query_bo_info.extra_flags");
+static_assert(offsetof(struct drm_panfrost_query_bo_info, create_flags) == 8, "drm_panfrost_query_bo_info.create_flags");
+static_assert(offsetof(struct drm_panfrost_query_bo_info, pad) == 12, "drm_panfrost_query_bo_info.pad");
+static_assert(offsetof(struct drm_panfrost_submit, jm_ctx_handle) == 40, "drm_panfrost_submit.jm_ctx_handle");
+static_assert(offsetof(struct drm_panfrost_submit, pad) == 44, "drm_panfrost_submit.pad");
+static_assert((__u32)(DRM_PANFROST_JM_CTX_CREATE) == 0xAu, "DRM_PANFROST_JM_CTX_CREATE");
+static_assert((__u32)(DRM_PANFROST_JM_CTX_DESTROY) == 0xBu, "DRM_PANFROST_JM_CTX_DESTROY");
+static_assert((__u32)(DRM_PANFROST_SYNC_BO) == 0xCu, "DRM_PANFROST_SYNC_BO");
+static_assert((__u32)(DRM_PANFROST_QUERY_BO_INFO) == 0xDu, "DRM_PANFROST_QUERY_BO_INFO");
+static_assert((__u32)(DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES) == 0x2Bu, "DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES");
+static_assert((__u32)(DRM_PANFROST_PARAM_SELECTED_COHERENCY) == 0x2Cu, "DRM_PANFROST_PARAM_SELECTED_COHERENCY");
+static_assert((__u32)(PANFROST_JM_CTX_PRIORITY_LOW) == 0x0u, "PANFROST_JM_CTX_PRIORITY_LOW");
+static_assert((__u32)(PANFROST_JM_CTX_PRIORITY_MEDIUM) == 0x1u, "PANFROST_JM_CTX_PRIORITY_MEDIUM");
+static_assert((__u32)(PANFROST_JM_CTX_PRIORITY_HIGH) == 0x2u, "PANFROST_JM_CTX_PRIORITY_HIGH");
+static_assert((__u32)(PANFROST_BO_SYNC_CPU_CACHE_FLUSH) == 0x0u, "PANFROST_BO_SYNC_CPU_CACHE_FLUSH");
+static_assert((__u32)(PANFROST_BO_SYNC_CPU_CACHE_FLUSH_AND_INVALIDATE) == 0x1u, "PANFROST_BO_SYNC_CPU_CACHE_FLUSH_AND_INVALIDATE");
+static_assert((__u32)(DRM_PANFROST_BO_IS_IMPORTED) == 0x1u, "DRM_PANFROST_BO_IS_IMPORTED");
+static_assert((__u32)(DRM_PANFROST_GPU_COHERENCY_NONE) == 0x1Fu, "DRM_PANFROST_GPU_COHERENCY_NONE");
 static_assert(DRM_IOCTL_GEM_CLOSE == 0x40086409, "DRM_IOCTL_GEM_CLOSE");
 static_assert(DRM_IOCTL_GET_CAP == 0xC010640C, "DRM_IOCTL_GET_CAP");
 static_assert(DRM_IOCTL_PRIME_HANDLE_TO_FD == 0xC00C642D, "DRM_IOCTL_PRIME_HANDLE_TO_FD");
@@ -471,7 +510,7 @@ static_assert((__u32)(DRM_PANFROST_GET_PARAM) == 0x4u, "DRM_PANFROST_GET_PARAM")
 static_assert((__u32)(DRM_PANFROST_GET_BO_OFFSET) == 0x5u, "DRM_PANFROST_GET_BO_OFFSET");
 static_assert((__u32)(DRM_PANFROST_MADVISE) == 0x8u, "DRM_PANFROST_MADVISE");
 static_assert((__u32)(DRM_PANFROST_SET_LABEL_BO) == 0x9u, "DRM_PANFROST_SET_LABEL_BO");
-static_assert((__u32)(WSYS_PANFROST_PARAM_COUNT) == 0x2Bu, "WSYS_PANFROST_PARAM_COUNT");
+static_assert((__u32)(WSYS_PANFROST_PARAM_COUNT) == 0x2Du, "WSYS_PANFROST_PARAM_COUNT");
 static_assert((__u64)(DRM_CAP_PRIME) == 0x5ull, "DRM_CAP_PRIME");
 static_assert((__u64)(DRM_PRIME_CAP_IMPORT) == 0x1ull, "DRM_PRIME_CAP_IMPORT");
 static_assert((__u64)(DRM_PRIME_CAP_EXPORT) == 0x2ull, "DRM_PRIME_CAP_EXPORT");
@@ -615,6 +654,14 @@ const std::vector<IoctlCase>& AllIoctls() {
                  sizeof(drm_panfrost_madvise), 12, 0xC00C6448),
       IOCTL_CASE("PANFROST_SET_LABEL_BO", DRM_IOCTL_PANFROST_SET_LABEL_BO, 0x49, kDirRW,
                  sizeof(drm_panfrost_set_label_bo), 16, 0xC0106449),
+      IOCTL_CASE("PANFROST_JM_CTX_CREATE", DRM_IOCTL_PANFROST_JM_CTX_CREATE, 0x4A, kDirRW,
+                 sizeof(drm_panfrost_jm_ctx_create), 8, 0xC008644A),
+      IOCTL_CASE("PANFROST_JM_CTX_DESTROY", DRM_IOCTL_PANFROST_JM_CTX_DESTROY, 0x4B, kDirRW,
+                 sizeof(drm_panfrost_jm_ctx_destroy), 8, 0xC008644B),
+      IOCTL_CASE("PANFROST_SYNC_BO", DRM_IOCTL_PANFROST_SYNC_BO, 0x4C, kDirRW,
+                 sizeof(drm_panfrost_sync_bo), 16, 0xC010644C),
+      IOCTL_CASE("PANFROST_QUERY_BO_INFO", DRM_IOCTL_PANFROST_QUERY_BO_INFO, 0x4D, kDirRW,
+                 sizeof(drm_panfrost_query_bo_info), 16, 0xC010644D),
 
       // DRM core
 #if defined(__LP64__)
@@ -940,11 +987,13 @@ TEST(PanfrostLayout, CreateBoAndWaitBoBytes) {
   EXPECT_EQ(LoadAt<__s64>(w, 8), -1);
 }
 
-TEST(PanfrostParams, AllFortyThreeAreContiguous) {
+TEST(PanfrostParams, AllFortyFiveAreContiguous) {
   EXPECT_EQ(DRM_PANFROST_PARAM_GPU_PROD_ID, 0);
   EXPECT_EQ(DRM_PANFROST_PARAM_TEXTURE_FEATURES3 - DRM_PANFROST_PARAM_TEXTURE_FEATURES0, 3);
   EXPECT_EQ(DRM_PANFROST_PARAM_JS_FEATURES15 - DRM_PANFROST_PARAM_JS_FEATURES0, 15);
-  EXPECT_EQ(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY + 1, WSYS_PANFROST_PARAM_COUNT);
+  EXPECT_EQ(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY + 1,
+            DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES);
+  EXPECT_EQ(DRM_PANFROST_PARAM_SELECTED_COHERENCY + 1, WSYS_PANFROST_PARAM_COUNT);
 }
 
 TEST(DrmCoreLayout, SyncobjWaitBytes) {

@@ -232,6 +232,10 @@ Result<TilerHeap> Device::tiler_heap_create(Vm&, const TilerHeapCreateInfo&) {
 }
 Result<void> Device::tiler_heap_destroy(uint32_t) { return Error(-EOPNOTSUPP); }
 Result<void> Device::submit_job_chain(const JobChainSubmit&) { return Error(-EOPNOTSUPP); }
+Result<uint32_t> Device::jm_ctx_create(JmCtxPriority) { return Error(-EOPNOTSUPP); }
+Result<void> Device::jm_ctx_destroy(uint32_t) { return Error(-EOPNOTSUPP); }
+Result<void> Device::bo_sync(std::span<const BoSyncRange>) { return Error(-EOPNOTSUPP); }
+Result<BoInfo> Device::bo_query_info(Bo&) { return Error(-EOPNOTSUPP); }
 
 // --- syncobjs -------------------------------------------------------------
 

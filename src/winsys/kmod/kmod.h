@@ -67,7 +67,15 @@ struct DeviceProps {
   GrowableHeap growable_heap = GrowableHeap::None;
   bool has_sparse_map = false;         // VM_BIND MAP_SPARSE (panthor 1.9)
   bool has_bo_labels = false;          // BO labels (both drivers 1.4)
-  bool has_cache_maintenance = false;  // CPU cache flush of a BO (panthor BO_SYNC 1.7)
+  bool has_cache_maintenance = false;  // bo_sync: panthor BO_SYNC 1.7, panfrost SYNC_BO 1.6
+  bool has_wb_mmap = false;            // kBoCpuCached: panthor 1.7, panfrost 1.6
+  bool has_bo_query_info = false;      // bo_query_info: panthor 1.7, panfrost 1.6
+  bool has_jm_contexts = false;        // jm_ctx_create, submits on a context (panfrost 1.5)
+  // The coherency protocol the kernel chose (panthor gpu_info 1.7, panfrost
+  // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
+  // kCoherencyUnknown on older kernels.
+  static constexpr uint32_t kCoherencyUnknown = ~0u;
+  uint32_t selected_coherency = kCoherencyUnknown;
   bool has_gpu_timestamp = false;      // panthor 1.1 TIMESTAMP_INFO, panfrost 1.3
   // Bit n set: the GPU MMU maps pages of 1 << n bytes (4 KiB | 2 MiB ...).
   // The smallest is the GPU page; larger ones are blocks a mapping can use
@@ -146,8 +154,29 @@ enum BoFlags : uint32_t {
   kBoNoMmap = 1u << 1,        // never CPU-mapped
   kBoAllocOnFault = 1u << 2,  // growable: pages committed on GPU fault (panfrost HEAP)
   kBoGpuUncached = 1u << 3,   // GPU-uncached mappings (panthor: MAP_UNCACHED on every map)
+  // Write-back cached CPU mappings (WB_MMAP; props.has_wb_mmap, else
+  // -EOPNOTSUPP); flush/invalidate with Device::bo_sync.
+  kBoCpuCached = 1u << 4,
 };
-inline constexpr uint32_t kBoAllFlags = kBoExecutable | kBoNoMmap | kBoAllocOnFault | kBoGpuUncached;
+inline constexpr uint32_t kBoAllFlags =
+    kBoExecutable | kBoNoMmap | kBoAllocOnFault | kBoGpuUncached | kBoCpuCached;
+
+class Bo;
+
+// One CPU cache maintenance range (Device::bo_sync).
+struct BoSyncRange {
+  Bo* bo = nullptr;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  bool invalidate = false;  // flush and invalidate (before the CPU reads GPU writes)
+};
+
+// What the kernel says about a BO (Device::bo_query_info).
+struct BoInfo {
+  bool imported = false;        // from another device (the kernel's IS_IMPORTED)
+  uint32_t flags = 0;           // BoFlags the kernel records: kBoNoMmap (panthor),
+                                // kBoCpuCached, kBoAllocOnFault and kBoExecutable (panfrost)
+};
 
 // Sync operation attached to a bind or a submission. point 0 means a binary
 // syncobj (its current fence); any other value a timeline point.
@@ -214,6 +243,10 @@ struct BindOp {
   bool read_only = false;
   bool no_exec = false;
   bool gpu_uncached = false;
+  // Map only, bo null, bo_offset 0: map [va, va + size) over the kernel's
+  // dummy page (reads undefined, writes dropped), never executable
+  // (props.has_sparse_map, panthor 1.9; else -EOPNOTSUPP).
+  bool sparse = false;
   std::span<const SyncOp> syncs;  // Async mode only (else -EINVAL before any ioctl)
 };
 
@@ -348,7 +381,10 @@ struct JobChainSubmit {
   std::span<Bo* const> bos;              // BOs the job uses (implicit sync)
   bool fragment = false;                 // JD_REQ_FS
   bool cycle_count = false;              // JD_REQ_CYCLE_COUNT (1.3)
+  uint32_t jm_ctx = 0;                   // a jm_ctx_create context; 0: the file's default (1.5)
 };
+
+enum class JmCtxPriority : uint8_t { Low = 0, Medium = 1, High = 2 };
 
 class Device {
  public:
@@ -385,6 +421,11 @@ class Device {
   // Waits until the GPU is done with the BO (panfrost WAIT_BO; absolute
   // CLOCK_MONOTONIC deadline, 0 polls). -EOPNOTSUPP on panthor.
   virtual Result<void> bo_wait(Bo& bo, int64_t abs_deadline_ns) = 0;
+  // CPU cache maintenance of ranges of this device's BOs, in order
+  // (-EOPNOTSUPP without props.has_cache_maintenance).
+  virtual Result<void> bo_sync(std::span<const BoSyncRange> ranges);
+  // -EOPNOTSUPP without props.has_bo_query_info.
+  virtual Result<BoInfo> bo_query_info(Bo& bo);
   // Bo objects of this file alive right now (stats and tests).
   size_t live_bo_count() const;
 
@@ -420,6 +461,9 @@ class Device {
   virtual Result<TilerHeap> tiler_heap_create(Vm& vm, const TilerHeapCreateInfo& info);
   virtual Result<void> tiler_heap_destroy(uint32_t handle);
   virtual Result<void> submit_job_chain(const JobChainSubmit& submit);
+  // JM contexts (panfrost 1.5, props.has_jm_contexts; else -EOPNOTSUPP).
+  virtual Result<uint32_t> jm_ctx_create(JmCtxPriority priority);
+  virtual Result<void> jm_ctx_destroy(uint32_t ctx);
 
  protected:
   explicit Device(std::unique_ptr<drm::DrmFile> f);

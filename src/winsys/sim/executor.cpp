@@ -166,7 +166,9 @@ int run_loop(Run& r) {
     if (h.opcode == kCmdEnd) return 0;
     if (h.size < sizeof(SimCmdHeader) || h.size % 8 || h.size > r.end - r.pc) return -EINVAL;
     if (!in_window(r, r.pc, h.size)) return -EFAULT;
-    if (int e = run_command(r, h)) return e;
+    int e = run_command(r, h);
+    gpu_fault_discard_sparse_writes();  // stores into sparse mappings are dropped
+    if (e) return e;
     r.pc += h.size;
   }
 }

@@ -16,7 +16,7 @@ namespace {
 struct sigaction g_prev_segv;
 struct sigaction g_prev_bus;
 std::once_flag g_once;
-std::atomic<uint64_t> g_commits{0}, g_job_faults{0}, g_forwarded{0};
+std::atomic<uint64_t> g_commits{0}, g_job_faults{0}, g_forwarded{0}, g_sparse{0};
 
 // The armed region of this thread (null when none). Initial-exec TLS in
 // the static library, so the handler's access never allocates.
@@ -52,6 +52,22 @@ void handler(int sig, siginfo_t* si, void* uc) {
   if (addr < r->base || addr - r->base >= r->size) return forward(sig, si, uc);
   const uint64_t va = addr - r->base;
   const int saved_errno = errno;  // mmap in the commit may change it
+  // A store into a sparse mapping: make the page writable, let the store
+  // land there, discard it after the command. A page that faults again
+  // right after being made writable is a real fault.
+  const uint64_t page = va & ~0xfffull;
+  const unsigned n = r->sparse_count;
+  if ((n == 0 || r->sparse_pages[n - 1] != page) && r->vm->sparse_write_fault(va) == 0) {
+    if (n == GpuAccessRegion::kMaxSparsePages) {
+      for (unsigned i = 0; i < n; i++) r->vm->sparse_discard(r->sparse_pages[i]);
+      r->sparse_count = 0;
+    }
+    r->sparse_pages[r->sparse_count] = page;
+    r->sparse_count = r->sparse_count + 1;
+    g_sparse.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
+  }
   const uint64_t block = va >> 21;
   if (block == r->last_block) {
     r->repeats = r->repeats + 1;
@@ -94,12 +110,22 @@ void GpuAccessRegion::arm(SimVm& v) {
   fault_err = 0;
   last_block = ~0ull;
   repeats = 0;
+  sparse_count = 0;
   t_region = this;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   active = true;
 }
 
+void gpu_fault_discard_sparse_writes() {
+  GpuAccessRegion* r = t_region;
+  if (!r || !r->vm) return;
+  const unsigned n = r->sparse_count;
+  for (unsigned i = 0; i < n; i++) r->vm->sparse_discard(r->sparse_pages[i]);
+  r->sparse_count = 0;
+}
+
 void GpuAccessRegion::disarm() {
+  gpu_fault_discard_sparse_writes();
   active = false;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t_region = nullptr;
@@ -110,6 +136,7 @@ GpuFaultCounters gpu_fault_counters() {
   c.heap_commits = g_commits.load();
   c.job_faults = g_job_faults.load();
   c.forwarded = g_forwarded.load();
+  c.sparse_writes = g_sparse.load();
   return c;
 }
 

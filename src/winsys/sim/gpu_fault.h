@@ -11,6 +11,10 @@
 //     (GpuAccessRegion, armed by the executor) at an address inside that
 //     region's VM window is a GPU fault: SimVm::heap_fault() commits the
 //     2 MiB block of a panfrost HEAP BO mapping (the access then retries);
+//     a store into a panthor sparse mapping (MAP_SPARSE, read-only zero
+//     pages) gets its page made writable (SimVm::sparse_write_fault) and
+//     retries; the executor puts the zero page back after each command
+//     (gpu_fault_discard_sparse_writes), so sparse stores are discarded;
 //     anything else (or a failed commit) siglongjmps back to the executor,
 //     which fails the job with -EFAULT;
 //   - every other fault (another thread, an address outside the window) is
@@ -51,10 +55,20 @@ struct GpuAccessRegion {
   // fault that keeps coming back at the same 2 MiB block is fatal.
   volatile uint64_t last_block = ~0ull;
   volatile unsigned repeats = 0;
+  // Sparse pages made writable by store faults, discarded after the
+  // command (or when the list is full).
+  static constexpr unsigned kMaxSparsePages = 8;
+  volatile uint64_t sparse_pages[kMaxSparsePages] = {};
+  volatile unsigned sparse_count = 0;
 
   void arm(SimVm& vm);  // sets vm/base/size, publishes, active = true
   void disarm();        // active = false, unpublishes
 };
+
+// Discards the stores the current thread's armed region made into sparse
+// mappings (puts their zero pages back). The executor calls it after every
+// command and when the region ends.
+void gpu_fault_discard_sparse_writes();
 
 // Counters (process-wide): GPU faults handled by committing heap memory,
 // GPU faults that failed a job, and faults forwarded to the previous handler.
@@ -62,6 +76,7 @@ struct GpuFaultCounters {
   uint64_t heap_commits = 0;
   uint64_t job_faults = 0;
   uint64_t forwarded = 0;
+  uint64_t sparse_writes = 0;  // store faults into sparse mappings (discarded)
 };
 GpuFaultCounters gpu_fault_counters();
 

@@ -21,6 +21,7 @@ struct IoctlDesc {
   unsigned long cmd;  // the model's (newest) number: direction and size
   IoctlHandler fn;
   const char* site;   // fault-injection site "ioctl:<NAME>" (fault_inject.h)
+  DriverVersion since{1, 0};  // older driver versions do not have it (driver_version.h)
 };
 
 // DRM core ioctls, indexed by nr.
@@ -50,8 +51,8 @@ const IoctlDesc* core_desc(unsigned nr) {
 }
 
 const IoctlDesc* panthor_desc(unsigned nr) {
-  // Driver version 1.5: BO_SYNC and BO_QUERY_INFO (1.7) do not exist yet,
-  // so their numbers fall off the end of the table, as on a 1.5 kernel.
+  // Newest: 1.9. An ioctl newer than the selected version falls off the
+  // end of the table (SimFile::ioctl), as on that kernel.
   static const IoctlDesc table[] = {
       {DRM_IOCTL_PANTHOR_DEV_QUERY, ioctl_panthor_dev_query, "ioctl:DEV_QUERY"},
       {DRM_IOCTL_PANTHOR_VM_CREATE, ioctl_panthor_vm_create, "ioctl:VM_CREATE"},
@@ -66,8 +67,13 @@ const IoctlDesc* panthor_desc(unsigned nr) {
       {DRM_IOCTL_PANTHOR_GROUP_GET_STATE, ioctl_panthor_group_get_state, "ioctl:GROUP_GET_STATE"},
       {DRM_IOCTL_PANTHOR_TILER_HEAP_CREATE, ioctl_panthor_tiler_heap_create, "ioctl:TILER_HEAP_CREATE"},
       {DRM_IOCTL_PANTHOR_TILER_HEAP_DESTROY, ioctl_panthor_tiler_heap_destroy, "ioctl:TILER_HEAP_DESTROY"},
-      {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label, "ioctl:BO_SET_LABEL"},
-      {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset, "ioctl:SET_USER_MMIO_OFFSET"},
+      {DRM_IOCTL_PANTHOR_BO_SET_LABEL, ioctl_panthor_bo_set_label, "ioctl:BO_SET_LABEL",
+       kPanthorBoSetLabel},
+      {DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, ioctl_panthor_set_user_mmio_offset,
+       "ioctl:SET_USER_MMIO_OFFSET", kPanthorUserMmioOffset},
+      {DRM_IOCTL_PANTHOR_BO_SYNC, ioctl_panthor_bo_sync, "ioctl:BO_SYNC", kPanthorBoSync},
+      {DRM_IOCTL_PANTHOR_BO_QUERY_INFO, ioctl_panthor_bo_query_info, "ioctl:BO_QUERY_INFO",
+       kPanthorBoQueryInfo},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -83,7 +89,15 @@ const IoctlDesc* panfrost_desc(unsigned nr) {
       {DRM_IOCTL_PANFROST_GET_PARAM, ioctl_panfrost_get_param, "ioctl:GET_PARAM"},
       {DRM_IOCTL_PANFROST_GET_BO_OFFSET, ioctl_panfrost_get_bo_offset, "ioctl:GET_BO_OFFSET"},
       {DRM_IOCTL_PANFROST_MADVISE, ioctl_panfrost_madvise, "ioctl:MADVISE"},
-      {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo, "ioctl:SET_LABEL_BO"},
+      {DRM_IOCTL_PANFROST_SET_LABEL_BO, ioctl_panfrost_set_label_bo, "ioctl:SET_LABEL_BO",
+       kPanfrostSetLabelBo},
+      {DRM_IOCTL_PANFROST_JM_CTX_CREATE, ioctl_panfrost_jm_ctx_create, "ioctl:JM_CTX_CREATE",
+       kPanfrostJmContexts},
+      {DRM_IOCTL_PANFROST_JM_CTX_DESTROY, ioctl_panfrost_jm_ctx_destroy, "ioctl:JM_CTX_DESTROY",
+       kPanfrostJmContexts},
+      {DRM_IOCTL_PANFROST_SYNC_BO, ioctl_panfrost_sync_bo, "ioctl:SYNC_BO", kPanfrostSyncBo},
+      {DRM_IOCTL_PANFROST_QUERY_BO_INFO, ioctl_panfrost_query_bo_info, "ioctl:QUERY_BO_INFO",
+       kPanfrostQueryBoInfo},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -103,7 +117,9 @@ int SimFile::ioctl(unsigned long cmd, void* user_arg) {
     d = dev_->is_panthor() ? panthor_desc(nr) : panfrost_desc(nr);
   else
     d = core_desc(nr);
-  if (!d) return -EINVAL;
+  // An ioctl the selected driver version does not have yet: the kernel's
+  // answer for a number past its table.
+  if (!d || !dev_->at_least(d->since)) return -EINVAL;
 
   // As drm_ioctl(): the user's size, in and out only where both the user's
   // number and the driver's agree, and never less than the driver's struct.

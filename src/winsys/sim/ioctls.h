@@ -36,6 +36,8 @@ int ioctl_panthor_bo_create(SimFile& f, void* data);
 int ioctl_panthor_bo_mmap_offset(SimFile& f, void* data);
 int ioctl_panthor_bo_set_label(SimFile& f, void* data);
 int ioctl_panthor_set_user_mmio_offset(SimFile& f, void* data);
+int ioctl_panthor_bo_sync(SimFile& f, void* data);        // 1.7
+int ioctl_panthor_bo_query_info(SimFile& f, void* data);  // 1.7
 // panthor: VMs (panthor_vm_ioctls.cpp)
 int ioctl_panthor_vm_create(SimFile& f, void* data);
 int ioctl_panthor_vm_destroy(SimFile& f, void* data);
@@ -48,6 +50,8 @@ int ioctl_panfrost_mmap_bo(SimFile& f, void* data);
 int ioctl_panfrost_get_param(SimFile& f, void* data);
 int ioctl_panfrost_get_bo_offset(SimFile& f, void* data);
 int ioctl_panfrost_set_label_bo(SimFile& f, void* data);
+int ioctl_panfrost_sync_bo(SimFile& f, void* data);        // 1.6
+int ioctl_panfrost_query_bo_info(SimFile& f, void* data);  // 1.6
 
 // panthor: groups and queues (panthor_group_ioctls.cpp)
 int ioctl_panthor_group_create(SimFile& f, void* data);
@@ -60,6 +64,8 @@ int ioctl_panthor_tiler_heap_destroy(SimFile& f, void* data);
 
 // panfrost: jobs (panfrost_submit.cpp) and madvise (panfrost_madvise.cpp)
 int ioctl_panfrost_submit(SimFile& f, void* data);
+int ioctl_panfrost_jm_ctx_create(SimFile& f, void* data);   // 1.5
+int ioctl_panfrost_jm_ctx_destroy(SimFile& f, void* data);  // 1.5
 int ioctl_panfrost_wait_bo(SimFile& f, void* data);
 int ioctl_panfrost_madvise(SimFile& f, void* data);
 

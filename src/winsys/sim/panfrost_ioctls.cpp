@@ -1,5 +1,7 @@
-// panfrost ioctls of the model (driver version 1.4): GET_PARAM, CREATE_BO,
-// MMAP_BO, GET_BO_OFFSET, SET_LABEL_BO, and the per-file GPU address space.
+// panfrost ioctls of the model (driver versions 1.0 to 1.6, gated by
+// driver_version.h): GET_PARAM, CREATE_BO (HEAP/NOEXEC 1.1, WB_MMAP 1.6),
+// MMAP_BO, GET_BO_OFFSET, SET_LABEL_BO (1.4), JM_CTX_CREATE/DESTROY (1.5),
+// SYNC_BO and QUERY_BO_INFO (1.6), and the per-file GPU address space.
 //
 // As in the kernel, every open file has its own address space, [32 MiB,
 // 4 GiB), and every object that gets a handle in a file (CREATE_BO or PRIME
@@ -15,7 +17,14 @@
 //   - imported objects are no-exec.
 // The allocator is first fit over an address-ordered free list (the kernel
 // uses drm_mm's best fit; placement is not ABI, only the rules are).
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <new>
+#include <vector>
 
 #include <algorithm>
 #include <cerrno>
@@ -42,9 +51,9 @@ constexpr uint64_t kPfn4G = (4ull << 30) >> kPageShift;
 constexpr uint64_t kPfn16M = (16ull << 20) >> kPageShift;
 constexpr uint64_t kPfn2M = (2ull << 20) >> kPageShift;
 
-// CREATE_BO flags a 1.4 kernel knows (WB_MMAP is newer).
-constexpr uint32_t kBoFlags = PANFROST_BO_NOEXEC | PANFROST_BO_HEAP;
 constexpr size_t kLabelMax = 4096;  // PANFROST_BO_LABEL_MAXLEN, NUL included
+// JM context handles per file: 0 (the default context) .. kMaxJmCtx.
+constexpr uint32_t kMaxJmCtx = 128;
 
 // First-fit page-range allocator over [first, end) pages.
 class VaRanges {
@@ -175,6 +184,38 @@ class PanfrostFile final : public SimFile::DriverPriv {
   // File close: jobs are drained before the VM goes (panfrost_submit.cpp).
   void file_closing(SimFile& f) override { panfrost_jobs_file_closing(f); }
 
+  // --- JM contexts (1.5) ---
+  std::shared_ptr<PanfrostJmCtx> ctx(uint32_t handle) {
+    std::lock_guard<std::mutex> g(m_);
+    auto it = ctxs_.find(handle);
+    return it == ctxs_.end() ? nullptr : it->second;
+  }
+  // xa_alloc(0..kMaxJmCtx): the lowest free handle; -EBUSY when full.
+  int ctx_create(uint32_t priority, uint32_t* handle) {
+    auto c = std::make_shared<PanfrostJmCtx>();
+    c->priority = priority;
+    std::lock_guard<std::mutex> g(m_);
+    for (uint32_t h = 1; h <= kMaxJmCtx; h++) {
+      if (ctxs_.count(h)) continue;
+      ctxs_.emplace(h, std::move(c));
+      *handle = h;
+      return 0;
+    }
+    return -EBUSY;
+  }
+  int ctx_destroy(uint32_t handle) {
+    std::shared_ptr<PanfrostJmCtx> c;
+    {
+      std::lock_guard<std::mutex> g(m_);
+      auto it = ctxs_.find(handle);
+      if (it == ctxs_.end()) return -EINVAL;
+      c = std::move(it->second);
+      ctxs_.erase(it);
+    }
+    c->destroyed.store(true, std::memory_order_release);
+    return 0;
+  }
+
   // The object's GPU VA in this file, 0 if it has none.
   uint64_t va_of(const SimBo* bo) {
     std::lock_guard<std::mutex> g(m_);
@@ -202,10 +243,24 @@ class PanfrostFile final : public SimFile::DriverPriv {
   VaRanges va_;
   std::unordered_map<const SimBo*, Mapping> maps_;
   std::vector<ClosedMapping> closed_busy_;  // closed while a job used them
+  std::map<uint32_t, std::shared_ptr<PanfrostJmCtx>> ctxs_{
+      {0u, std::make_shared<PanfrostJmCtx>()}};  // 0: the default context
 };
 
 PanfrostFile* priv_of(SimFile& f) {
   return static_cast<PanfrostFile*>(f.driver_priv());
+}
+
+// capable(CAP_SYS_NICE) (panfrost_high_prio_allowed; a render node is
+// never DRM master).
+bool high_prio_allowed() {
+  __user_cap_header_struct hdr;
+  std::memset(&hdr, 0, sizeof hdr);
+  hdr.version = _LINUX_CAPABILITY_VERSION_3;
+  __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+  std::memset(caps, 0, sizeof caps);
+  if (syscall(SYS_capget, &hdr, caps) != 0) return false;
+  return (caps[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)) != 0;
 }
 
 uint64_t timestamp_ticks(uint64_t freq_hz) {
@@ -221,6 +276,11 @@ void panfrost_reap_closed_mappings(SimFile& f) {
   if (PanfrostFile* p = priv_of(f)) p->reap(f);
 }
 
+std::shared_ptr<PanfrostJmCtx> panfrost_jm_ctx_lookup(SimFile& f, uint32_t handle) {
+  PanfrostFile* p = priv_of(f);
+  return p ? p->ctx(handle) : nullptr;
+}
+
 std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv() {
   return std::make_unique<PanfrostFile>();
 }
@@ -228,8 +288,27 @@ std::unique_ptr<SimFile::DriverPriv> make_panfrost_file_priv() {
 int ioctl_panfrost_get_param(SimFile& f, void* data) {
   auto* p = static_cast<drm_panfrost_get_param*>(data);
   if (p->pad) return -EINVAL;
-  const GpuIdentity& g = f.device()->gpu();
+  const SimDevice& d = *f.device();
+  const GpuIdentity& g = d.gpu();
   const uint32_t param = p->param;
+  // Parameters newer than the selected version are unknown (-EINVAL).
+  switch (param) {
+    case DRM_PANFROST_PARAM_AFBC_FEATURES:
+      if (!d.at_least(kPanfrostAfbcFeatures)) return -EINVAL;
+      break;
+    case DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP:
+    case DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY:
+      if (!d.at_least(kPanfrostSystemTimestamp)) return -EINVAL;
+      break;
+    case DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES:
+      if (!d.at_least(kPanfrostJmContexts)) return -EINVAL;
+      break;
+    case DRM_PANFROST_PARAM_SELECTED_COHERENCY:
+      if (!d.at_least(kPanfrostSelectedCoherency)) return -EINVAL;
+      break;
+    default:
+      break;
+  }
   switch (param) {
     case DRM_PANFROST_PARAM_GPU_PROD_ID:
       p->value = g.gpu_id >> 16;
@@ -300,6 +379,13 @@ int ioctl_panfrost_get_param(SimFile& f, void* data) {
     case DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY:
       p->value = g.timestamp_frequency;
       break;
+    case DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES:  // 1.5
+      p->value = (1u << PANFROST_JM_CTX_PRIORITY_LOW) | (1u << PANFROST_JM_CTX_PRIORITY_MEDIUM);
+      if (high_prio_allowed()) p->value |= 1u << PANFROST_JM_CTX_PRIORITY_HIGH;
+      break;
+    case DRM_PANFROST_PARAM_SELECTED_COHERENCY:  // 1.6
+      p->value = d.selected_coherency();
+      break;
     default:
       if (param >= DRM_PANFROST_PARAM_TEXTURE_FEATURES0 &&
           param <= DRM_PANFROST_PARAM_TEXTURE_FEATURES3) {
@@ -316,9 +402,13 @@ int ioctl_panfrost_get_param(SimFile& f, void* data) {
 
 int ioctl_panfrost_create_bo(SimFile& f, void* data) {
   auto* a = static_cast<drm_panfrost_create_bo*>(data);
-  if (!a->size || a->pad || (a->flags & ~kBoFlags)) return -EINVAL;
-  // Heaps are never executable.
+  uint32_t known = 0;  // 1.0 takes no flags
+  if (f.device()->at_least(kPanfrostHeapNoexec)) known |= PANFROST_BO_NOEXEC | PANFROST_BO_HEAP;
+  if (f.device()->at_least(kPanfrostWbMmap)) known |= PANFROST_BO_WB_MMAP;
+  if (!a->size || a->pad || (a->flags & ~known)) return -EINVAL;
+  // Heaps are never executable, and never CPU-mapped.
   if ((a->flags & PANFROST_BO_HEAP) && !(a->flags & PANFROST_BO_NOEXEC)) return -EINVAL;
+  if ((a->flags & PANFROST_BO_HEAP) && (a->flags & PANFROST_BO_WB_MMAP)) return -EINVAL;
   // Heap objects: size rounded up to 2 MiB, no pages until GPU faults
   // commit them (lazy: charged per committed block), never mmapped or
   // exported.
@@ -379,6 +469,76 @@ int ioctl_panfrost_set_label_bo(SimFile& f, void* data) {
     if (r) return r == -EINVAL ? -E2BIG : r;
   }
   f.device()->set_bo_label(*bo, std::move(label));
+  return 0;
+}
+
+int ioctl_panfrost_jm_ctx_create(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_jm_ctx_create*>(data);
+  switch (a->priority) {
+    case PANFROST_JM_CTX_PRIORITY_LOW:
+    case PANFROST_JM_CTX_PRIORITY_MEDIUM:
+      break;
+    case PANFROST_JM_CTX_PRIORITY_HIGH:
+      if (!high_prio_allowed()) return -EACCES;
+      break;
+    default:
+      return -EINVAL;
+  }
+  return priv_of(f)->ctx_create(a->priority, &a->handle);
+}
+
+int ioctl_panfrost_jm_ctx_destroy(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_jm_ctx_destroy*>(data);
+  if (a->pad) return -EINVAL;
+  if (!a->handle) return -EINVAL;  // the default context stays
+  return priv_of(f)->ctx_destroy(a->handle);
+}
+
+// SYNC_BO (1.6): panfrost_gem_sync() per op, in order. The model is
+// coherent (PARAM_SELECTED_COHERENCY ACE-Lite): a valid op changes nothing
+// and is counted (SimDevice::cache_sync_ops) when the kernel would have
+// done maintenance (a WB_MMAP object, size > 0).
+int ioctl_panfrost_sync_bo(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_sync_bo*>(data);
+  if (a->pad) return -EINVAL;
+  if (!a->op_count) return 0;
+  if (uint64_t{a->op_count} * sizeof(drm_panfrost_bo_sync_op) > INT_MAX) return -ENOMEM;
+  std::vector<drm_panfrost_bo_sync_op> ops;
+  try {
+    ops.resize(a->op_count);
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  if (copy_from_user(ops.data(), a->ops, ops.size() * sizeof(ops[0]))) return -EFAULT;
+  for (const drm_panfrost_bo_sync_op& op : ops) {
+    SimBoPtr bo = f.lookup_bo(op.handle);
+    if (!bo) return -ENOENT;
+    const uint64_t end = uint64_t{op.offset} + op.size;
+    // The kernel adds in 32 bits: a sum that wraps is refused too.
+    if (static_cast<uint32_t>(end) < op.offset || end > bo->size()) return -EINVAL;
+    if (bo->imported()) return -EINVAL;
+    if (op.type != PANFROST_BO_SYNC_CPU_CACHE_FLUSH &&
+        op.type != PANFROST_BO_SYNC_CPU_CACHE_FLUSH_AND_INVALIDATE)
+      return -EINVAL;
+    if (!(bo->create_flags & PANFROST_BO_WB_MMAP) || op.size == 0) continue;
+    f.device()->count_cache_sync_op();
+  }
+  return 0;
+}
+
+// QUERY_BO_INFO (1.6): no pad check on input (pad is cleared on output).
+int ioctl_panfrost_query_bo_info(SimFile& f, void* data) {
+  auto* a = static_cast<drm_panfrost_query_bo_info*>(data);
+  SimBoPtr bo = f.lookup_bo(a->handle);
+  if (!bo) return -ENOENT;
+  a->pad = 0;
+  a->create_flags = 0;
+  a->extra_flags = 0;
+  if (bo->imported())
+    a->extra_flags |= DRM_PANFROST_BO_IS_IMPORTED;
+  else
+    a->create_flags =
+        bo->create_flags & (PANFROST_BO_NOEXEC | PANFROST_BO_HEAP | PANFROST_BO_WB_MMAP);
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "winsys/sim/gpu_fault.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/signalling.h"
+#include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_file.h"
 #include "winsys/sim/syncobj.h"
 #include "winsys/sim/user_copy.h"
@@ -49,6 +50,7 @@ int copy_handles_in(uint64_t user, uint32_t count, size_t kernel_elem_bytes,
 constexpr int kSlots = 2;
 
 struct Job {
+  std::shared_ptr<PanfrostJmCtx> ctx;
   SimVmPtr vm;
   uint64_t jc = 0;
   std::vector<SimBoPtr> bos;
@@ -120,7 +122,8 @@ void FileJobs::run_slot(Slot& s) {
     {
       SignallingSection section;
       int status;
-      if (cancel.load(std::memory_order_acquire))
+      if (cancel.load(std::memory_order_acquire) ||
+          (j->ctx && j->ctx->destroyed.load(std::memory_order_acquire)))
         status = -ECANCELED;
       else if (!j->vm)
         status = -EFAULT;  // no address space: the first access faults
@@ -183,18 +186,27 @@ void panfrost_jobs_file_closing(SimFile& f) {
 
 int ioctl_panfrost_submit(SimFile& f, void* data) {
   auto* a = static_cast<drm_panfrost_submit*>(data);
+  const SimDevice& dev = *f.device();
+  // 1.5 (JM contexts): the 48-byte layout. Before, the kernel's struct ends
+  // at `requirements`: whatever a caller passes beyond it is ignored and
+  // the job runs on the file's only context.
+  const bool jm_ctx = dev.at_least(kPanfrostJmContexts);
+  if (jm_ctx && a->pad) return -EINVAL;
   if (!a->jc) return -EINVAL;
-  if (a->requirements & ~(kReqFs | kReqCycleCount)) return -EINVAL;
-  // Driver 1.4 has no JM contexts: only the default context (0) exists.
-  if (a->jm_ctx_handle || a->pad) return -EINVAL;
+  uint32_t reqs = kReqFs;
+  if (dev.at_least(kPanfrostCycleCount)) reqs |= kReqCycleCount;
+  if (a->requirements & ~reqs) return -EINVAL;
 
   SyncobjPtr out;
   if (a->out_sync) {
     out = f.lookup_syncobj(a->out_sync);
     if (!out) return -ENODEV;  // panfrost's answer for a bad out_sync
   }
+  std::shared_ptr<PanfrostJmCtx> ctx = panfrost_jm_ctx_lookup(f, jm_ctx ? a->jm_ctx_handle : 0);
+  if (!ctx || ctx->destroyed.load(std::memory_order_acquire)) return -EINVAL;
 
   auto job = std::make_unique<Job>();
+  job->ctx = std::move(ctx);
   job->jc = a->jc;
 
   // In-syncs: binary syncobjs (panfrost_copy_in_sync: one u32 array).

@@ -18,9 +18,26 @@
 // running one is cancelled at its next command boundary or SLEEP/HANG poll.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
 namespace wsys::sim {
 
 class SimFile;
+
+// A JM context (1.5: JM_CTX_CREATE; handle 0 is the file's default
+// context, MEDIUM priority, created with the file). Jobs hold a reference;
+// JM_CTX_DESTROY sets `destroyed`, and the context's queued jobs then
+// signal -ECANCELED instead of running (the kernel kills them). The model
+// runs every context's jobs on the file's two slots; the priority is
+// recorded, not scheduled.
+struct PanfrostJmCtx {
+  uint32_t priority = 1;  // PANFROST_JM_CTX_PRIORITY_MEDIUM
+  std::atomic<bool> destroyed{false};
+};
+// The file's context `handle`, null if none (panfrost_ioctls.cpp).
+std::shared_ptr<PanfrostJmCtx> panfrost_jm_ctx_lookup(SimFile& f, uint32_t handle);
 
 // Drains and stops the file's job slots (SimFile::DriverPriv::file_closing).
 void panfrost_jobs_file_closing(SimFile& f);

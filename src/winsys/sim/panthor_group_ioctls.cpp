@@ -62,6 +62,10 @@ int ioctl_panthor_group_create(SimFile& f, void* data) {
   int r = get_obj_array(args->queues, kQueueCreateMinSize, &qargs);
   if (r) return r;
   if (args->priority > PANTHOR_GROUP_PRIORITY_REALTIME) return -EINVAL;
+  // Before 1.2 REALTIME did not exist: the same -EINVAL as any unknown one.
+  if (args->priority == PANTHOR_GROUP_PRIORITY_REALTIME &&
+      !f.device()->at_least(kPanthorGroupPriorities))
+    return -EINVAL;
   if (args->priority >= PANTHOR_GROUP_PRIORITY_HIGH && !panthor_capable_sys_nice())
     return -EACCES;
   if (args->pad) return -EINVAL;

@@ -15,8 +15,11 @@
 //   - Per op (panthor_vm_bind_prepare_op_ctx): va | size | bo_offset 4 KiB-
 //     aligned (-EINVAL); MAP: an unknown BO handle is -EINVAL (the kernel
 //     passes a NULL object down and refuses it), flags other than the MAP
-//     flags -EINVAL (MAP_SPARSE is 1.9; the model is 1.5), BO bounds and the
-//     exclusive VM -EINVAL; the range must lie inside the user VA range
+//     flags -EINVAL (MAP_SPARSE only from 1.9), BO bounds and the
+//     exclusive VM -EINVAL; MAP_SPARSE (1.9): bo_handle and bo_offset 0 and
+//     MAP_NOEXEC set, else -EINVAL; the range is mapped over the model's
+//     zero page (reads zero, stores dropped: vm.h kSimMapSparse) and splits
+//     and unmaps like any mapping; the range must lie inside the user VA range
 //     (the model checks at ioctl time what would otherwise fail at run
 //     time); UNMAP/SYNC_ONLY MBZ rules.
 //   - Synchronous binds: an op with syncs -EINVAL; an op of size 0 is a
@@ -60,10 +63,11 @@ constexpr uint32_t kTypeMask = static_cast<uint32_t>(DRM_PANTHOR_VM_BIND_OP_TYPE
 constexpr uint32_t kTypeMap = DRM_PANTHOR_VM_BIND_OP_TYPE_MAP;
 constexpr uint32_t kTypeUnmap = DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP;
 constexpr uint32_t kTypeSyncOnly = DRM_PANTHOR_VM_BIND_OP_TYPE_SYNC_ONLY;
-// Driver 1.5: MAP_SPARSE (1.9) is an unknown flag.
+// MAP flags before 1.9; MAP_SPARSE (1.9) is an unknown flag before.
 constexpr uint32_t kMapFlags = DRM_PANTHOR_VM_BIND_OP_MAP_READONLY |
                                DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC |
                                DRM_PANTHOR_VM_BIND_OP_MAP_UNCACHED | kTypeMask;
+constexpr uint32_t kSparse = DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE;
 
 // Minimum user strides: the element sizes when each struct was added.
 constexpr uint32_t kBindOpMinSize = 48;  // ... syncs
@@ -76,6 +80,7 @@ uint32_t sim_map_flags(uint32_t op_flags) {
   if (op_flags & DRM_PANTHOR_VM_BIND_OP_MAP_READONLY) f |= kSimMapReadOnly;
   if (op_flags & DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC) f |= kSimMapNoExec;
   if (op_flags & DRM_PANTHOR_VM_BIND_OP_MAP_UNCACHED) f |= kSimMapUncached;
+  if (op_flags & DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE) f |= kSimMapSparse;
   return f;
 }
 
@@ -84,6 +89,14 @@ int prepare_op(SimFile& f, SimVm& vm, const drm_panthor_vm_bind_op& op, VmOpPtr*
   if ((op.va | op.size | op.bo_offset) % kVmPage) return -EINVAL;
   switch (op.flags & kTypeMask) {
     case kTypeMap: {
+      const uint32_t known = kMapFlags | (f.device()->at_least(kPanthorMapSparse) ? kSparse : 0);
+      if ((op.flags & kSparse) && (op.flags & known & kSparse)) {
+        // No object: bo_handle and bo_offset 0, never executable.
+        if (op.bo_handle || op.bo_offset || !(op.flags & DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC))
+          return -EINVAL;
+        if (op.flags & ~known) return -EINVAL;
+        return vm.prepare_map(nullptr, 0, op.va, op.size, sim_map_flags(op.flags), out);
+      }
       SimBoPtr bo = f.lookup_bo(op.bo_handle);
       if (!bo) return -EINVAL;
       if (op.flags & ~kMapFlags) return -EINVAL;

@@ -12,17 +12,17 @@ namespace {
 // in pages. The model does the same so offsets look like the kernel's.
 constexpr uint64_t kFirstOffsetPage = (0xFFFFFFFFull >> 12) + 1;
 
-// Driver versions the model implements (what DRM_IOCTL_VERSION reports).
-// panthor 1.5: everything through SET_USER_MMIO_OFFSET; panfrost 1.4 labels.
-SimDriverVersion version_for(const std::string& driver) {
+// What DRM_IOCTL_VERSION reports: the selected version (driver_version.h;
+// newest: panthor 1.9, panfrost 1.6).
+SimDriverVersion version_for(const std::string& driver, DriverVersion dv) {
   if (driver == "panthor")
-    return {"panthor", 1, 5, 0, "20230801", "Panthor DRM driver (wsys kernel model)"};
-  return {"panfrost", 1, 4, 0, "20180908", "panfrost DRM (wsys kernel model)"};
+    return {"panthor", dv.major, dv.minor, 0, "20230801", "Panthor DRM driver (wsys kernel model)"};
+  return {"panfrost", dv.major, dv.minor, 0, "20180908", "panfrost DRM (wsys kernel model)"};
 }
 }  // namespace
 
-SimDevice::SimDevice(std::string driver, GpuIdentity gpu)
-    : version_(version_for(driver)),
+SimDevice::SimDevice(std::string driver, GpuIdentity gpu, DriverVersion dv)
+    : version_(version_for(driver, dv)),
       gpu_(std::move(gpu)),
       panthor_(driver == "panthor"),
       next_offset_pages_(kFirstOffsetPage) {}
@@ -43,8 +43,10 @@ SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
     uint64_t budget = 0;
     if (!memory_budget_from_env(&budget, why)) return nullptr;
     if (!fault_inject_env_check(why)) return nullptr;
+    DriverVersion dv;
+    if (!driver_version_from_env(driver, &dv, why)) return nullptr;
     // Never destroyed: files and worker threads may outlive static destructors.
-    *slot = new SimDevice(driver, std::move(gpu));
+    *slot = new SimDevice(driver, std::move(gpu), dv);
     (*slot)->shrinker_ = new Shrinker(budget);
   }
   return *slot;

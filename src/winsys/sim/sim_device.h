@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "winsys/sim/driver_version.h"
 #include "winsys/sim/gem.h"
 #include "winsys/sim/gpu_identity.h"
 
@@ -26,12 +28,27 @@ struct SimDriverVersion {
 class SimDevice {
  public:
   // The process-wide device for "panthor" or "panfrost" (created on first
-  // use with WSYS_SIM_GPU applied). Null with *why set if it cannot be.
+  // use with WSYS_SIM_GPU and WSYS_SIM_DRIVER_VERSION applied). Null with
+  // *why set if it cannot be.
   static SimDevice* get(const std::string& driver, std::string* why);
 
   const std::string& driver() const { return version_.name; }
   bool is_panthor() const { return panthor_; }
   const SimDriverVersion& version() const { return version_; }
+  // The driver version gates (driver_version.h): true if the modelled
+  // kernel is at least `v`.
+  bool at_least(DriverVersion v) const {
+    return version_at_least(DriverVersion{version_.major, version_.minor}, v);
+  }
+  bool at_least(int major, int minor) const { return at_least(DriverVersion{major, minor}); }
+
+  // The model's coherency (gpu_info.selected_coherency, panfrost
+  // PARAM_SELECTED_COHERENCY): ACE-Lite, the CPU's caches are coherent
+  // with the "GPU" (they are the same memory system). BO_SYNC / SYNC_BO
+  // are therefore validated no-ops, counted here for tests.
+  uint32_t selected_coherency() const { return 0; /* ACE_LITE */ }
+  void count_cache_sync_op() { cache_sync_ops_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t cache_sync_ops() const { return cache_sync_ops_.load(std::memory_order_relaxed); }
   const GpuIdentity& gpu() const { return gpu_; }
 
   // GEM object registry: fake mmap offsets and dma-buf inodes.
@@ -71,7 +88,7 @@ class SimDevice {
   std::vector<SimBoPtr> bo_snapshot() const;
 
  private:
-  SimDevice(std::string driver, GpuIdentity gpu);
+  SimDevice(std::string driver, GpuIdentity gpu, DriverVersion dv);
   SimDriverVersion version_;
   GpuIdentity gpu_;
   bool panthor_;
@@ -81,6 +98,7 @@ class SimDevice {
   std::map<uint64_t, std::weak_ptr<SimBo>> by_offset_;
   std::map<ino_t, std::weak_ptr<SimBo>> by_inode_;
   uint64_t live_bos_ = 0, live_bytes_ = 0;
+  std::atomic<uint64_t> cache_sync_ops_{0};
   class Shrinker* shrinker_ = nullptr;  // never destroyed, like the device
   friend class SimBo;
 };

@@ -166,13 +166,17 @@ int SimVm::map_kernel(const SimBoPtr& bo, uint64_t va, uint64_t size, uint32_t f
 
 int SimVm::prepare_map_impl(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va,
                             uint64_t size, uint32_t flags, bool kernel, VmOpPtr* out) {
-  if (!bo || destroyed()) return -EINVAL;
+  const bool sparse = (flags & kSimMapSparse) != 0;
+  if (sparse ? (bo || bo_offset) : !bo) return -EINVAL;
+  if (destroyed()) return -EINVAL;
   if ((va | size | bo_offset) % kVmPageSize) return -EINVAL;
-  if (size > bo->size() || bo_offset > bo->size() - size) return -EINVAL;
-  // A BO private to a VM maps only into that VM (the kernel compares the
-  // VMs' root objects; a destroyed VM matches nothing).
-  SimVmPtr excl = bo->exclusive_vm.lock();
-  if ((bo->exclusive_vm_id != 0 || excl) && excl.get() != this) return -EINVAL;
+  if (!sparse) {
+    if (size > bo->size() || bo_offset > bo->size() - size) return -EINVAL;
+    // A BO private to a VM maps only into that VM (the kernel compares the
+    // VMs' root objects; a destroyed VM matches nothing).
+    SimVmPtr excl = bo->exclusive_vm.lock();
+    if ((bo->exclusive_vm_id != 0 || excl) && excl.get() != this) return -EINVAL;
+  }
   if (kernel) {
     uint64_t end = va + size;
     if (end < va || va < cfg_.user_va_end || end > cfg_.va_size_bytes) return -EINVAL;
@@ -187,7 +191,7 @@ int SimVm::prepare_map_impl(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va,
     op->size = size;
     op->bo = bo;  // pins the pages until the mapping is gone
     op->bo_offset = bo_offset;
-    op->flags = flags & (kSimMapReadOnly | kSimMapNoExec | kSimMapUncached);
+    op->flags = flags & (kSimMapReadOnly | kSimMapNoExec | kSimMapUncached | kSimMapSparse);
     for (auto& n : op->nodes) n = make_node();
     // Fault injection: the page-table reservation fails (nothing changed;
     // the op and what it holds are released on return).
@@ -326,8 +330,12 @@ int SimVm::execute(VmOp& op, bool async) {
           restore_none(op.va, op.size);
           ret = -ENOMEM;
         } else {
-          void* p = ::mmap(window_ + op.va, op.size, cpu_prot(op.flags), MAP_FIXED | MAP_SHARED,
-                           op.bo->memfd(), static_cast<off_t>(op.bo_offset));
+          void* p = (op.flags & kSimMapSparse)
+                        ? ::mmap(window_ + op.va, op.size, PROT_READ,
+                                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                        : ::mmap(window_ + op.va, op.size, cpu_prot(op.flags),
+                                 MAP_FIXED | MAP_SHARED, op.bo->memfd(),
+                                 static_cast<off_t>(op.bo_offset));
           if (p == MAP_FAILED) {
             ret = -errno;
             PtPageList none;
@@ -478,6 +486,36 @@ int SimVm::heap_fault(uint64_t va) {
   m.committed[block / 64] |= 1ull << (block % 64);
   m.bo->heap_committed.fetch_add(kHeapBlock, std::memory_order_relaxed);
   return 0;
+}
+
+// ------------------------------------------------------ sparse mappings
+
+namespace {
+// The sparse mapping covering `va` in `m`, or end().
+SimMappingTree::const_iterator sparse_at(const SimMappingTree& m, uint64_t va) {
+  auto it = m.upper_bound(va);
+  if (it == m.begin()) return m.end();
+  --it;
+  if (va >= it->first + it->second.size || !(it->second.flags & kSimMapSparse)) return m.end();
+  return it;
+}
+}  // namespace
+
+int SimVm::sparse_write_fault(uint64_t va) {
+  std::lock_guard<std::mutex> g(op_lock_);
+  if (window_released_ || sparse_at(mappings_, va) == mappings_.end()) return -EFAULT;
+  const uint64_t page = va & ~(kVmPageSize - 1);
+  void* p = ::mmap(window_ + page, kVmPageSize, PROT_READ | PROT_WRITE,
+                   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? -EFAULT : 0;
+}
+
+void SimVm::sparse_discard(uint64_t va) {
+  std::lock_guard<std::mutex> g(op_lock_);
+  if (window_released_ || sparse_at(mappings_, va) == mappings_.end()) return;
+  const uint64_t page = va & ~(kVmPageSize - 1);
+  ::mmap(window_ + page, kVmPageSize, PROT_READ,
+         MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 }
 
 }  // namespace wsys::sim

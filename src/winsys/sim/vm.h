@@ -48,12 +48,21 @@ enum SimMapFlags : uint32_t {
   kSimMapReadOnly = 1u << 0,
   kSimMapNoExec = 1u << 1,
   kSimMapUncached = 1u << 2,
+  // panthor 1.9 MAP_SPARSE: no BO; the range reads zero and drops writes.
+  // The window gets one anonymous PROT_READ private mapping (the shared
+  // zero page: no memory, one mmap whatever the size). A GPU store there
+  // faults; the fault handler (gpu_fault.h) makes that one page writable
+  // (sparse_write_fault) and the executor puts the zero page back after
+  // the command (sparse_discard), so the store is discarded. The kernel
+  // says reads are "undefined"; zero is the model's choice of undefined.
+  kSimMapSparse = 1u << 3,
 };
 
 class SimVm;
 using SimVmPtr = std::shared_ptr<SimVm>;
 
-// One GPU mapping of a VM: [va, va + size) -> bo[bo_offset, bo_offset + size).
+// One GPU mapping of a VM: [va, va + size) -> bo[bo_offset, bo_offset + size)
+// (no bo for a kSimMapSparse mapping).
 struct SimMapping {
   uint64_t size = 0;
   SimBoPtr bo;  // the mapping's reference (the kernel pins mapped pages)
@@ -164,11 +173,19 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // bo->heap_committed. 0 on success, 1 if the block is already committed
   // (a concurrent fault won: retry), -EFAULT otherwise. Never allocates.
   int heap_fault(uint64_t va);
+  // From the GPU fault handler (a store fault): if `va` lies in a sparse
+  // mapping, maps its page writable (private anonymous) and returns 0;
+  // else -EFAULT. Never allocates.
+  int sparse_write_fault(uint64_t va);
+  // Puts the zero page back at the page of `va` if it is still part of a
+  // sparse mapping: what was stored there is gone.
+  void sparse_discard(uint64_t va);
 
   // --- the two halves, for the VM_BIND ioctl ---
 
   // -EINVAL for misaligned va/size/bo_offset, a range outside the BO or
   // outside the user VA range, or a BO private to another VM; -ENOMEM.
+  // With kSimMapSparse, bo is null and bo_offset 0.
   int prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
                   uint32_t flags, VmOpPtr* out);
   int prepare_unmap(uint64_t va, uint64_t size, VmOpPtr* out);

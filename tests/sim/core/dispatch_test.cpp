@@ -21,8 +21,8 @@ TEST(Dispatch, UnknownNumbersAreEinval) {
   // A core nr the model has no handler for, and a driver nr past the table.
   EXPECT_EQ(f->ioctl(_IOWR('d', 0x3f, uint64_t[2]), buf), -EINVAL);
   EXPECT_EQ(f->ioctl(_IOWR('d', 0x40 + 0x5f, uint64_t[2]), buf), -EINVAL);
-  // panthor 1.5 has no BO_SYNC (1.7): unknown to this driver version.
-  EXPECT_EQ(f->ioctl(DRM_IOCTL_PANTHOR_BO_SYNC, buf), -EINVAL);
+  // The first number past panthor 1.9's table (BO_QUERY_INFO is 0x50).
+  EXPECT_EQ(f->ioctl(_IOWR('d', 0x51, uint64_t[2]), buf), -EINVAL);
 }
 
 TEST(Dispatch, DriverNumbersAreDriverSpecific) {

@@ -92,10 +92,16 @@ TEST_F(Panfrost, GetParamReportsEveryParameter) {
   want[DRM_PANFROST_PARAM_THREAD_TLS_ALLOC] = g.thread_tls_alloc;
   want[DRM_PANFROST_PARAM_AFBC_FEATURES] = g.afbc_features;
   want[DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY] = g.timestamp_frequency;
+  want[DRM_PANFROST_PARAM_SELECTED_COHERENCY] = DRM_PANFROST_GPU_COHERENCY_ACE_LITE;
   for (uint32_t p = 0; p < WSYS_PANFROST_PARAM_COUNT; p++) {
     uint64_t v = 0;
     ASSERT_EQ(get_param(f(), p, &v), 0) << "param " << p;
     if (p == DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP) continue;
+    if (p == DRM_PANFROST_PARAM_ALLOWED_JM_CTX_PRIORITIES) {  // LOW, MEDIUM (+ HIGH with CAP_SYS_NICE)
+      EXPECT_EQ(v & 3u, 3u);
+      EXPECT_EQ(v & ~7ull, 0u);
+      continue;
+    }
     ASSERT_NE(want[p], ~0ull) << "param " << p << " has no expectation";
     EXPECT_EQ(v, want[p]) << "param " << p;
   }
@@ -104,9 +110,8 @@ TEST_F(Panfrost, GetParamReportsEveryParameter) {
 TEST_F(Panfrost, GetParamValidation) {
   uint64_t v = 0;
   EXPECT_EQ(get_param(f(), DRM_PANFROST_PARAM_GPU_PROD_ID, &v, 1), -EINVAL) << "pad";
-  EXPECT_EQ(get_param(f(), WSYS_PANFROST_PARAM_COUNT, &v), -EINVAL)
-      << "SELECTED_COHERENCY is newer";
-  EXPECT_EQ(get_param(f(), 44, &v), -EINVAL);
+  EXPECT_EQ(get_param(f(), WSYS_PANFROST_PARAM_COUNT, &v), -EINVAL) << "past 1.6's last";
+  EXPECT_EQ(get_param(f(), 45, &v), -EINVAL);
   EXPECT_EQ(get_param(f(), 1000, &v), -EINVAL);
   EXPECT_EQ(get_param(f(), 0xffffffffu, &v), -EINVAL);
   ASSERT_EQ(get_param(f(), DRM_PANFROST_PARAM_GPU_PROD_ID, &v), 0);
@@ -140,8 +145,9 @@ TEST_F(Panfrost, CreateBoValidation) {
   } cases[] = {
       {"size 0", 0, 0, 0, -EINVAL},
       {"pad", 4096, 0, 1, -EINVAL},
-      {"WB_MMAP is newer than 1.4", 4096, PANFROST_BO_WB_MMAP, 0, -EINVAL},
-      {"unknown flag", 4096, 1u << 4, 0, -EINVAL},
+      {"WB_MMAP with HEAP", 4096, PANFROST_BO_WB_MMAP | PANFROST_BO_HEAP | PANFROST_BO_NOEXEC, 0,
+       -EINVAL},
+      {"unknown flag", 4096, 1u << 3, 0, -EINVAL},
       {"HEAP without NOEXEC", 4096, PANFROST_BO_HEAP, 0, -EINVAL},
       {"HEAP without NOEXEC, size 0", 0, PANFROST_BO_HEAP, 0, -EINVAL},
       // Valid HEAP objects: tests/sim/exec (heap growth on GPU fault).

@@ -49,6 +49,10 @@ class PanfrostDevice final : public Device {
   Result<VmPtr> vm_create(uint64_t user_va_range) override;
   Result<uint64_t> gpu_timestamp() override;
   Result<void> submit_job_chain(const JobChainSubmit& submit) override;
+  Result<uint32_t> jm_ctx_create(JmCtxPriority priority) override;
+  Result<void> jm_ctx_destroy(uint32_t ctx) override;
+  Result<void> bo_sync(std::span<const BoSyncRange> ranges) override;
+  Result<BoInfo> bo_query_info(Bo& bo) override;
 
  protected:
   Result<uint64_t> imported_bo_kernel_va(uint32_t handle) override;

@@ -25,7 +25,10 @@ void set_panfrost_capabilities(const drm::DriverVersion& v, DeviceProps& p) {
   p.growable_heap = v.at_least(1, 1) ? GrowableHeap::GrowOnFaultBo : GrowableHeap::None;
   p.has_gpu_timestamp = v.at_least(1, 3);
   p.has_bo_labels = v.at_least(1, 4);
-  p.has_cache_maintenance = false;
+  p.has_cache_maintenance = v.at_least(1, 6);  // SYNC_BO
+  p.has_wb_mmap = v.at_least(1, 6);            // CREATE_BO WB_MMAP
+  p.has_bo_query_info = v.at_least(1, 6);      // QUERY_BO_INFO
+  p.has_jm_contexts = v.at_least(1, 5);        // JM_CTX_CREATE/DESTROY, 48-byte SUBMIT
   p.has_sparse_map = false;
 }
 
@@ -83,6 +86,7 @@ Result<void> PanfrostDevice::init() {
   p.thread_tls_alloc = u32(DRM_PANFROST_PARAM_THREAD_TLS_ALLOC);
   if (v.at_least(1, 2)) p.afbc_features = u32(DRM_PANFROST_PARAM_AFBC_FEATURES);
   if (v.at_least(1, 3)) p.timestamp_frequency = u64(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY);
+  if (v.at_least(1, 6)) p.selected_coherency = u32(DRM_PANFROST_PARAM_SELECTED_COHERENCY);
   if (err) return Error(err);
 
   p.va_bits = p.mmu_features & 0xff;
@@ -90,7 +94,8 @@ Result<void> PanfrostDevice::init() {
   p.user_va_start = kVaStart;
   p.user_va_end = kVaEnd;
   p.kernel_managed_va = true;
-  p.supported_bo_flags = kBoExecutable | kBoNoMmap | (v.at_least(1, 1) ? kBoAllocOnFault : 0u);
+  p.supported_bo_flags = kBoExecutable | kBoNoMmap | (v.at_least(1, 1) ? kBoAllocOnFault : 0u) |
+                         (v.at_least(1, 6) ? kBoCpuCached : 0u);
   auto timeline = get_cap(DRM_CAP_SYNCOBJ_TIMELINE);
   p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
 
@@ -105,6 +110,9 @@ Result<uint64_t> PanfrostDevice::gpu_timestamp() {
 
 Result<void> PanfrostDevice::submit_job_chain(const JobChainSubmit& s) {
   if (s.cycle_count && !props_.version.at_least(1, 3)) return Error(-EOPNOTSUPP);
+  // Before 1.5 a kernel ignores a context handle: refuse rather than run
+  // the job on the default context.
+  if (s.jm_ctx && !props_.has_jm_contexts) return Error(-EOPNOTSUPP);
   detail::SmallArray<uint32_t, kInlineBoHandles> handles(s.bos.size());
   for (size_t i = 0; i < s.bos.size(); i++) {
     if (!s.bos[i] || !owns(*s.bos[i])) return Error(-EINVAL);
@@ -119,9 +127,27 @@ Result<void> PanfrostDevice::submit_job_chain(const JobChainSubmit& s) {
   k.bo_handle_count = static_cast<uint32_t>(handles.size());
   k.requirements = (s.fragment ? PANFROST_JD_REQ_FS : 0) |
                    (s.cycle_count ? PANFROST_JD_REQ_CYCLE_COUNT : 0);
-  // The 40-byte layout every panfrost kernel takes (no JM context: newer
-  // kernels use the file's default one).
+  // 1.5: the 48-byte layout with the context; before, the 40-byte one.
+  if (props_.has_jm_contexts) {
+    k.jm_ctx_handle = s.jm_ctx;
+    return result_from_errno(file().ioctl(DRM_IOCTL_PANFROST_SUBMIT, &k));
+  }
   return result_from_errno(file().ioctl(DRM_IOCTL_PANFROST_SUBMIT_V1, &k));
+}
+
+Result<uint32_t> PanfrostDevice::jm_ctx_create(JmCtxPriority priority) {
+  if (!props_.has_jm_contexts) return Error(-EOPNOTSUPP);
+  drm_panfrost_jm_ctx_create c{};
+  c.priority = static_cast<uint32_t>(priority);  // HIGH without CAP_SYS_NICE: -EACCES
+  if (int r = file().ioctl(DRM_IOCTL_PANFROST_JM_CTX_CREATE, &c)) return Error(r);
+  return c.handle;
+}
+
+Result<void> PanfrostDevice::jm_ctx_destroy(uint32_t ctx) {
+  if (!props_.has_jm_contexts) return Error(-EOPNOTSUPP);
+  drm_panfrost_jm_ctx_destroy d{};
+  d.handle = ctx;
+  return result_from_errno(file().ioctl(DRM_IOCTL_PANFROST_JM_CTX_DESTROY, &d));
 }
 
 }  // namespace panfrost

@@ -33,6 +33,7 @@ PanfrostVm::~PanfrostVm() { core_->single_vm_taken.store(false); }
 
 int PanfrostVm::check_op(const BindOp& op) const {
   const uint64_t page = detail::cpu_page_size();
+  if (op.sparse) return -EOPNOTSUPP;  // no sparse mappings on panfrost
   switch (op.type) {
     case BindOp::Type::Map: {
       if (!op.bo || op.bo_offset != 0 || op.size != op.bo->size()) return -EINVAL;

@@ -37,7 +37,7 @@ inline drm_panthor_obj_array obj_array(uint32_t stride, size_t count, const void
 class PanthorVm final : public Vm {
  public:
   PanthorVm(std::shared_ptr<detail::DeviceCore> core, uint32_t id, uint64_t va_end,
-            uint32_t activity_syncobj);
+            uint32_t activity_syncobj, bool sparse_map);
   ~PanthorVm() override;
 
   Result<void> bind(BindMode mode, std::span<const BindOp> ops,
@@ -48,6 +48,7 @@ class PanthorVm final : public Vm {
 
  private:
   std::shared_ptr<detail::DeviceCore> core_;
+  bool sparse_map_;  // props.has_sparse_map
 };
 
 class PanthorDevice final : public Device {
@@ -57,6 +58,8 @@ class PanthorDevice final : public Device {
 
   Result<BoPtr> bo_create(uint64_t size_bytes, uint32_t flags, Vm* exclusive_vm) override;
   Result<void*> bo_mmap(Bo& bo, int prot) override;
+  Result<void> bo_sync(std::span<const BoSyncRange> ranges) override;
+  Result<BoInfo> bo_query_info(Bo& bo) override;
   Result<void> bo_set_label(Bo& bo, const std::string& label) override;
   Result<bool> bo_make_evictable(Bo& bo) override;
   Result<bool> bo_make_unevictable(Bo& bo) override;

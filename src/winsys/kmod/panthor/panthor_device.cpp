@@ -26,8 +26,11 @@ void set_panthor_capabilities(const drm::DriverVersion& v, DeviceProps& p) {
   p.growable_heap = GrowableHeap::TilerHeap;
   p.has_gpu_timestamp = v.at_least(1, 1);
   p.has_bo_labels = v.at_least(1, 4);
-  p.has_cache_maintenance = v.at_least(1, 7);  // BO_SYNC; kmod has no call for it yet
-  p.has_sparse_map = v.at_least(1, 9);         // MAP_SPARSE; no BindOp for it yet
+  p.has_cache_maintenance = v.at_least(1, 7);  // BO_SYNC
+  p.has_wb_mmap = v.at_least(1, 7);            // BO_CREATE WB_MMAP
+  p.has_bo_query_info = v.at_least(1, 7);      // BO_QUERY_INFO
+  p.has_jm_contexts = false;                   // CSF: groups instead
+  p.has_sparse_map = v.at_least(1, 9);         // VM_BIND MAP_SPARSE
 }
 
 namespace panthor {
@@ -74,6 +77,7 @@ Result<void> PanthorDevice::init() {
   p.l2_present = gpu.l2_present;
   p.tiler_present = gpu.tiler_present;
   p.core_features = gpu.core_features;
+  if (v.at_least(1, 7)) p.selected_coherency = gpu.selected_coherency;
   p.thread_tls_alloc = 0;  // CSF has no such register: TLS is sized from max_threads
   p.va_bits = DRM_PANTHOR_MMU_VA_BITS(gpu.mmu_features);
   if (p.va_bits < 32 || p.va_bits > 52) return Error(-ENODEV);  // nonsense for a CSF GPU
@@ -115,7 +119,8 @@ Result<void> PanthorDevice::init() {
     p.page_size_bitmap = mmu.page_size_bitmap;
   }
 
-  p.supported_bo_flags = kBoExecutable | kBoNoMmap | kBoGpuUncached;
+  p.supported_bo_flags = kBoExecutable | kBoNoMmap | kBoGpuUncached |
+                         (v.at_least(1, 7) ? kBoCpuCached : 0u);
   auto timeline = get_cap(DRM_CAP_SYNCOBJ_TIMELINE);
   p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
 

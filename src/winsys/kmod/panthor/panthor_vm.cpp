@@ -20,12 +20,13 @@ Result<VmPtr> PanthorDevice::vm_create(uint64_t user_va_range) {
     (void)file().ioctl(DRM_IOCTL_PANTHOR_VM_DESTROY, &d);
     return Error(sync.error());
   }
-  return VmPtr(std::make_shared<PanthorVm>(core_, c.id, c.user_va_range, *sync));
+  return VmPtr(
+      std::make_shared<PanthorVm>(core_, c.id, c.user_va_range, *sync, props_.has_sparse_map));
 }
 
 PanthorVm::PanthorVm(std::shared_ptr<detail::DeviceCore> core, uint32_t id, uint64_t va_end,
-                     uint32_t activity_syncobj)
-    : Vm(id, 0, va_end), core_(std::move(core)) {
+                     uint32_t activity_syncobj, bool sparse_map)
+    : Vm(id, 0, va_end), core_(std::move(core)), sparse_map_(sparse_map) {
   activity_syncobj_ = activity_syncobj;
 }
 
@@ -61,6 +62,8 @@ uint32_t op_flags(const BindOp& op) {
   if (op.read_only) f |= DRM_PANTHOR_VM_BIND_OP_MAP_READONLY;
   if (op.no_exec) f |= DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
   if (op.gpu_uncached) f |= DRM_PANTHOR_VM_BIND_OP_MAP_UNCACHED;
+  // A sparse map is never executable (the kernel requires NOEXEC).
+  if (op.sparse) f |= DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE | DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
   // The BO's own creation flags apply to every map of it: a BO made
   // without kBoExecutable is never mapped executable (imports excepted:
   // kmod does not know what they hold), kBoGpuUncached always uncached.
@@ -87,6 +90,10 @@ Result<void> PanthorVm::bind(BindMode mode, std::span<const BindOp> ops, size_t*
   for (const BindOp& op : ops) {
     if (!op.syncs.empty() && mode != BindMode::Async) return Error(-EINVAL);
     if (op.bo && detail::DeviceCore::core_of(*op.bo) != core_) return Error(-EINVAL);
+    if (op.sparse) {
+      if (!sparse_map_) return Error(-EOPNOTSUPP);  // before panthor 1.9
+      if (op.type != BindOp::Type::Map || op.bo || op.bo_offset) return Error(-EINVAL);
+    }
     nsyncs += op.syncs.size();
   }
 
