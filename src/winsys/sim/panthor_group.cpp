@@ -236,6 +236,7 @@ void PanthorGroup::run_job(Queue& q, uint32_t index, PanthorJob& job) {
       d->wait(monotonic_ns() + 20'000'000);
   }
   if (!can_run()) {
+    if (job.vm_busy) job.vm_busy->job_done();
     job.done->signal(-ECANCELED);
     return;
   }
@@ -257,6 +258,8 @@ void PanthorGroup::run_job(Queue& q, uint32_t index, PanthorJob& job) {
       fatal_queues_.fetch_or(1u << index);
       fatal_.store(true);
     }
+    // The VM is idle for this job before anyone can see it done.
+    if (job.vm_busy) job.vm_busy->job_done();
     job.done->signal(r);
   }
   // 4. Spare chunks not used by the job are freed (outside the section).

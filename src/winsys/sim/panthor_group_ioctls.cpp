@@ -173,7 +173,8 @@ int ioctl_panthor_group_submit(SimFile& f, void* data) {
     //    and the VM counts as busy until the last job is gone.
     if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {
       if (group->reclaim_vm()) {
-        std::shared_ptr<ReclaimBusy> busy = rc->before_submit(group->reclaim_vm(), *group->vm(), &r);
+        std::shared_ptr<ReclaimBusy> busy = rc->before_submit(group->reclaim_vm(), *group->vm(),
+                                                               static_cast<int>(jobs.size()), &r);
         if (!busy) return r;
         for (auto& j : jobs) j->vm_busy = busy;
       }

@@ -207,11 +207,21 @@ void ReclaimVm::lock() {
 
 void ReclaimVm::unlock() { locked_.store(false, std::memory_order_release); }
 
-ReclaimBusy::ReclaimBusy(std::shared_ptr<ReclaimVm> vm) : vm_(std::move(vm)) {
+ReclaimBusy::ReclaimBusy(std::shared_ptr<ReclaimVm> vm, int jobs)
+    : vm_(std::move(vm)), jobs_(jobs) {
   vm_->in_flight_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-ReclaimBusy::~ReclaimBusy() { vm_->in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+ReclaimBusy::~ReclaimBusy() { end(); }
+
+void ReclaimBusy::job_done() {
+  if (jobs_.fetch_sub(1, std::memory_order_acq_rel) == 1) end();
+}
+
+void ReclaimBusy::end() {
+  if (!ended_.exchange(true, std::memory_order_acq_rel))
+    vm_->in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+}
 
 // --------------------------------------------------------- PanthorReclaim
 
@@ -368,7 +378,7 @@ int PanthorReclaim::restore(SimBo& bo) {
 }
 
 std::shared_ptr<ReclaimBusy> PanthorReclaim::before_submit(const std::shared_ptr<ReclaimVm>& state,
-                                                           SimVm& vm, int* err) {
+                                                           SimVm& vm, int jobs, int* err) {
   state->lock();
   int r = 0;
   std::shared_ptr<ReclaimBusy> busy;
@@ -384,7 +394,7 @@ std::shared_ptr<ReclaimBusy> PanthorReclaim::before_submit(const std::shared_ptr
       for (size_t i = 0; i < swapped.size() && !r; i++) r = restore(*swapped[i]);
       if (!r) state->evicted_.store(false, std::memory_order_release);
     }
-    if (!r) busy = std::make_shared<ReclaimBusy>(state);
+    if (!r) busy = std::make_shared<ReclaimBusy>(state, jobs);
   } catch (const std::bad_alloc&) {
     r = -ENOMEM;
   }

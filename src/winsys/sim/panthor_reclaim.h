@@ -113,17 +113,24 @@ class ReclaimVm {
   std::atomic<bool> evicted_{false};
 };
 
-// One submission in flight on a VM; every job of the submission holds it,
-// the last one to go (run or cancelled) ends it.
+// One submission of `jobs` jobs in flight on a VM; every job holds it. A
+// job calls job_done() when it is complete, before its done fence signals
+// (so a waiter that saw the fence finds the VM idle): an atomic decrement,
+// allowed inside the signalling section. The last job_done() ends the
+// submission; so does the token's destruction if some job never got there.
 class ReclaimBusy {
  public:
-  explicit ReclaimBusy(std::shared_ptr<ReclaimVm> vm);
+  ReclaimBusy(std::shared_ptr<ReclaimVm> vm, int jobs);
   ~ReclaimBusy();
   ReclaimBusy(const ReclaimBusy&) = delete;
   ReclaimBusy& operator=(const ReclaimBusy&) = delete;
+  void job_done();
 
  private:
+  void end();
   std::shared_ptr<ReclaimVm> vm_;
+  std::atomic<int> jobs_;
+  std::atomic<bool> ended_{false};
 };
 
 struct ReclaimStats {
@@ -157,7 +164,7 @@ class PanthorReclaim {
   // (if anything is swapped) under the VM's reservation and returns the
   // in-flight token the jobs carry. Null with *err (-ENOMEM) on failure.
   std::shared_ptr<ReclaimBusy> before_submit(const std::shared_ptr<ReclaimVm>& state,
-                                             SimVm& vm, int* err);
+                                             SimVm& vm, int jobs, int* err);
 
   // Brings `bo` back if it is swapped (0, or -ENOMEM with nothing lost).
   // Charges with the shrinker allowed (never call inside a section).
