@@ -238,13 +238,15 @@ TEST_F(Reclaim, AVmWithAJobInFlightIsNotReclaimed) {
   Stream s;
   s.sleep_ns(400'000'000);
   s.write32(va(0) + 64, 0xabcd);
-  uint32_t sync = 0;
-  ASSERT_EQ(run(g, s, va(0), &sync), 0);
+  s.store(*vm, va(0));
+  // What the object holds once the job ran (computed before it runs).
   const uint64_t want_sum = [&] {
     std::vector<uint8_t> copy(vm->gpu_view(va(0)), vm->gpu_view(va(0)) + size);
     put32(copy, 64, 0xabcd);
     return checksum(copy.data(), size);
   }();
+  uint32_t sync = syncobj_create(*f);
+  ASSERT_EQ(submit1(*f, g, job(0, va(0), s.size(), {signal_sync(sync)})), 0);
   BudgetOverride budget(dev, 0);
   uint32_t x = 0;
   EXPECT_EQ(pressure(size, &x), -ENOMEM) << "only the busy VM's object was there to take";
