@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "winsys/sim/gem.h"
+#include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_file.h"
@@ -75,6 +76,8 @@ void add(SimUsage& u, const SimUsage& b) {
   u.purgeable += b.purgeable;
   u.purged += b.purged;
   u.heap_committed += b.heap_committed;
+  u.swapped += b.swapped;
+  u.reclaimable += b.reclaimable;
 }
 
 SimUsage sum(const std::vector<SimBoPtr>& bos) {
@@ -93,6 +96,10 @@ SimUsage sim_bo_usage(const SimBo& bo) {
   if (bo.madv.load() == SimBo::kMadvDontNeed) u.purgeable = u.resident;
   if (bo.purged()) u.purged = bo.size();
   if (bo.lazy()) u.heap_committed = bo.heap_committed.load();
+  if (bo.swapped()) u.swapped = bo.size();
+  if (u.resident && bo.device()->shrinker().reclaimer() && !bo.lazy() && !bo.heap_internal &&
+      !u.shared && bo.pinned.load() == 0)
+    u.reclaimable = u.resident;
   return u;
 }
 
@@ -108,6 +115,16 @@ SimDeviceUsage sim_device_usage(SimDevice& dev) {
   d.charged = s.charged;
   d.purges = s.purges;
   d.purged_total = s.purged_bytes;
+  if (PanthorReclaim* rc = dev.shrinker().reclaimer()) {
+    ReclaimStats r = rc->stats();
+    d.reclaims = r.reclaims;
+    d.restores = r.restores;
+    d.cpu_fault_restores = r.cpu_fault_restores;
+    d.swapped_out_bytes = r.swapped_out_bytes;
+    d.swapped_in_bytes = r.swapped_in_bytes;
+    d.restore_failures = r.restore_failures;
+    d.overcommit_bytes = r.overcommit_bytes;
+  }
   return d;
 }
 
@@ -128,6 +145,8 @@ std::string sim_file_fdinfo(SimFile& file) {
   line("drm-purgeable-memory", u.purgeable);
   line("drm-purged-memory", u.purged);               // model only
   line("drm-heap-committed-memory", u.heap_committed);  // model only
+  line("drm-swapped-memory", u.swapped);                // model only
+  line("drm-reclaimable-memory", u.reclaimable);        // model only
   return out;
 }
 

@@ -11,6 +11,11 @@
 //               take, before its exported/busy/pinned checks)
 //   purged      sizes of purged objects
 //   heap_committed  committed bytes of heap objects
+//   swapped     sizes of objects the panthor shrinker swapped out
+//               (panthor_reclaim.h); not resident
+//   reclaimable resident bytes of panthor objects the shrinker may swap
+//               out (not shared, pinned, heap-internal), before its
+//               idle-VM and lock checks
 // A VM's usage counts each object mapped in it once; a file's counts each
 // object it holds a handle to once.
 #pragma once
@@ -33,6 +38,8 @@ struct SimUsage {
   uint64_t purgeable = 0;
   uint64_t purged = 0;
   uint64_t heap_committed = 0;
+  uint64_t swapped = 0;
+  uint64_t reclaimable = 0;
 };
 
 struct SimDeviceUsage : SimUsage {
@@ -40,6 +47,14 @@ struct SimDeviceUsage : SimUsage {
   uint64_t charged = 0;       // bytes charged against the budget
   uint64_t purges = 0;        // objects purged since the device was created
   uint64_t purged_total = 0;  // bytes purged since the device was created
+  // panthor shrinker (panthor_reclaim.h), since the device was created:
+  uint64_t reclaims = 0;            // objects swapped out
+  uint64_t restores = 0;            // objects swapped back in (all paths)
+  uint64_t cpu_fault_restores = 0;  // of which by a CPU access
+  uint64_t swapped_out_bytes = 0;
+  uint64_t swapped_in_bytes = 0;
+  uint64_t restore_failures = 0;    // submits refused with -ENOMEM
+  uint64_t overcommit_bytes = 0;    // charged over budget by fault restores
 };
 
 SimUsage sim_bo_usage(const SimBo& bo);
@@ -49,7 +64,10 @@ SimDeviceUsage sim_device_usage(SimDevice& dev);
 
 // fdinfo-style text for a file ("drm-driver:\tpanfrost\n"
 // "drm-total-memory:\t1024 KiB\n"...), sizes in KiB as the kernel prints
-// them when they are multiples of 1 KiB.
+// them when they are multiples of 1 KiB. The kernel's keys
+// (drm-total/shared/resident/purgeable-memory) plus the model's own,
+// named alike: drm-purged-memory, drm-heap-committed-memory,
+// drm-swapped-memory, drm-reclaimable-memory.
 std::string sim_file_fdinfo(SimFile& file);
 
 }  // namespace wsys::sim

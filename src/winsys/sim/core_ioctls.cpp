@@ -9,6 +9,8 @@
 
 #include "drm-uapi/drm_core.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
 
@@ -63,6 +65,13 @@ int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
   int fd = fcntl(bo->memfd(), (p->flags & DRM_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
   if (fd < 0) return -errno;
   bo->exported = true;
+  // Shared objects are never reclaimed: one swapped out is brought back.
+  if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {
+    if (int r = rc->restore(*bo)) {
+      ::close(fd);
+      return r;
+    }
+  }
   p->fd = fd;
   return 0;
 }
@@ -82,6 +91,9 @@ int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
     if (!bo) return err;
   }
   bo->exported = true;  // shared: never purged by the shrinker
+  if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {
+    if (int r = rc->restore(*bo)) return r;
+  }
   int err = -ENOSPC;
   uint32_t h = f.handle_for(bo, &err);
   if (!h) return err;

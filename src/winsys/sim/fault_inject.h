@@ -5,6 +5,10 @@
 //   page_commit   committing pages (heap BO growth on GPU fault)
 //   pt_reserve    reserving page-table pages for a VM_BIND op
 //   chunk_grow    growing a tiler heap by a chunk
+//   reclaim       the panthor shrinker swapping one object out (it is
+//                 skipped, nothing changes)
+//   restore       a GROUP_SUBMIT bringing its VM's swapped objects back
+//                 (the submit fails with -ENOMEM, contents stay in swap)
 //   ioctl:<NAME>  entry of an ioctl, e.g. ioctl:VM_BIND, ioctl:SYNCOBJ_WAIT,
 //                 ioctl:CREATE_BO: the uapi name without DRM_IOCTL_ and the
 //                 driver prefix (ioctl_table.cpp). The ioctl fails before

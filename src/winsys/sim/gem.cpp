@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "winsys/sim/fault_inject.h"
+#include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 
@@ -36,7 +37,8 @@ SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
 
 SimBo::~SimBo() {
   dev_->shrinker().forget(this);
-  if (charged_ && !purged()) dev_->uncharge(size_);
+  const bool was_swapped = PanthorReclaim::forget(*this);  // its charge went with it
+  if (charged_ && !purged() && !was_swapped) dev_->uncharge(size_);
   if (lazy_) dev_->uncharge(heap_committed.load());
   dev_->unregister_bo(this);
   ::close(memfd_);

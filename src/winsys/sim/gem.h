@@ -88,10 +88,17 @@ class SimBo {
   // Bytes committed to a lazy object (2 MiB blocks), charged with
   // SimDevice::charge by the committer; uncharged when the object dies.
   std::atomic<uint64_t> heap_committed{0};
+  // panthor reclaim (panthor_reclaim.h): the swap-table slot while the
+  // object is swapped out (or being swapped out), -1 while resident.
+  std::atomic<int> swap_slot{-1};
+  bool swapped() const { return swap_slot.load(std::memory_order_acquire) >= 0; }
+  // A tiler heap's chunk or context object (the kernel's heap-internal
+  // objects): never reclaimed.
+  bool heap_internal = false;
   // Bytes of this object whose memory exists (imports included: the
   // exporter's object is what the budget is charged for).
   uint64_t resident_bytes() const {
-    if (purged()) return 0;
+    if (purged() || swapped()) return 0;
     return lazy_ ? heap_committed.load(std::memory_order_relaxed) : size_;
   }
 
@@ -107,6 +114,7 @@ class SimBo {
   bool charged_ = false;  // size_ charged at creation (uncharged unless purged)
   friend class SimDevice;
   friend class Shrinker;
+  friend class PanthorReclaim;
 };
 
 using SimBoPtr = std::shared_ptr<SimBo>;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
@@ -46,6 +47,9 @@ void forward(int sig, siginfo_t* si, void* uc) {
 }
 
 void handler(int sig, siginfo_t* si, void* uc) {
+  // A CPU access to an object the panthor shrinker swapped out (its memfd
+  // is truncated: SIGBUS): restored, the access retries.
+  if (sig == SIGBUS && si && reclaim_cpu_fault(si->si_addr)) return;
   GpuAccessRegion* r = t_region;
   if (r == nullptr || !r->active || si == nullptr) return forward(sig, si, uc);
   const uintptr_t addr = reinterpret_cast<uintptr_t>(si->si_addr);

@@ -17,6 +17,9 @@
 //     (gpu_fault_discard_sparse_writes), so sparse stores are discarded;
 //     anything else (or a failed commit) siglongjmps back to the executor,
 //     which fails the job with -EFAULT;
+//   - first, a SIGBUS on a CPU mapping of an object the panthor shrinker
+//     swapped out (any thread, outside signalling sections) restores the
+//     object and retries (panthor_reclaim.h: async-signal-safe);
 //   - every other fault (another thread, an address outside the window) is
 //     forwarded to the previous handler; if that was SIG_DFL or SIG_IGN the
 //     default action is restored and the fault re-raised, so programs that

@@ -12,6 +12,9 @@
 #include <system_error>
 
 #include "winsys/sim/executor.h"
+#include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/shrinker.h"
+#include "winsys/sim/sim_device.h"
 #include "winsys/sim/signalling.h"
 #include "winsys/sim/vm.h"
 
@@ -99,6 +102,7 @@ PanthorGroup::PanthorGroup(PanthorFilePriv* priv, SimDevice* dev, std::shared_pt
                            uint32_t vm_id, const std::vector<QueueParams>& queues,
                            uint8_t priority)
     : priv_(priv), dev_(dev), vm_(std::move(vm)), vm_id_(vm_id), priority_(priority) {
+  if (PanthorReclaim* rc = dev_->shrinker().reclaimer()) reclaim_vm_ = rc->vm_state(vm_);
   for (const QueueParams& p : queues) {
     queues_.push_back(std::make_unique<Queue>());
     queues_.back()->params = p;
@@ -232,6 +236,7 @@ void PanthorGroup::run_job(Queue& q, uint32_t index, PanthorJob& job) {
       d->wait(monotonic_ns() + 20'000'000);
   }
   if (!can_run()) {
+    if (job.vm_busy) job.vm_busy->job_done();
     job.done->signal(-ECANCELED);
     return;
   }
@@ -253,6 +258,8 @@ void PanthorGroup::run_job(Queue& q, uint32_t index, PanthorJob& job) {
       fatal_queues_.fetch_or(1u << index);
       fatal_.store(true);
     }
+    // The VM is idle for this job before anyone can see it done.
+    if (job.vm_busy) job.vm_busy->job_done();
     job.done->signal(r);
   }
   // 4. Spare chunks not used by the job are freed (outside the section).

@@ -44,6 +44,8 @@ namespace wsys::sim {
 
 class SimVm;
 class PanthorFilePriv;
+class ReclaimBusy;
+class ReclaimVm;
 class SimDevice;
 
 inline constexpr uint32_t kMaxGroupsPerFile = 128;
@@ -56,6 +58,9 @@ struct PanthorJob {
   FencePtr done;
   // Filled by the worker's preparation step.
   std::vector<std::shared_ptr<TilerHeap>> heaps;
+  // The submission's in-flight mark on its VM (panthor_reclaim.h): the
+  // shrinker leaves the VM alone until every job of it is gone.
+  std::shared_ptr<ReclaimBusy> vm_busy;
 };
 using PanthorJobPtr = std::unique_ptr<PanthorJob>;
 
@@ -83,6 +88,8 @@ class PanthorGroup {
   uint32_t fatal_queues() const { return fatal_queues_.load(); }
   uint8_t priority() const { return priority_; }
   const std::shared_ptr<SimVm>& vm() const { return vm_; }
+  // The VM's reclaim state (null without the panthor shrinker).
+  const std::shared_ptr<ReclaimVm>& reclaim_vm() const { return reclaim_vm_; }
 
   // Queues the jobs (all or nothing: false if the group was destroyed).
   bool push(std::vector<PanthorJobPtr>& jobs);
@@ -98,6 +105,7 @@ class PanthorGroup {
   PanthorFilePriv* priv_;
   SimDevice* dev_;
   std::shared_ptr<SimVm> vm_;
+  std::shared_ptr<ReclaimVm> reclaim_vm_;
   uint32_t vm_id_;
   uint8_t priority_;
   std::vector<std::unique_ptr<Queue>> queues_;

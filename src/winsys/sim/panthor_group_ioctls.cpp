@@ -28,6 +28,8 @@
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/panthor_group.h"
+#include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/shrinker.h"
 #include "winsys/sim/panthor_uobj.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/vm.h"
@@ -169,6 +171,18 @@ int ioctl_panthor_group_submit(SimFile& f, void* data) {
     std::vector<SignalTarget> sigs;
     r = resolve_sync_ops(f, jobs, syncs, &sigs);
     if (r) return r;
+
+    // 3. The panthor shrinker: everything the VM maps comes back from swap
+    //    before the jobs are queued (-ENOMEM if it cannot, nothing lost),
+    //    and the VM counts as busy until the last job is gone.
+    if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {
+      if (group->reclaim_vm()) {
+        std::shared_ptr<ReclaimBusy> busy = rc->before_submit(group->reclaim_vm(), *group->vm(),
+                                                               static_cast<int>(jobs.size()), &r);
+        if (!busy) return r;
+        for (auto& j : jobs) j->vm_busy = busy;
+      }
+    }
 
     // 4. Queue (a group destroyed in the meantime refuses them all).
     std::vector<FencePtr> dones;

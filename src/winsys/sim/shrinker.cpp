@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/signalling.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/vm.h"
@@ -87,8 +88,19 @@ bool Shrinker::charge(uint64_t bytes, bool may_shrink) {
     if (try_add(bytes)) return true;
     uint64_t cur = charged_.load(std::memory_order_relaxed), b = budget();
     uint64_t want = cur + bytes > b ? cur + bytes - b : 1;
-    if (shrink(want) == 0) return try_add(bytes);
+    if (shrink(want) == 0 && (!reclaim_ || reclaim_->reclaim(want) == 0)) return try_add(bytes);
   }
+}
+
+uint64_t Shrinker::charge_force(uint64_t bytes) {
+  uint64_t now = charged_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  uint64_t b = budget();
+  if (now <= b) return 0;
+  return now - b < bytes ? now - b : bytes;
+}
+
+void Shrinker::enable_panthor_reclaim(SimDevice* dev) {
+  if (!reclaim_) reclaim_ = new PanthorReclaim(dev, this);
 }
 
 void Shrinker::uncharge(uint64_t bytes) {

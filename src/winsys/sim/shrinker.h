@@ -23,6 +23,10 @@
 //   - marks the object purged: it never gets content back, MADVISE reports
 //     retained = 0 from then on.
 // Allocation fails with -ENOMEM only when nothing purgeable is left.
+//
+// panthor: after the purge, if it freed too little, the panthor GEM
+// shrinker (panthor_reclaim.h) swaps idle objects out; the allocation fails
+// only when neither finds anything.
 #pragma once
 
 #include <atomic>
@@ -39,6 +43,7 @@ namespace wsys::sim {
 
 class SimDevice;
 class SimVm;
+class PanthorReclaim;
 
 // Reads WSYS_SIM_MEMORY_BUDGET (or the default). False with *why naming the
 // variable on a bad value.
@@ -66,6 +71,13 @@ class Shrinker {
   // See SimDevice::charge / try_charge / uncharge.
   bool charge(uint64_t bytes, bool may_shrink);
   void uncharge(uint64_t bytes);
+  // Charges even over the budget (a restore from the fault handler, which
+  // cannot reclaim): async-signal-safe. Returns the bytes over the budget.
+  uint64_t charge_force(uint64_t bytes);
+
+  // panthor: the GEM shrinker that runs after the purge (null on panfrost).
+  void enable_panthor_reclaim(SimDevice* dev);
+  PanthorReclaim* reclaimer() const { return reclaim_; }
 
   // MADVISE, with bo->resv held by the caller. `vm`/`gpu_va`: where the
   // calling file maps the object. Sets *retained (false once purged).
@@ -95,6 +107,7 @@ class Shrinker {
   bool purge_locked_bo(SimBo& bo, const Entry& e);
 
   std::atomic<uint64_t> budget_;
+  PanthorReclaim* reclaim_ = nullptr;  // never destroyed, like the device
   std::atomic<uint64_t> charged_{0};
   std::atomic<uint64_t> purges_{0}, purged_bytes_{0}, scans_{0};
 

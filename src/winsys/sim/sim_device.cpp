@@ -48,6 +48,7 @@ SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
     // Never destroyed: files and worker threads may outlive static destructors.
     *slot = new SimDevice(driver, std::move(gpu), dv);
     (*slot)->shrinker_ = new Shrinker(budget);
+    if ((*slot)->panthor_) (*slot)->shrinker_->enable_panthor_reclaim(*slot);
   }
   return *slot;
 }

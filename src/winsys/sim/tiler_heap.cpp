@@ -51,6 +51,7 @@ int TilerHeap::make_chunk(SimVm& vm, Chunk** out) {
   if (!bo) return err ? err : -ENOMEM;
   bo->mmap_allowed = false;
   bo->exportable = false;
+  bo->heap_internal = true;
   uint64_t va = vm.alloc_kernel_va(p_.chunk_size, p_.chunk_size >= (2u << 20) ? (2u << 20) : 4096);
   if (!va) return -ENOMEM;
   int r = vm.map_kernel(bo, va, p_.chunk_size, kSimMapNoExec);
@@ -306,6 +307,7 @@ std::shared_ptr<TilerHeapPool> TilerHeapPool::create(SimDevice* dev,
   if (!pool->ctx_bo_) return nullptr;
   pool->ctx_bo_->mmap_allowed = false;
   pool->ctx_bo_->exportable = false;
+  pool->ctx_bo_->heap_internal = true;
   pool->ctx_base_ = vm->alloc_kernel_va(size, 4096);
   if (!pool->ctx_base_) {
     *err = -ENOMEM;

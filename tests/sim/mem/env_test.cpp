@@ -88,5 +88,58 @@ TEST(Env, RulesAndBudgetFromTheEnvironmentApply) {
             0);
 }
 
+// The panthor shrinker under WSYS_SIM_MEMORY_BUDGET: four 2 MiB objects
+// fill the 8 MiB budget, a 4 MiB one makes it swap two of them out, and
+// every object's checksum is intact when read back (restored on access).
+TEST(EnvChild, PanthorReclaimsUnderTheBudgetFromTheEnvironment) {
+  if (!in_child()) GTEST_SKIP() << "run by Env.*";
+  auto f = open_model_file("panthor");
+  ASSERT_TRUE(f);
+  SimDevice* dev = f->file().device();
+  ASSERT_EQ(dev->shrinker().budget(), 8 * kMiB);
+  ASSERT_NE(dev->shrinker().reclaimer(), nullptr);
+  auto create = [&](uint64_t size, uint32_t* h) {
+    drm_panthor_bo_create c{};
+    c.size = size;
+    int r = f->ioctl(DRM_IOCTL_PANTHOR_BO_CREATE, &c);
+    *h = c.handle;
+    return r;
+  };
+  auto map = [&](uint32_t h, uint64_t size) -> uint8_t* {
+    drm_panthor_bo_mmap_offset m{};
+    m.handle = h;
+    if (f->ioctl(DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, &m)) return nullptr;
+    auto p = f->mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, m.offset);
+    return p.ok() ? static_cast<uint8_t*>(*p) : nullptr;
+  };
+  uint32_t h[4];
+  uint64_t sum[4];
+  for (int i = 0; i < 4; i++) {
+    ASSERT_EQ(create(2 * kMiB, &h[i]), 0);
+    uint8_t* p = map(h[i], 2 * kMiB);
+    ASSERT_TRUE(p);
+    fill(p, 2 * kMiB, 40 + i);
+    sum[i] = checksum(p, 2 * kMiB);
+    munmap(p, 2 * kMiB);
+  }
+  uint32_t big = 0;
+  ASSERT_EQ(create(4 * kMiB, &big), 0) << "the budget is full: reclaim must make room";
+  EXPECT_EQ(dev->shrinker().reclaimer()->stats().reclaims, 2u);
+  EXPECT_EQ(sim_device_usage(*dev).swapped, 4 * kMiB);
+  for (int i = 0; i < 4; i++) {
+    uint8_t* p = map(h[i], 2 * kMiB);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(checksum(p, 2 * kMiB), sum[i]) << i;
+    munmap(p, 2 * kMiB);
+  }
+  EXPECT_EQ(sim_device_usage(*dev).swapped, 0u);
+}
+
+TEST(Env, PanthorReclaimUnderAnEnvironmentBudget) {
+  EXPECT_EQ(run_child("PanthorReclaimsUnderTheBudgetFromTheEnvironment",
+                      {"WSYS_SIM_MEMORY_BUDGET=8M"}),
+            0);
+}
+
 }  // namespace
 }  // namespace wsys::sim::memtest

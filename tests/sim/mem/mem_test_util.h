@@ -15,6 +15,7 @@
 #include "sim_test_util.h"
 #include "winsys/sim/accounting.h"
 #include "winsys/sim/fault_inject.h"
+#include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/vm.h"
