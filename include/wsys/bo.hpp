@@ -76,7 +76,8 @@ class Bo {
   void* cpu() const { return cpu_.load(std::memory_order_acquire); }
 
   std::string label() const;
-  // -EOPNOTSUPP where the kernel has no labels (before driver 1.4).
+  // -EOPNOTSUPP where the kernel has no labels (before driver 1.4); the
+  // label is still kept here (docs/labels.md).
   Result<void> set_label(std::string_view label);
 
   // A dma-buf fd (O_CLOEXEC | O_RDWR); the buffer becomes shared and is

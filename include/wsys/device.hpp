@@ -52,6 +52,13 @@ struct DeviceOptions {
   // A background thread that decays the cache and reclaims deferred VAs
   // while there is anything to do. Off: call Device::maintain().
   bool maintenance_thread = true;
+  // Free cached buffers before the kernel would have to reclaim memory
+  // (where it cannot purge them for free: no madvise, e.g. panthor, whose
+  // 2026 shrinker swaps idle buffers out instead): before a buffer is
+  // created, and in maintain(), the cache is trimmed so the kernel's
+  // headroom (kmod memory_available) stays above the new buffer plus 1/32
+  // of the device's memory.
+  bool trim_cache_under_pressure = true;
   // Where the cache's decay clock comes from (tests); default
   // CLOCK_MONOTONIC.
   std::function<uint64_t()> clock;
@@ -89,6 +96,8 @@ struct DeviceStats {
   uint64_t bo_destroys = 0;        // GEM_CLOSE of our buffers
   uint64_t imports = 0, exports = 0;
   uint64_t alloc_retries = 0;      // allocation failed, cache dropped, retried
+  uint64_t pressure_trims = 0;       // cache trims because the kernel ran short
+  uint64_t pressure_trimmed_bytes = 0;
   uint64_t zero_fills = 0;         // reused buffers cleared for kAllocZeroed
   uint64_t va_maps = 0, va_unmaps = 0, va_async_unmaps = 0;
   uint64_t va_deferred = 0;        // VAs waiting for their unmap to signal
@@ -128,7 +137,10 @@ class Device : public std::enable_shared_from_this<Device> {
   // the cache is dropped and the allocation retried once. Errors: -EINVAL
   // (size 0, unknown flags, kAllocZeroed with kAllocNoMmap is fine: such a
   // buffer is never reused), the kernel's errno otherwise.
+  // `label` names the buffer's use ("vk:memory", "scratch:tls", ...; see
+  // docs/labels.md); empty gives kUnnamedLabel.
   Result<BoRef> bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_view label = {});
+  static constexpr const char* kUnnamedLabel = "unnamed";
   // Imports a dma-buf. The same buffer imported twice (or one this device
   // exported) is the same Bo.
   Result<BoRef> bo_import(int fd);
@@ -188,6 +200,9 @@ class Device : public std::enable_shared_from_this<Device> {
   Result<void> init(const DeviceOptions& options);
   void release(Bo* bo);  // the last reference went
   void destroy_bo(Bo* bo);
+  // Trims the cache when the kernel's headroom is below `need` + a reserve
+  // (DeviceOptions::trim_cache_under_pressure).
+  void relieve_pressure(uint64_t need);
 
   std::unique_ptr<kmod::Device> kdev_;
   std::shared_ptr<Vm> vm_;

@@ -58,6 +58,11 @@ class BindBatch {
   // alive until it is submitted or cleared.
   void map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size_bytes, uint32_t map_flags = 0);
   void unmap(uint64_t va, uint64_t size_bytes);
+  // Maps [va, va + size_bytes) over the kernel's dummy page (MAP_SPARSE:
+  // reads undefined -- zero on the model --, writes dropped, never
+  // executable). Only where DeviceInfo::sparse_map is true; elsewhere the
+  // bind fails with -EOPNOTSUPP and nothing is submitted.
+  void map_sparse(uint64_t va, uint64_t size_bytes);
   // Points the whole batch waits for / signals (Async only).
   void wait(SyncPoint p) { waits_.push_back(p); }
   void signal(SyncPoint p) { signals_.push_back(p); }
@@ -72,6 +77,7 @@ class BindBatch {
   friend class Vm;
   struct Op {
     bool map = false;
+    bool sparse = false;           // a map over the dummy page (no bo)
     std::shared_ptr<kmod::Bo> bo;  // keeps the GEM handle open until submitted
     uint64_t bo_offset = 0, va = 0, size = 0;
     uint32_t flags = 0;

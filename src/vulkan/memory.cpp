@@ -89,8 +89,8 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
     if (mem->size == 0 || mem->size > pd.max_allocation_bytes) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     mem->exportable = exp && exp->handleTypes != 0;
     uint32_t flags = mem->exportable ? uint32_t{kAllocShareable} : 0u;
-    const char* label = mem->dedicated ? (dedicated->image ? "vk image" : "vk buffer")
-                                       : (mem->exportable ? "vk exportable" : "vk memory");
+    const char* label = mem->dedicated ? (dedicated->image ? "vk:image" : "vk:buffer")
+                                       : (mem->exportable ? "vk:exportable" : "vk:memory");
     Result<BoRef> bo = d->wsys->bo_alloc(align_up(mem->size, kHostImportAlign), flags, label);
     if (!bo.ok())
       return vk_result_of(bo.error(), FailureKind::DeviceMemory, "vkAllocateMemory",

@@ -68,10 +68,12 @@ std::string Bo::label() const {
 Result<void> Bo::set_label(std::string_view label) {
   std::string l(label);
   Result<void> r = device_->kmod().bo_set_label(*kbo_, l);
-  if (!r.ok()) return r;
+  // Kept in core even where the kernel has no labels (-EOPNOTSUPP): the
+  // label still names the buffer's use in wsys's own reports.
+  if (!r.ok() && r.error() != -EOPNOTSUPP) return r;
   std::lock_guard<std::mutex> g(lock_);
   label_ = std::move(l);
-  return {};
+  return r;
 }
 
 Result<int> Bo::export_fd() {

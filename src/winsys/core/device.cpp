@@ -159,6 +159,9 @@ Result<void> Device::init(const DeviceOptions& options) {
   else cc.keep_cpu_mapping = !info_.madvise;
   cc.lazy_madvise = options.lazy_madvise;
   cache_ = std::make_unique<BoCache>(impl_->backend, info_.page_size_bytes, cc);
+  // Where the kernel purges cached buffers for free (madvise) there is no
+  // cost to leave to it; elsewhere it would swap them out or fail.
+  impl_->trim_under_pressure = options.trim_cache_under_pressure && !info_.madvise;
 
   if (options.maintenance_thread) {
     impl_->maint = std::thread([this] {
@@ -206,6 +209,9 @@ Device::~Device() {
 // --- allocation -------------------------------------------------------------
 
 Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_view label) {
+  // Every buffer carries a label naming its use (the kernel's BO label,
+  // where it has them): callers that give none get this one.
+  if (label.empty()) label = kUnnamedLabel;
   const uint64_t size = size_bytes;
   if (size == 0 || (flags & ~kAllocAllFlags)) return Error(-EINVAL);
   if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
@@ -227,6 +233,7 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
     }
   }
   if (!bo) {
+    relieve_pressure(rounded);
     // Not created private to the VM (exclusive_vm), even when not
     // shareable: Vm::recreate() must be able to map it into a new VM.
     Result<std::shared_ptr<kmod::Bo>> kb = kdev_->bo_create(rounded, kmod_flags(flags), nullptr);
@@ -260,11 +267,9 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
       return Error(m.error());
     }
   }
-  if (!label.empty() || (hit && !bo->label_.empty())) {
-    // Labels are debugging aids: a kernel without them is not an error here.
-    std::string current = bo->label();
-    if (current != label) (void)bo->set_label(label);
-  }
+  // Labels are debugging aids: a kernel without them is not an error here.
+  // The Bo is ours alone until returned, so its label is read unlocked.
+  if (bo->label_ != label) (void)bo->set_label(label);
 
   impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
   impl_->bytes_requested.fetch_add(size, std::memory_order_relaxed);
@@ -349,7 +354,25 @@ uint64_t Device::trim(uint64_t bytes) {
   return freed;
 }
 
+void Device::relieve_pressure(uint64_t need) {
+  if (!impl_->trim_under_pressure) return;
+  const uint64_t cached = cache_->bytes_cached();
+  if (cached == 0) return;
+  const uint64_t avail = kdev_->memory_available();
+  if (avail == UINT64_MAX) return;
+  const uint64_t want = need + info_.memory_bytes / 32;
+  if (avail >= want) return;
+  const uint64_t freed = cache_->trim(want - avail);
+  if (!freed) return;
+  impl_->pressure_trims.fetch_add(1, std::memory_order_relaxed);
+  impl_->pressure_trimmed_bytes.fetch_add(freed, std::memory_order_relaxed);
+  WSYS_LOG(Cache, "pressure: %llu KiB available, %llu KiB wanted: trimmed %llu KiB of %llu KiB cached",
+           static_cast<unsigned long long>(avail >> 10), static_cast<unsigned long long>(want >> 10),
+           static_cast<unsigned long long>(freed >> 10), static_cast<unsigned long long>(cached >> 10));
+}
+
 void Device::maintain() {
+  relieve_pressure(0);
   cache_->decay();
   DeviceVa::reclaim(*this, false);
 }
@@ -366,6 +389,8 @@ DeviceStats Device::stats() const {
   s.imports = ld(impl_->imports);
   s.exports = ld(impl_->exports);
   s.alloc_retries = ld(impl_->alloc_retries);
+  s.pressure_trims = ld(impl_->pressure_trims);
+  s.pressure_trimmed_bytes = ld(impl_->pressure_trimmed_bytes);
   s.zero_fills = ld(impl_->zero_fills);
   s.va_maps = ld(impl_->va_maps);
   s.va_unmaps = ld(impl_->va_unmaps);

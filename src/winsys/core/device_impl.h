@@ -52,6 +52,8 @@ struct Device::Impl {
   std::atomic<uint64_t> bos_live{0}, bytes_live{0}, bytes_requested{0}, peak_bytes_live{0};
   std::atomic<uint64_t> bo_creates{0}, bo_destroys{0}, imports{0}, exports{0};
   std::atomic<uint64_t> alloc_retries{0}, zero_fills{0};
+  std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};
+  bool trim_under_pressure = false;  // set once at init
   std::atomic<uint64_t> va_maps{0}, va_unmaps{0}, va_async_unmaps{0};
 
   // Maintenance thread.

@@ -124,6 +124,8 @@ Result<std::unique_ptr<Heap>> Heap::create(std::shared_ptr<Device> device,
   std::unique_ptr<Heap> h(new Heap(std::move(device), config, HeapKind::TilerHeap));
   if (!h->config_.clock)
     h->config_.clock = [] { return static_cast<uint64_t>(kmod::monotonic_ns()); };
+  // Every buffer wsys creates names its use (the kernel's BO label).
+  if (h->config_.label.empty()) h->config_.label = "heap:tiler";
   std::unique_ptr<core::HeapBackend> backend = core::make_heap_backend(k, h->config_);
   h->kind_ = backend->kind();
 

@@ -155,7 +155,7 @@ Result<ScratchBinding> ScratchPool::grow(Kind kind, uint64_t bytes, uint32_t siz
     // Scratch is never read by the CPU in normal use, but stays mappable
     // (a mapping is only made on request) so tools and tests can look.
     Result<BoRef> bo =
-        device_->bo_alloc(bytes, 0, kind == kTls ? "wsys-scratch-tls" : "wsys-scratch-wls");
+        device_->bo_alloc(bytes, 0, kind == kTls ? "scratch:tls" : "scratch:wls");
     if (!bo.ok()) {
       WSYS_LOG(Scratch, "%s buffer of %llu bytes: %s", kind == kTls ? "TLS" : "WLS",
                static_cast<unsigned long long>(bytes), Error(bo.error()).message().c_str());

@@ -19,9 +19,8 @@ namespace {
 constexpr uint32_t kKnownMapFlags = kMapReadOnly | kMapNoExec | kMapUncached;
 constexpr uint64_t kMaxSparseSize = 1ull << 48;  // no GPU VA range is larger
 
-// MAP_SPARSE support in the bind layer, detected rather than assumed: the
-// kernel path below compiles today and turns on by itself once BindBatch
-// gains `map_sparse(va, size)` (see docs/sparse.md for the whole addition).
+// MAP_SPARSE support in the bind layer (BindBatch::map_sparse), detected at
+// compile time so this file and the bind layer can change independently.
 template <typename B>
 concept BatchHasMapSparse = requires(B& b, uint64_t va, uint64_t size) { b.map_sparse(va, size); };
 constexpr bool kBindLayerHasMapSparse = BatchHasMapSparse<BindBatch>;
@@ -221,7 +220,7 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
       const bool sink = unbound == SparseUnbound::WritableSink;
       Result<BoRef> bo =
           dev.bo_alloc(kSparseDummyBytes, kAllocZeroed | kAllocNoCache | kAllocNoMmap,
-                       sink ? "sparse-sink" : "sparse-dummy");
+                       sink ? "sparse:sink" : "sparse:dummy");
       if (!bo.ok()) return Error(bo.error());
       dummy_ = std::make_shared<Dummy>();
       dummy_->bo = std::move(*bo);

@@ -61,6 +61,24 @@ void BindBatch::map(Bo& bo, uint64_t bo_offset, uint64_t va, uint64_t size, uint
   ops_.push_back(std::move(op));
 }
 
+void BindBatch::map_sparse(uint64_t va, uint64_t size) {
+  ++requested_;
+  if (!ops_.empty()) {
+    Op& last = ops_.back();
+    if (last.map && last.sparse && last.va + last.size == va) {
+      last.size += size;
+      return;
+    }
+  }
+  Op op;
+  op.map = true;
+  op.sparse = true;
+  op.va = va;
+  op.size = size;
+  op.flags = kMapNoExec;
+  ops_.push_back(std::move(op));
+}
+
 void BindBatch::unmap(uint64_t va, uint64_t size) {
   ++requested_;
   if (!ops_.empty()) {
@@ -329,6 +347,7 @@ Result<void> Vm::bind(BindBatch& batch, BindMode mode, size_t* failed_op) {
       const BindBatch::Op& o = batch.ops_[i];
       kmod::BindOp& k = ops[i];
       k.type = o.map ? kmod::BindOp::Type::Map : kmod::BindOp::Type::Unmap;
+      k.sparse = o.sparse;
       k.bo = o.bo.get();
       k.bo_offset = o.bo_offset;
       k.va = o.va;
@@ -495,8 +514,9 @@ Result<void> Vm::recreate() {
   for (const auto& [va, m] : im.maps) {
     kmod::BindOp op;
     op.type = kmod::BindOp::Type::Map;
+    op.sparse = !m.bo;  // a MAP_SPARSE range has no buffer
     op.bo = m.bo.get();
-    op.bo_offset = m.bo_offset;
+    op.bo_offset = m.bo ? m.bo_offset : 0;  // a split sparse range keeps offset 0
     op.va = va;
     op.size = m.size;
     op.read_only = (m.flags & kMapReadOnly) != 0;

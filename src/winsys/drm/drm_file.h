@@ -73,6 +73,10 @@ class DrmFile {
   // budget), or 0 when it does not say: panthor and panfrost have no such
   // query, Mali sharing the system's memory.
   virtual uint64_t memory_bytes() const { return 0; }
+  // Of those, the bytes that can still be allocated before the kernel must
+  // reclaim (the model: budget minus what is charged), or UINT64_MAX when
+  // the device does not say (a real node: the system's figure is used).
+  virtual uint64_t memory_available() const { return UINT64_MAX; }
 };
 
 }  // namespace wsys::drm

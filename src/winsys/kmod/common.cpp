@@ -5,12 +5,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 
 #include "drm-uapi/drm_core.h"
 #include "winsys/kmod/backends.h"
 #include "winsys/kmod/kmod.h"
+#include "winsys/kmod/wait.h"
 
 namespace wsys::kmod {
 
@@ -136,6 +139,34 @@ Device::Device(std::unique_ptr<drm::DrmFile> f)
 Device::~Device() = default;
 
 drm::DrmFile& Device::file() { return *core_->file; }
+
+uint64_t Device::memory_available() {
+  const uint64_t reported = file().memory_available();
+  if (reported != UINT64_MAX) return reported;
+  // The system's figure, read at most every 20 ms (callers ask on every
+  // buffer creation; the file costs a few microseconds to read).
+  static std::atomic<int64_t> read_at{-1};
+  static std::atomic<uint64_t> last{UINT64_MAX};
+  const int64_t now = monotonic_coarse_ns();
+  const int64_t at = read_at.load(std::memory_order_relaxed);
+  if (at >= 0 && now - at < 20'000'000) return last.load(std::memory_order_relaxed);
+  FILE* f = std::fopen("/proc/meminfo", "re");
+  if (!f) return UINT64_MAX;
+  char line[128];
+  uint64_t kib = UINT64_MAX;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v = 0;
+    if (std::sscanf(line, "MemAvailable: %llu kB", &v) == 1) {
+      kib = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  const uint64_t bytes = kib == UINT64_MAX ? UINT64_MAX : kib * 1024;
+  last.store(bytes, std::memory_order_relaxed);
+  read_at.store(now, std::memory_order_relaxed);
+  return bytes;
+}
 
 bool Device::owns(const Bo& bo) const { return detail::DeviceCore::core_of(bo) == core_; }
 

@@ -418,6 +418,13 @@ class Device {
   // -EOPNOTSUPP on panthor (no madvise uAPI).
   virtual Result<bool> bo_make_evictable(Bo& bo) = 0;
   virtual Result<bool> bo_make_unevictable(Bo& bo) = 0;
+
+  // Bytes that can still be allocated before the kernel has to reclaim
+  // memory: what the device reports (the kernel model: its budget's
+  // headroom, a model extension), else the system's MemAvailable (Mali
+  // shares the system's memory; the kernel's shrinkers run when it runs
+  // low). UINT64_MAX when neither is known.
+  uint64_t memory_available();
   // Waits until the GPU is done with the BO (panfrost WAIT_BO; absolute
   // CLOCK_MONOTONIC deadline, 0 polls). -EOPNOTSUPP on panthor.
   virtual Result<void> bo_wait(Bo& bo, int64_t abs_deadline_ns) = 0;

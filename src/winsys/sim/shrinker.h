@@ -94,6 +94,7 @@ class Shrinker {
   // Test API: changes the budget (the device is process-wide: restore it).
   void set_budget(uint64_t bytes) { budget_.store(bytes, std::memory_order_relaxed); }
   uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  uint64_t charged() const { return charged_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {

@@ -80,4 +80,12 @@ void* SimDrmFile::cpu_address(uint32_t vm_id, uint64_t va) const {
 
 uint64_t SimDrmFile::memory_bytes() const { return file_->device()->shrinker().budget(); }
 
+// A model extension (no kernel reports a budget): the headroom before the
+// model's shrinker (and, on panthor, its transparent reclaim) runs.
+uint64_t SimDrmFile::memory_available() const {
+  const Shrinker& s = file_->device()->shrinker();
+  const uint64_t budget = s.budget(), charged = s.charged();
+  return charged >= budget ? 0 : budget - charged;
+}
+
 }  // namespace wsys::sim

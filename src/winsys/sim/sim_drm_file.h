@@ -28,6 +28,7 @@ class SimDrmFile final : public drm::DrmFile, private drm::GpuView {
   const drm::GpuView* gpu_view() const override { return this; }
   void* cpu_address(uint32_t vm_id, uint64_t va) const override;
   uint64_t memory_bytes() const override;
+  uint64_t memory_available() const override;
 
   // The model's side, for tests (GPU views, counters).
   SimFile& file() { return *file_; }
