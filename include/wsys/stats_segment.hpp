@@ -39,6 +39,8 @@ struct LabelSlot {
   Counter allocs;               // allocations ever made with this label
 };
 
+static_assert(sizeof(LabelSlot) == 64);
+
 struct Segment {
   char magic[8];                // kMagic, stored last
   uint32_t version;             // kVersion
@@ -70,5 +72,7 @@ struct Segment {
 
   LabelSlot labels[kLabelSlots];
 };
+
+static_assert(sizeof(Segment) == 96 + 8 * 34 + 64 * kLabelSlots);
 
 }  // namespace wsys::stats

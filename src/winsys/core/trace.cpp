@@ -28,6 +28,7 @@ struct Writer {
   std::mutex lock;
   FILE* f = nullptr;
   int pid = 0;
+  std::string pending;  // WSYS_TRACE's file, opened at the first event
 };
 Writer& writer() {
   static Writer* w = new Writer;  // never destroyed: events may come during exit
@@ -106,9 +107,17 @@ void put_args(std::string& out, TraceArgs args) {
   out += '}';
 }
 
+bool open_locked(Writer& w, const char* path);
+
 void emit(const std::string& line) {
   Writer& w = writer();
   std::lock_guard<std::mutex> g(w.lock);
+  if (!w.f && !w.pending.empty()) {
+    // A process that never makes an event (a Vulkan probe) leaves no file.
+    std::string p = std::move(w.pending);
+    w.pending.clear();
+    if (!open_locked(w, p.c_str())) wsys::trace::detail::g_on.store(false, std::memory_order_relaxed);
+  }
   if (!w.f) return;
   std::fputs(",\n", w.f);
   std::fputs(line.c_str(), w.f);
@@ -164,7 +173,8 @@ bool open_from_env() {
   if (!v || !*v) return false;
   Writer& w = writer();
   std::lock_guard<std::mutex> g(w.lock);
-  if (!open_locked(w, v)) return false;
+  w.pending = v;
+  w.pid = getpid();
   std::atexit(close_at_exit);
   wsys::trace::detail::g_on.store(true, std::memory_order_relaxed);
   return true;
@@ -230,6 +240,7 @@ void trace_close() {
   Writer& w = writer();
   std::lock_guard<std::mutex> g(w.lock);
   wsys::trace::detail::g_on.store(false, std::memory_order_relaxed);
+  w.pending.clear();
   if (!w.f) return;
   std::fputs("\n]\n", w.f);
   std::fclose(w.f);
