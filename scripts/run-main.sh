@@ -4,7 +4,9 @@
 #   1. wsys-info: the devices wsys can use;
 #   2. wsys-vk-demo, a Vulkan program, on the wsys Vulkan ICD;
 #   3. wsys-gl-demo, a GL program, on Gallium zink over the wsys ICD;
-# each of 2 and 3 followed by wsys's memory report for its VkDevice.
+# each of 2 and 3 followed by wsys's memory report for its VkDevice, and
+# writing a memory trace (WSYS_TRACE, docs/trace.md) that wsys-plot draws:
+# $WSYS_MAIN_OUT (default BUILD/main-job)/{vk,gl}-memory.svg.
 # Arguments are passed to wsys-info.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,11 +25,26 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
 fi
 
+OUT=${WSYS_MAIN_OUT:-$BUILD/main-job}
+mkdir -p "$OUT"
+rm -f "$OUT"/vk-trace-*.json "$OUT"/gl-trace-*.json
+plot() {
+  "$BUILD/tools/wsys-plot" "$OUT/$1"-trace-*.json -o "$OUT/$1-memory.svg" \
+    --title "wsys memory: wsys-$1-demo (main job)"
+}
+
 echo
 echo "== Vulkan: wsys-vk-demo on the wsys ICD =="
-./scripts/wsys-vk-env.sh -C "$BUILD" "$BUILD/tools/wsys-vk-demo"
+WSYS_TRACE="$OUT/vk-trace-%p.json" \
+  ./scripts/wsys-vk-env.sh -C "$BUILD" "$BUILD/tools/wsys-vk-demo"
+plot vk
 
 echo
 echo "== GL: wsys-gl-demo on zink over the wsys ICD =="
 # The report is printed when zink's VkDevice goes, at the program's end.
-"$BUILD/src/gallium/wsys-gl" --report "$BUILD/tools/wsys-gl-demo"
+WSYS_TRACE="$OUT/gl-trace-%p.json" "$BUILD/src/gallium/wsys-gl" --report "$BUILD/tools/wsys-gl-demo"
+plot gl
+
+echo
+echo "Memory over time: $OUT/vk-memory.svg, $OUT/gl-memory.svg (open in a browser);"
+echo "the traces $OUT/*-trace-*.json open in https://ui.perfetto.dev."

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "wsys/gpu_names.hpp"
 #include "drm-uapi/panfrost_drm.h"
@@ -26,12 +28,52 @@ using namespace wsys::drm;
 
 namespace {
 
+// --json (docs/json-schema.md, "wsys.info"): the same facts, collected as
+// they are found and written at the end instead of printed.
+bool g_json = false;
+std::vector<std::pair<std::string, std::string>>* g_props = nullptr;
+std::string* g_memory = nullptr;  // the "memory" object's members
+
+std::string jstr(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string jversion(const DriverVersion& v) {
+  return "{\"name\":" + jstr(v.name) + ",\"major\":" + std::to_string(v.major) +
+         ",\"minor\":" + std::to_string(v.minor) + ",\"patchlevel\":" +
+         std::to_string(v.patchlevel) + ",\"desc\":" + jstr(v.desc) + "}";
+}
+
+std::string jprops(const std::vector<std::pair<std::string, std::string>>& props) {
+  std::string out = "{";
+  for (size_t i = 0; i < props.size(); i++)
+    out += (i ? "," : "") + jstr(props[i].first) + ":" + jstr(props[i].second);
+  return out + "}";
+}
+
 void print_version(const DriverVersion& v) {
   std::printf("driver %s %d.%d.%d", v.name.c_str(), v.major, v.minor, v.patchlevel);
   if (!v.desc.empty()) std::printf(" (%s)", v.desc.c_str());
 }
 
 void prop(const char* key, const std::string& value) {
+  if (g_json) {
+    if (g_props) g_props->emplace_back(key, value);
+    return;
+  }
   std::printf("      %-18s %s\n", key, value.c_str());
 }
 
@@ -151,28 +193,106 @@ void print_model_memory(DrmFile& f) {
                       mib(d.purgeable).c_str(), mib(d.heap_committed).c_str()));
   prop("shrinker", fmt("%llu purged (%s)", static_cast<unsigned long long>(d.purges),
                        mib(d.purged_total).c_str()));
+  if (g_memory) {
+    auto u = [](unsigned long long v) { return std::to_string(v); };
+    *g_memory = "\"budget_bytes\":" + u(d.budget) + ",\"charged_bytes\":" + u(d.charged) +
+                ",\"objects\":" + u(d.objects) + ",\"resident_bytes\":" + u(d.resident) +
+                ",\"purgeable_bytes\":" + u(d.purgeable) + ",\"heap_committed_bytes\":" +
+                u(d.heap_committed) + ",\"purges\":" + u(d.purges) + ",\"purged_bytes\":" +
+                u(d.purged_total);
+  }
 }
 // --- end of the kernel-model block ---
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--help]\n"
-               "Lists the GPU devices wsys can use and the one WSYS_DEVICE selects.\n",
+               "usage: %s [--json] [--help]\n"
+               "Lists the GPU devices wsys can use and the one WSYS_DEVICE selects.\n"
+               "--json: the same as one JSON object (docs/json-schema.md).\n",
                argv0);
   return 2;
+}
+
+int main_json() {
+  g_json = true;
+  std::string out = "{\"schema\":\"wsys.info\",\"version\":1,\"render_nodes\":[";
+  int usable = 0;
+  auto nodes = enumerate_render_nodes();
+  bool first = true;
+  for (const RenderNode& n : nodes) {
+    std::vector<std::pair<std::string, std::string>> props;
+    if (n.supported) {
+      usable++;
+      g_props = &props;
+      auto f = RealDrmFile::open(n.path);
+      if (!f) prop("properties", err("open", f.error()));
+      else print_properties(**f);
+      g_props = nullptr;
+    }
+    out += std::string(first ? "" : ",") + "{\"path\":" + jstr(n.path) +
+           ",\"driver\":" + jversion(n.version) + ",\"usable\":" + (n.supported ? "true" : "false") +
+           ",\"properties\":" + jprops(props) + "}";
+    first = false;
+  }
+  out += "],\"model\":[";
+  first = true;
+  for (const std::string& drv : model_drivers()) {
+    DeviceSpec spec;
+    spec.kind = DeviceSpec::Kind::Model;
+    spec.model_driver = drv;
+    std::string why;
+    auto f = open_device(spec, &why);
+    out += std::string(first ? "" : ",") + "{\"spec\":" + jstr("sim:" + drv);
+    first = false;
+    if (!f) {
+      out += ",\"error\":" + jstr(why) + "}";
+      continue;
+    }
+    std::vector<std::pair<std::string, std::string>> props;
+    std::string memory;
+    g_props = &props;
+    g_memory = &memory;
+    print_properties(**f);
+    print_model_memory(**f);
+    g_props = nullptr;
+    g_memory = nullptr;
+    out += ",\"driver\":" + jversion((*f)->version()) + ",\"properties\":" + jprops(props) +
+           ",\"memory\":{" + memory + "}}";
+    usable++;
+  }
+  const char* env = std::getenv(kDeviceEnv);
+  out += "],\"selected\":{\"env\":" + jstr(env ? env : "auto");
+  std::string why;
+  auto f = open_default_device(&why);
+  int rc = 0;
+  if (!f) {
+    out += ",\"error\":" + jstr(why);
+    rc = usable ? 1 : 0;
+  } else {
+    out += ",\"node\":" + jstr((*f)->node_name()) + ",\"driver\":" + jversion((*f)->version());
+  }
+  out += "}}\n";
+  std::fputs(out.c_str(), stdout);
+  return rc;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool json = false;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       usage(argv[0]);
       return 0;
     }
+    if (!std::strcmp(argv[i], "--json")) {
+      json = true;
+      continue;
+    }
     std::fprintf(stderr, "wsys-info: unknown argument '%s'\n", argv[i]);
     return usage(argv[0]);
   }
+  if (json) return main_json();
 
   int usable = 0;
   std::printf("Real render nodes (libdrm):\n");

@@ -121,6 +121,7 @@ class Bo {
   uint32_t flags_;
   bool imported_ = false;
   bool no_cache_ = false;  // kAllocNoCache, or zeroed + no-mmap
+  int8_t stats_label_ = -1;  // the live statistics' label slot it counts in
   uint64_t gpu_va_ = 0;
   uint32_t va_block_ = UINT32_MAX;  // VaAllocation record (panthor)
   std::atomic<void*> cpu_{nullptr};

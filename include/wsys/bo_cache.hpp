@@ -192,6 +192,13 @@ class BoCache {
 
   BoCacheStats stats() const;
   uint64_t bytes_cached() const;
+  // Mirrors entries and bytes_cached into these words (relaxed stores under
+  // the cache's lock) for a reader that must not take the lock: the live
+  // statistics segment. Null: none. Set before the cache is used.
+  void mirror_totals(std::atomic<uint64_t>* entries, std::atomic<uint64_t>* bytes_cached) {
+    mirror_entries_ = entries;
+    mirror_bytes_ = bytes_cached;
+  }
   // A copy (by value: set_config may run on another thread).
   BoCacheConfig config() const;
   uint64_t page_size() const { return page_size_; }
@@ -239,6 +246,14 @@ class BoCache {
   double allowance_ = 0.0;       // decay allowance in bytes (aged entries)
   uint64_t clock_ns_ = 0;        // latest time seen; the allowance is at it
   BoCacheStats totals_;          // `classes` left empty here
+  std::atomic<uint64_t>* mirror_entries_ = nullptr;
+  std::atomic<uint64_t>* mirror_bytes_ = nullptr;
+  void mirror_locked() {
+    if (mirror_bytes_) {
+      mirror_entries_->store(totals_.entries, std::memory_order_relaxed);
+      mirror_bytes_->store(totals_.bytes_cached, std::memory_order_relaxed);
+    }
+  }
 };
 
 }  // namespace wsys

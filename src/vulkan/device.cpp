@@ -46,12 +46,17 @@ MemoryReport report_of(Device& d) {
 }
 
 // WSYS_VK_REPORT: "1" or "stderr" prints the report on stderr at
-// vkDestroyDevice, any other value (but "0") appends it to that file.
+// vkDestroyDevice, "json" prints it as one JSON line (docs/json-schema.md),
+// "json:FILE" appends that line to FILE, any other value (but "0") appends
+// the text to that file.
 void report_at_destroy(Device& d) {
   const char* v = std::getenv("WSYS_VK_REPORT");
   if (!v || !*v || std::strcmp(v, "0") == 0) return;
-  std::string text = format_memory_report(report_of(d));
-  if (std::strcmp(v, "1") == 0 || std::strcmp(v, "stderr") == 0) {
+  const bool json = std::strncmp(v, "json", 4) == 0 && (v[4] == 0 || v[4] == ':');
+  std::string text = json ? format_memory_report_json(report_of(d))
+                          : format_memory_report(report_of(d));
+  if (json) v = v[4] == ':' ? v + 5 : "stderr";
+  if (std::strcmp(v, "1") == 0 || std::strcmp(v, "stderr") == 0 || !*v) {
     std::fputs(text.c_str(), stderr);
     return;
   }

@@ -12,6 +12,7 @@
 #include "vulkan/chain.h"
 #include "vulkan/entry_points.h"
 #include "vulkan/vk_result.h"
+#include "wsys/trace.hpp"
 
 namespace wsys::vk {
 
@@ -46,6 +47,7 @@ namespace icd {
 VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAllocateInfo* info,
                                               const VkAllocationCallbacks* alloc,
                                               VkDeviceMemory* out) {
+  wsys::trace::Span span("vkAllocateMemory");
   Device* d = find_device(device);
   if (!d || !info || !out) return VK_ERROR_INITIALIZATION_FAILED;
   const PhysicalDevice& pd = *d->physical;
@@ -133,6 +135,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
 VKAPI_ATTR void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
                                       const VkAllocationCallbacks* alloc) {
   if (memory == VK_NULL_HANDLE) return;
+  wsys::trace::Span span("vkFreeMemory");
   Device* d = find_device(device);
   if (!d) return;
   std::unique_ptr<Memory> mem;

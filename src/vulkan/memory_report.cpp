@@ -53,4 +53,51 @@ std::string format_memory_report(const MemoryReport& r) {
   return out;
 }
 
+namespace {
+
+std::string json_string(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt("\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string format_memory_report_json(const MemoryReport& r) {
+  const DeviceStats& s = r.stats;
+  const BoCacheStats& c = s.cache;
+  std::string out = "{\"schema\":\"wsys.memory_report\",\"version\":1,\"title\":" + json_string(r.title);
+  out += fmt(",\"bos\":{\"created\":%" PRIu64 ",\"destroyed\":%" PRIu64 ",\"live\":%" PRIu64
+             ",\"live_bytes\":%" PRIu64 ",\"requested_bytes\":%" PRIu64 ",\"imported\":%" PRIu64
+             ",\"exported\":%" PRIu64 ",\"alloc_retries\":%" PRIu64 ",\"zero_fills\":%" PRIu64 "}",
+             s.bo_creates, s.bo_destroys, s.bos_live, s.bytes_live, s.bytes_requested, s.imports,
+             s.exports, s.alloc_retries, s.zero_fills);
+  out += fmt(",\"cache\":{\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"returned\":%" PRIu64
+             ",\"purged_on_reuse\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"evicted_by_decay\":%" PRIu64
+             ",\"evicted_by_cap\":%" PRIu64 ",\"evicted_by_trim\":%" PRIu64
+             ",\"evicted_by_purge\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"cached_bytes\":%" PRIu64
+             ",\"peak_cached_bytes\":%" PRIu64 "}",
+             c.hits, c.misses, c.puts, c.purged_on_reuse, c.evicted, c.evicted_by_decay,
+             c.evicted_by_cap, c.evicted_by_trim, c.evicted_by_purge, c.entries, c.bytes_cached,
+             c.peak_bytes_cached);
+  out += fmt(",\"vm\":{\"bind_calls\":%" PRIu64 ",\"ops_submitted\":%" PRIu64 ",\"maps\":%" PRIu64
+             ",\"unmaps\":%" PRIu64 ",\"async_unmaps\":%" PRIu64 ",\"reclaimed\":%" PRIu64
+             ",\"deferred\":%" PRIu64 "}",
+             s.vm.bind_calls, s.vm.ops_submitted, s.va_maps, s.va_unmaps, s.va_async_unmaps,
+             s.va_reclaimed, s.va_deferred);
+  out += fmt(",\"peak\":{\"live_bytes\":%" PRIu64 ",\"committed_bytes\":%" PRIu64
+             ",\"cached_bytes\":%" PRIu64 "}}\n",
+             s.peak_bytes_live, r.peak_committed_bytes, c.peak_bytes_cached);
+  return out;
+}
+
 }  // namespace wsys

@@ -21,6 +21,10 @@ struct MemoryReport {
 // Several lines, each ending in '\n', the first "wsys memory report: <title>".
 std::string format_memory_report(const MemoryReport& report);
 
+// The same figures as one JSON object on one line, ending in '\n'
+// (docs/json-schema.md, "wsys.memory_report" version 1).
+std::string format_memory_report_json(const MemoryReport& report);
+
 // "12.5 MiB"-style sizes, as the report prints them.
 std::string format_bytes(uint64_t bytes);
 

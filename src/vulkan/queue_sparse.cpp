@@ -23,6 +23,7 @@
 
 #include "vulkan/chain.h"
 #include "vulkan/sparse.h"
+#include "wsys/trace.hpp"
 
 namespace wsys::vk {
 
@@ -152,7 +153,7 @@ class SparseQueue {
     {
       std::lock_guard<std::mutex> g(lock_);
       for (uint32_t i = 0; i < count; i++)
-        jobs_.push_back(Job{pairs[i].value, std::move(binds[i])});
+        jobs_.push_back(Job{pairs[i].value, std::move(binds[i]), wsys::trace::current_flow()});
     }
     cv_.notify_one();
     return VK_SUCCESS;
@@ -162,6 +163,7 @@ class SparseQueue {
   struct Job {
     uint64_t value = 0;
     std::vector<SparseBind> binds;
+    uint64_t trace_flow = 0;  // WSYS_TRACE: the vkQueueBindSparse it came from
   };
 
   void run() {
@@ -176,8 +178,10 @@ class SparseQueue {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      if (wait(gate_, job.value))
+      if (wait(gate_, job.value)) {
+        wsys::trace::Span span("sparse bind (worker)", job.trace_flow);
         apply(job);
+      }
       else if (stopping())
         return;
       // Signalled whatever happened, so the queue does not hang on B.
@@ -391,6 +395,7 @@ VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue queue, uint32_t count,
     return VK_ERROR_VALIDATION_FAILED_EXT;
   }
   if (d->lost.load()) return VK_ERROR_DEVICE_LOST;
+  wsys::trace::Span span("vkQueueBindSparse");
   if (count && !infos) return invalid(0, BindKind::Buffer, 0, 0, "bindInfoCount without pBindInfo");
   std::vector<std::vector<SparseBind>> binds;
   if (VkResult r = check_binds(*d, count, infos, &binds); r != VK_SUCCESS) return r;

@@ -25,6 +25,30 @@ check() {
     fail=1
   fi
 }
+# WSYS_MAIN_OUT set: each program writes a WSYS_TRACE there and WSYS_PLOT
+# (tools/plot/wsys-plot) draws it; the plot must be a non-empty SVG.
+out_dir=${WSYS_MAIN_OUT:-}
+trace_file=
+if [ -n "$out_dir" ]; then
+  mkdir -p "$out_dir"
+  # %p: one file per process that makes a wsys Device (docs/trace.md).
+  trace_file="$out_dir/$which-trace-%p.json"
+  rm -f "$out_dir/$which-trace-"*.json "$out_dir/$which-memory.svg"
+fi
+plot_check() {
+  [ -n "$out_dir" ] || return 0
+  if ! python3 "${WSYS_PLOT:?}" "$out_dir/$which-trace-"*.json -o "$out_dir/$which-memory.svg" \
+       --title "wsys memory: wsys-$which-demo (main job)"; then
+    echo "FAIL: wsys-plot on $out_dir/$which-trace-*.json"
+    fail=1
+    return
+  fi
+  python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); n = sum(1 for p in r.iter("{http://www.w3.org/2000/svg}polyline") if p.get("class") == "series"); sys.exit(0 if n >= 3 else 1)' "$out_dir/$which-memory.svg" ||
+    { echo "FAIL: $out_dir/$which-memory.svg has fewer than 3 series"; fail=1; }
+  echo "trace: $(ls "$out_dir/$which-trace-"*.json | tr '\n' ' ')"
+  echo "plot:  $out_dir/$which-memory.svg"
+}
+
 # The number before WORD on the report line starting with LABEL.
 figure() {
   printf '%s\n' "$out" | sed -n "s/^ *$1 *\([0-9][0-9]*\) $2.*/\1/p" | head -n 1
@@ -34,7 +58,7 @@ case "$which" in
   vk)
     # Decay off: what the cache keeps must not depend on how fast frames
     # run (a sanitizer build runs them far slower than the half-life).
-    out=$(WSYS_BO_CACHE_HALF_LIFE_MS=0 "$demo" --frames 40 2>&1)
+    out=$(WSYS_TRACE=$trace_file WSYS_BO_CACHE_HALF_LIFE_MS=0 "$demo" --frames 40 2>&1)
     status=$?
     echo "$out"
     [ $status -eq 0 ] || { echo "FAIL: exit status $status"; fail=1; }
@@ -46,6 +70,7 @@ case "$which" in
     binds=$(figure "VM binds:" "bind calls")
     [ -n "$hits" ] && [ "$hits" -ge 128 ] || { echo "FAIL: BO cache hits '$hits', expected >= 128"; fail=1; }
     [ -n "$binds" ] && [ "$binds" -ge 1 ] || { echo "FAIL: VM bind calls '$binds'"; fail=1; }
+    plot_check
     ;;
   gl)
     if ! command -v Xvfb >/dev/null 2>&1; then
@@ -53,7 +78,7 @@ case "$which" in
       exit 77
     fi
     unset DISPLAY WAYLAND_DISPLAY
-    out=$("$launcher" --report "$demo" --frames 24 2>&1)
+    out=$(WSYS_TRACE=$trace_file "$launcher" --report "$demo" --frames 24 2>&1)
     status=$?
     echo "$out"
     [ $status -eq 0 ] || { echo "FAIL: exit status $status"; fail=1; }
@@ -62,6 +87,7 @@ case "$which" in
     created=$(figure "BOs:" created)
     [ -n "$created" ] && [ "$created" -ge 1 ] || { echo "FAIL: BOs created '$created'"; fail=1; }
     check "peak: .* committed"
+    plot_check
     ;;
   *)
     echo "usage: main_job_test.sh vk|gl DEMO LAUNCHER LOCATE_PROGRAM" >&2

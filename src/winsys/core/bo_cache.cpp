@@ -205,6 +205,7 @@ void BoCache::link_locked(BoCacheHook& e, bool busy, uint64_t now) {
   totals_.puts++;
   totals_.entries++;
   totals_.bytes_cached += e.size;
+  mirror_locked();
 }
 
 // Out of the class list (unless probing: it is out already), the LRU and
@@ -228,6 +229,7 @@ void BoCache::unlink_locked(BoCacheHook& e) {
   cs.bytes_cached -= e.size;
   totals_.entries--;
   totals_.bytes_cached -= e.size;
+  mirror_locked();
 }
 
 // A hit (made final by the caller's make_unevictable). An aged entry gives

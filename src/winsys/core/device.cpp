@@ -14,6 +14,7 @@
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
 #include "winsys/core/settings.h"
+#include "winsys/core/trace.h"
 #include "winsys/kmod/open.h"
 #include "winsys/kmod/wait.h"
 #include "wsys/scratch.hpp"
@@ -162,6 +163,9 @@ Result<void> Device::init(const DeviceOptions& options) {
   // Where the kernel purges cached buffers for free (madvise) there is no
   // cost to leave to it; elsewhere it would swap them out or fail.
   impl_->trim_under_pressure = options.trim_cache_under_pressure && !info_.madvise;
+  cache_->mirror_totals(&impl_->seg.cache_entries, &impl_->seg.bytes_cached);
+  impl_->pub.publish(info_.node, info_.driver);
+  impl_->counter_name = "memory (device " + std::to_string(impl_->seg.device_index) + ")";
 
   if (options.maintenance_thread) {
     impl_->maint = std::thread([this] {
@@ -215,6 +219,7 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
   const uint64_t size = size_bytes;
   if (size == 0 || (flags & ~kAllocAllFlags)) return Error(-EINVAL);
   if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
+  core::TraceSpan span("bo_alloc");
   const uint32_t buf_flags = flags & kAllocBufferFlags;
   const bool use_cache = !(flags & kAllocNoCache) && !((flags & kAllocZeroed) && (flags & kAllocNoMmap));
   const uint64_t rounded = use_cache
@@ -275,6 +280,13 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
   impl_->bytes_requested.fetch_add(size, std::memory_order_relaxed);
   uint64_t live = impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed) + bo->size();
   raise_peak(impl_->peak_bytes_live, live);
+  if (use_cache) (hit ? impl_->seg.cache_hits : impl_->seg.cache_misses).fetch_add(1, std::memory_order_relaxed);
+  impl_->count_label(*bo, label, +1);
+  if (span) {
+    span.end({{"size", bo->size()}, {"asked", size}, {"hit", hit}, {"label", label},
+              {"handle", bo->handle()}});
+    impl_->note_memory();
+  }
   WSYS_LOG(Bo, "alloc handle=%u size=%llu (asked %llu) flags=0x%x va=0x%llx %s label=%.*s",
            bo->handle(), static_cast<unsigned long long>(bo->size()),
            static_cast<unsigned long long>(size), flags,
@@ -323,6 +335,8 @@ Result<BoRef> Device::bo_import(int fd) {
 }
 
 void Device::release(Bo* bo) {
+  core::TraceSpan span("bo_free");
+  impl_->count_label(*bo, {}, -1);
   impl_->bos_live.fetch_sub(1, std::memory_order_relaxed);
   impl_->bytes_live.fetch_sub(bo->size(), std::memory_order_relaxed);
   impl_->bytes_requested.fetch_sub(bo->requested_, std::memory_order_relaxed);
@@ -331,9 +345,19 @@ void Device::release(Bo* bo) {
     auto it = impl_->shared.find(bo->handle());
     if (it != impl_->shared.end() && it->second == bo) impl_->shared.erase(it);
   }
+  const uint64_t size = bo->size();
   if (bo->hook_.shared || bo->no_cache_ || !cache_->put(bo->hook_)) {
     destroy_bo(bo);
+    if (span) {
+      span.end({{"size", size}, {"cached", false}});
+      impl_->note_memory();
+    }
     return;
+  }
+  impl_->seg.cache_puts.fetch_add(1, std::memory_order_relaxed);
+  if (span) {
+    span.end({{"size", size}, {"cached", true}});
+    impl_->note_memory();
   }
   if (impl_->maint_idle.load(std::memory_order_relaxed)) impl_->maint_cv.notify_one();
 }
@@ -349,8 +373,15 @@ void Device::destroy_bo(Bo* bo) {
 }
 
 uint64_t Device::trim(uint64_t bytes) {
+  core::TraceSpan span("cache_trim");
   uint64_t freed = cache_->trim(bytes);
   DeviceVa::reclaim(*this, false);
+  impl_->seg.cache_trims.fetch_add(1, std::memory_order_relaxed);
+  impl_->note_cache();
+  if (span) {
+    span.end({{"asked", bytes}, {"freed", freed}});
+    impl_->note_memory();
+  }
   return freed;
 }
 
@@ -373,9 +404,54 @@ void Device::relieve_pressure(uint64_t need) {
 
 void Device::maintain() {
   relieve_pressure(0);
+  core::TraceSpan span("cache_decay");
+  const uint64_t before = impl_->seg.bytes_cached.load(std::memory_order_relaxed);
   cache_->decay();
   DeviceVa::reclaim(*this, false);
+  impl_->note_cache();
+  const uint64_t after = impl_->seg.bytes_cached.load(std::memory_order_relaxed);
+  if (span && after != before) {  // only the passes that evicted something
+    span.end({{"freed", before > after ? before - after : 0}});
+    impl_->note_memory();
+  }
 }
+
+// --- the live statistics and the trace's counters --------------------------
+
+void Device::Impl::count_label(Bo& bo, std::string_view label, int dir) {
+  if (dir > 0) {
+    if (bo.imported_) return;
+    int slot = pub.label_slot(label);
+    bo.stats_label_ = static_cast<int8_t>(slot);
+    if (slot < 0) return;
+    stats::LabelSlot& s = seg.labels[slot];
+    s.bos_live.fetch_add(1, std::memory_order_relaxed);
+    s.bytes_live.fetch_add(bo.size(), std::memory_order_relaxed);
+    s.allocs.fetch_add(1, std::memory_order_relaxed);
+  } else if (bo.stats_label_ >= 0) {
+    stats::LabelSlot& s = seg.labels[bo.stats_label_];
+    s.bos_live.fetch_sub(1, std::memory_order_relaxed);
+    s.bytes_live.fetch_sub(bo.size(), std::memory_order_relaxed);
+    bo.stats_label_ = -1;
+  }
+}
+
+void Device::Impl::note_cache() {
+  // Eviction and purge counts live in the cache's own statistics (under its
+  // lock): copied here by the maintenance passes, not on the hot path.
+  BoCacheStats c = dev.cache_->stats();
+  seg.cache_evicted.store(c.evicted, std::memory_order_relaxed);
+  seg.cache_purged.store(c.purged_on_reuse + c.evicted_by_purge, std::memory_order_relaxed);
+}
+
+void Device::Impl::note_memory() {
+  if (!core::trace_on()) return;
+  core::trace_counter(counter_name.c_str(),
+                      {{"live_bytes", bytes_live.load(std::memory_order_relaxed)},
+                       {"cached_bytes", seg.bytes_cached.load(std::memory_order_relaxed)},
+                       {"heap_committed_bytes", seg.heap_committed.load(std::memory_order_relaxed)}});
+}
+
 
 DeviceStats Device::stats() const {
   DeviceStats s;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "winsys/core/stats_publish.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 
@@ -34,7 +35,12 @@ class DeviceCacheBackend final : public BoCache::Backend {
 };
 
 struct Device::Impl {
-  explicit Impl(Device& d) : backend(d) {}
+  explicit Impl(Device& d) : dev(d), backend(d) {}
+
+  Device& dev;
+  // The live statistics segment (wsys-top); the counters below are its words.
+  core::StatsPublisher pub;
+  stats::Segment& seg = pub.seg();
 
   DeviceOptions options;
   DeviceCacheBackend backend;
@@ -48,13 +54,25 @@ struct Device::Impl {
   std::mutex scratch_lock;
   std::weak_ptr<ScratchPool> scratch;
 
-  // Statistics.
-  std::atomic<uint64_t> bos_live{0}, bytes_live{0}, bytes_requested{0}, peak_bytes_live{0};
-  std::atomic<uint64_t> bo_creates{0}, bo_destroys{0}, imports{0}, exports{0};
-  std::atomic<uint64_t> alloc_retries{0}, zero_fills{0};
-  std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};
+  // Statistics: words of the published segment.
+  stats::Counter &bos_live = seg.bos_live, &bytes_live = seg.bytes_live,
+                 &bytes_requested = seg.bytes_requested, &peak_bytes_live = seg.peak_bytes_live;
+  stats::Counter &bo_creates = seg.bo_creates, &bo_destroys = seg.bo_destroys,
+                 &imports = seg.imports, &exports = seg.exports;
+  stats::Counter &alloc_retries = seg.alloc_retries, &zero_fills = seg.zero_fills;
+  stats::Counter &va_maps = seg.va_maps, &va_unmaps = seg.va_unmaps,
+                 &va_async_unmaps = seg.va_async_unmaps;
+
+  // The trace's memory counters (WSYS_TRACE) and the cache's figures in the
+  // segment, after a change.
+  void note_memory();
+  void note_cache();
+  // A handed-out buffer counted in (+1, with its label) or out (-1) of the
+  // segment's label slots.
+  void count_label(Bo& bo, std::string_view label, int dir);
+  std::string counter_name;  // the trace's counter track, "memory (device N)"
+  std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
   bool trim_under_pressure = false;  // set once at init
-  std::atomic<uint64_t> va_maps{0}, va_unmaps{0}, va_async_unmaps{0};
 
   // Maintenance thread.
   std::thread maint;

@@ -22,9 +22,11 @@
 #include <utility>
 
 #include "winsys/core/debug_log.h"
+#include "winsys/core/device_impl.h"
 #include "winsys/core/heap_backend.h"
 #include "winsys/core/heap_policy.h"
 #include "winsys/core/sync_wait.h"
+#include "winsys/core/trace.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/kmod/wait.h"
 #include "wsys/device.hpp"
@@ -46,7 +48,10 @@ static_assert(kHeapDefaultTargetInFlight == kmod::TilerHeapCreateInfo{}.target_i
 struct Heap::Impl {
   Impl(Device* d, kmod::Device& kd, const HeapConfig& c, std::unique_ptr<core::HeapBackend> b,
        core::HeapSizingPolicy pol)
-      : dev(d), k(kd), cfg(c), backend(std::move(b)), policy(std::move(pol)) {}
+      : dev(d), k(kd), cfg(c), backend(std::move(b)), policy(std::move(pol)) {
+    dev->impl_->seg.heaps.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Impl() { dev->impl_->seg.heaps.fetch_sub(1, std::memory_order_relaxed); }
 
   Device* dev;
   kmod::Device& k;
@@ -70,7 +75,14 @@ struct Heap::Impl {
   Result<std::unique_ptr<core::KernelHeap>> make_kernel() const;
   Result<void> create_kernel();
   void install(std::unique_ptr<core::KernelHeap> fresh, uint64_t now_ns);
-  void destroy_kernel() { kh.reset(); }
+  void destroy_kernel() {
+    kh.reset();
+    publish("heap_destroy");
+  }
+  // The committed bytes into the device's statistics; a trace event named
+  // `what` when tracing and the figure changed (or the heap was replaced).
+  void publish(const char* what, bool always = false);
+  uint64_t published = 0;
   bool uses_pending();
   void wait_idle(int64_t abs_deadline_ns);
   HeapTarget target() const;
@@ -176,6 +188,23 @@ void Heap::Impl::install(std::unique_ptr<core::KernelHeap> fresh, uint64_t now_n
   max_used = 0;
   last_use_ns = std::max(last_use_ns, now_ns);  // a new heap is not idle yet
   peak_committed = std::max(peak_committed, committed());
+  publish("heap_create", true);
+}
+
+void Heap::Impl::publish(const char* what, bool always) {
+  const uint64_t now = committed();
+  const uint64_t before = published;
+  if (now == before && !always) return;
+  stats::Segment& seg = dev->impl_->seg;
+  if (now > before) seg.heap_committed.fetch_add(now - before, std::memory_order_relaxed);
+  else seg.heap_committed.fetch_sub(before - now, std::memory_order_relaxed);
+  published = now;
+  if (always) seg.heap_recreations.fetch_add(1, std::memory_order_relaxed);
+  if (core::trace_on()) {
+    core::trace_instant(what, {{"label", cfg.label}, {"committed_bytes", now},
+                               {"before_bytes", before}, {"generation", generation}});
+    dev->impl_->note_memory();
+  }
 }
 
 Result<void> Heap::Impl::create_kernel() {
@@ -264,6 +293,7 @@ void Heap::record_frame(uint64_t used_bytes, uint64_t generation) {
   if (im.kh && (generation == 0 || generation == im.generation)) {
     im.max_used = std::max(im.max_used, used_bytes);
     im.peak_committed = std::max(im.peak_committed, im.committed());
+    im.publish("heap_grow");
   }
 }
 

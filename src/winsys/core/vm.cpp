@@ -10,6 +10,8 @@
 #include <mutex>
 
 #include "winsys/core/debug_log.h"
+#include "winsys/core/device_impl.h"
+#include "winsys/core/trace.h"
 #include "winsys/core/sync_wait.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
@@ -376,8 +378,21 @@ Result<void> Vm::bind(BindBatch& batch, BindMode mode, size_t* failed_op) {
                             : mode == BindMode::Async   ? kmod::BindMode::Async
                                                         : kmod::BindMode::DeferToNextIdle;
   size_t done = 0;
+  core::TraceSpan span("vm_bind");
   Result<void> r = kvm->bind(km, ops, &done);
   if (failed_op) *failed_op = done;
+  device_->impl_->seg.bind_calls.fetch_add(1, std::memory_order_relaxed);
+  device_->impl_->seg.bind_ops.fetch_add(batch.ops_.size(), std::memory_order_relaxed);
+  if (span)
+    span.end({{"ops", static_cast<uint64_t>(batch.ops_.size())},
+              {"asked", static_cast<uint64_t>(batch.requested_)},
+              {"mode", mode == BindMode::Immediate ? "immediate"
+                       : mode == BindMode::Async   ? "async"
+                                                   : "deferred"},
+              {"waits", static_cast<uint64_t>(batch.waits_.size())},
+              {"signals", static_cast<uint64_t>(batch.signals_.size())},
+              {"vm", kvm->id()},
+              {"result", r.ok() ? 0 : r.error()}});
 
   std::lock_guard<std::mutex> g(im.lock);
   im.st.bind_calls++;
@@ -438,7 +453,13 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
     }
     syncs.push_back(kmod::SyncOp::signal(im.unmap_syncobj, point));
     op.syncs = syncs;
+    core::TraceSpan span("vm_unmap");
     Result<void> r = kvm->bind(kmod::BindMode::Async, std::span<const kmod::BindOp>(&op, 1));
+    device_->impl_->seg.bind_calls.fetch_add(1, std::memory_order_relaxed);
+    device_->impl_->seg.bind_ops.fetch_add(1, std::memory_order_relaxed);
+    if (span)
+      span.end({{"size", va.size}, {"mode", "async"}, {"waits", static_cast<uint64_t>(waits)},
+                {"result", r.ok() ? 0 : r.error()}});
     op.syncs = {};
     std::lock_guard<std::mutex> g(im.lock);
     if (r.ok()) {
@@ -464,7 +485,12 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
     for (const SyncPoint& p : after_all)
       if (p.syncobj) wait_bounded(*im.k, p, "synchronous unmap");
   }
+  core::TraceSpan span("vm_unmap");
   Result<void> r = kvm->bind(kmod::BindMode::Immediate, std::span<const kmod::BindOp>(&op, 1));
+  device_->impl_->seg.bind_calls.fetch_add(1, std::memory_order_relaxed);
+  device_->impl_->seg.bind_ops.fetch_add(1, std::memory_order_relaxed);
+  if (span)
+    span.end({{"size", va.size}, {"mode", "immediate"}, {"result", r.ok() ? 0 : r.error()}});
   std::lock_guard<std::mutex> g(im.lock);
   im.st.bind_calls++;
   im.st.immediate++;

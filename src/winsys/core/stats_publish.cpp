@@ -1,0 +1,142 @@
+// The live statistics segment's file: made at Device creation, removed
+// with it (docs/stats-segment.md).
+#include "winsys/core/stats_publish.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace wsys::core {
+
+namespace {
+
+std::atomic<uint32_t> g_next_index{0};
+
+void copy_name(char* dst, size_t cap, std::string_view s) {
+  size_t n = std::min(cap - 1, s.size());
+  std::memcpy(dst, s.data(), n);
+  dst[n] = 0;
+}
+
+// Files of processes that are gone (a crash leaves them behind).
+void remove_stale(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    int pid = 0;
+    unsigned idx = 0;
+    char tail[16] = {0};
+    if (std::sscanf(e->d_name, "%d-%u.%15s", &pid, &idx, tail) != 3 ||
+        std::strcmp(tail, "stats") != 0 || pid <= 0)
+      continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) unlinkat(dirfd(d), e->d_name, 0);
+  }
+  closedir(d);
+}
+
+}  // namespace
+
+std::string StatsPublisher::directory(bool create) {
+  std::string dir;
+  if (const char* v = std::getenv(stats::kDirEnv); v && *v) {
+    dir = v;
+  } else if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) {
+    dir = std::string(x) + "/wsys";
+  } else {
+    dir = "/tmp/wsys-" + std::to_string(getuid());
+  }
+  if (create && mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return "";
+  return dir;
+}
+
+StatsPublisher::StatsPublisher() {
+  const char* on = std::getenv(stats::kEnableEnv);
+  const bool publish = !(on && std::strcmp(on, "0") == 0);
+  const uint32_t index = g_next_index.fetch_add(1, std::memory_order_relaxed);
+  if (publish) {
+    std::string dir = directory(true);
+    if (!dir.empty()) {
+      remove_stale(dir);
+      std::string p = dir + "/" + std::to_string(getpid()) + "-" + std::to_string(index) + ".stats";
+      int fd = open(p.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        void* m = MAP_FAILED;
+        if (ftruncate(fd, sizeof(stats::Segment)) == 0)
+          m = mmap(nullptr, sizeof(stats::Segment), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (m != MAP_FAILED) {
+          seg_ = new (m) stats::Segment();
+          mapped_ = true;
+          path_ = std::move(p);
+        } else {
+          unlink(p.c_str());
+        }
+      }
+    }
+  }
+  if (!seg_) seg_ = new stats::Segment();
+  seg_->version = stats::kVersion;
+  seg_->size = sizeof(stats::Segment);
+  seg_->pid = getpid();
+  seg_->device_index = index;
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  seg_->created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+  char comm[32] = "";
+  if (FILE* c = std::fopen("/proc/self/comm", "r")) {
+    if (std::fgets(comm, sizeof comm, c)) comm[std::strcspn(comm, "\n")] = 0;
+    std::fclose(c);
+  }
+  copy_name(seg_->process, sizeof seg_->process, comm);
+}
+
+StatsPublisher::~StatsPublisher() {
+  if (mapped_) {
+    unlink(path_.c_str());
+    seg_->~Segment();
+    munmap(seg_, sizeof(stats::Segment));
+  } else {
+    delete seg_;
+  }
+}
+
+void StatsPublisher::publish(std::string_view node, std::string_view driver) {
+  copy_name(seg_->node, sizeof seg_->node, node);
+  copy_name(seg_->driver, sizeof seg_->driver, driver);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::memcpy(seg_->magic, stats::kMagic, sizeof stats::kMagic);
+}
+
+int StatsPublisher::label_slot(std::string_view label) {
+  if (label.empty()) label = "unlabelled";
+  const size_t n = std::min<size_t>(label.size(), stats::kNameBytes - 1);
+  for (unsigned i = 0; i < stats::kLabelSlots; ++i) {
+    stats::LabelSlot& s = seg_->labels[i];
+    uint32_t st = s.state.load(std::memory_order_acquire);
+    if (st == 0) {
+      if (!s.state.compare_exchange_strong(st, 1, std::memory_order_acq_rel)) {
+        // Someone is naming it: wait for the name, then compare.
+      } else {
+        copy_name(s.name, sizeof s.name, label);
+        s.state.store(2, std::memory_order_release);
+        return static_cast<int>(i);
+      }
+    }
+    while ((st = s.state.load(std::memory_order_acquire)) == 1) {
+    }
+    if (std::strncmp(s.name, label.data(), n) == 0 && s.name[n] == 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace wsys::core
