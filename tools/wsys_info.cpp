@@ -21,6 +21,8 @@
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/drm/device_select.h"
 #include "winsys/drm/real_drm_file.h"
+#include "winsys/kmod/kmod.h"
+#include "winsys/kmod/open.h"
 #include "winsys/sim/accounting.h"
 #include "winsys/sim/sim_drm_file.h"
 
@@ -171,12 +173,49 @@ void print_panfrost(DrmFile& f) {
     prop("job slots", fmt("%d (js_present 0x%" PRIx64 ")", __builtin_popcountll(js), js));
 }
 
+// What kmod makes of the device: its capabilities (kmod::DeviceProps), the
+// only thing wsys's core reads. `spec` opens the same device again through
+// kmod (a render node path or sim:<driver>).
+void print_capabilities(const std::string& spec) {
+  std::string why;
+  auto k = wsys::kmod::open_device(spec, &why);
+  if (!k.ok()) {
+    prop("capabilities", "cannot open through kmod: " + why);
+    return;
+  }
+  const wsys::kmod::DeviceProps& p = (*k)->props();
+  std::string caps;
+  auto add = [&](bool on, const char* name) {
+    if (on) caps += (caps.empty() ? "" : " ") + std::string(name);
+  };
+  add(p.has_madvise, "madvise");
+  add(p.has_bo_wait, "bo_wait");
+  add(p.has_vm_per_context, "vm_per_context");
+  add(p.has_async_bind, "async_bind");
+  add(p.has_deferred_bind, "deferred_bind");
+  add(p.has_timeline_syncobj, "timeline_syncobj");
+  add(p.has_sparse_map, "sparse_map");
+  add(p.has_bo_labels, "bo_labels");
+  add(p.has_cache_maintenance, "cache_maintenance");
+  add(p.has_gpu_timestamp, "gpu_timestamp");
+  add(p.has_wb_mmap, "wb_mmap");
+  add(p.has_bo_query_info, "bo_query_info");
+  add(p.has_jm_contexts, "jm_contexts");
+  add(p.kernel_managed_va, "kernel_managed_va");
+  prop("capabilities", caps.empty() ? "(none)" : caps);
+  if ((*k)->file().is_model())
+    prop("model extensions",
+         "memory headroom query (the model's budget; no kernel reports one) -- not "
+         "panthor/panfrost behaviour");
+}
+
 void print_properties(DrmFile& f) {
   const std::string& drv = f.version().name;
   if (drv == "panthor")
     print_panthor(f);
   else if (drv == "panfrost")
     print_panfrost(f);
+  print_capabilities(f.is_model() ? "sim:" + drv : f.node_name());
 }
 
 // --- kernel model only: memory budget and accounting (accounting.h) ---
@@ -193,13 +232,27 @@ void print_model_memory(DrmFile& f) {
                       mib(d.purgeable).c_str(), mib(d.heap_committed).c_str()));
   prop("shrinker", fmt("%llu purged (%s)", static_cast<unsigned long long>(d.purges),
                        mib(d.purged_total).c_str()));
+  if (f.version().name == "panthor")
+    prop("reclaim",
+         fmt("(GEM shrinker) %s swapped, %s reclaimable now; %llu swapped out (%s), %llu restored (%llu by a CPU "
+             "access, %s), %llu restores refused",
+             mib(d.swapped).c_str(), mib(d.reclaimable).c_str(),
+             static_cast<unsigned long long>(d.reclaims), mib(d.swapped_out_bytes).c_str(),
+             static_cast<unsigned long long>(d.restores),
+             static_cast<unsigned long long>(d.cpu_fault_restores), mib(d.swapped_in_bytes).c_str(),
+             static_cast<unsigned long long>(d.restore_failures)));
   if (g_memory) {
     auto u = [](unsigned long long v) { return std::to_string(v); };
     *g_memory = "\"budget_bytes\":" + u(d.budget) + ",\"charged_bytes\":" + u(d.charged) +
                 ",\"objects\":" + u(d.objects) + ",\"resident_bytes\":" + u(d.resident) +
                 ",\"purgeable_bytes\":" + u(d.purgeable) + ",\"heap_committed_bytes\":" +
                 u(d.heap_committed) + ",\"purges\":" + u(d.purges) + ",\"purged_bytes\":" +
-                u(d.purged_total);
+                u(d.purged_total) + ",\"swapped_bytes\":" + u(d.swapped) +
+                ",\"reclaimable_bytes\":" + u(d.reclaimable) + ",\"reclaims\":" + u(d.reclaims) +
+                ",\"swapped_out_bytes\":" + u(d.swapped_out_bytes) + ",\"restores\":" +
+                u(d.restores) + ",\"cpu_fault_restores\":" + u(d.cpu_fault_restores) +
+                ",\"swapped_in_bytes\":" + u(d.swapped_in_bytes) + ",\"restore_failures\":" +
+                u(d.restore_failures);
   }
 }
 // --- end of the kernel-model block ---

@@ -393,7 +393,13 @@ void Device::relieve_pressure(uint64_t need) {
   if (avail == UINT64_MAX) return;
   const uint64_t want = need + info_.memory_bytes / 32;
   if (avail >= want) return;
+  core::TraceSpan span("cache_trim_pressure");
   const uint64_t freed = cache_->trim(want - avail);
+  impl_->note_cache();
+  if (span) {
+    span.end({{"available", avail}, {"wanted", want}, {"freed", freed}});
+    impl_->note_memory();
+  }
   if (!freed) return;
   impl_->pressure_trims.fetch_add(1, std::memory_order_relaxed);
   impl_->pressure_trimmed_bytes.fetch_add(freed, std::memory_order_relaxed);
