@@ -44,11 +44,15 @@ enum AllocFlags : uint32_t {
   kAllocGpuUncached = 1u << 2,  // GPU-uncached mappings (panthor)
   kAllocShareable = 1u << 3,    // may be exported (else private to the device's VM where the
                                 // kernel supports it, which is cheaper to bind)
+  kAllocCpuCached = 1u << 4,    // write-back cached CPU mapping (DeviceInfo::cpu_cached_mappings,
+                                // else -EOPNOTSUPP); on a non-coherent device the CPU's
+                                // writes reach the GPU after flush(), its reads see the
+                                // GPU's after invalidate()
   kAllocZeroed = 1u << 8,       // contents must read as zero (a reused buffer is cleared)
   kAllocNoCache = 1u << 9,      // never taken from or returned to the cache
 };
 inline constexpr uint32_t kAllocBufferFlags =
-    kAllocExecutable | kAllocNoMmap | kAllocGpuUncached | kAllocShareable;
+    kAllocExecutable | kAllocNoMmap | kAllocGpuUncached | kAllocShareable | kAllocCpuCached;
 inline constexpr uint32_t kAllocAllFlags = kAllocBufferFlags | kAllocZeroed | kAllocNoCache;
 
 class Bo {
@@ -74,6 +78,15 @@ class Bo {
   // -EINVAL for kAllocNoMmap buffers.
   Result<void*> map();
   void* cpu() const { return cpu_.load(std::memory_order_acquire); }
+
+  // CPU cache maintenance of [offset, offset + size) of a kAllocCpuCached
+  // buffer (the range is widened to whole cache lines by the kernel):
+  // flush() before the GPU reads what the CPU wrote, invalidate() (flush
+  // and invalidate) before the CPU reads what the GPU wrote. Nothing to do,
+  // and no ioctl, for other buffers or on a coherent device. -EINVAL for a
+  // range outside the buffer.
+  Result<void> flush(uint64_t offset, uint64_t size);
+  Result<void> invalidate(uint64_t offset, uint64_t size);
 
   std::string label() const;
   // -EOPNOTSUPP where the kernel has no labels (before driver 1.4); the

@@ -83,6 +83,12 @@ struct DeviceInfo {
   bool madvise = false;               // purgeable cached buffers
   bool timeline_syncobj = false;
   bool sparse_map = false;          // the kernel has MAP_SPARSE (VM_BIND)
+  // The GPU snoops the CPU's caches (the kernel's selected coherency is
+  // ACE-Lite or ACE; assumed on kernels that do not say).
+  bool coherent = true;
+  // kAllocCpuCached is available (WB mmap and CPU cache maintenance:
+  // panthor 1.7, panfrost 1.6).
+  bool cpu_cached_mappings = false;
   uint64_t page_size_bytes = 4096;  // the CPU page (mappings, cache size classes)
   uint64_t gpu_page_bytes = 4096;   // the GPU MMU's smallest page
 };

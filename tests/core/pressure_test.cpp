@@ -4,6 +4,8 @@
 // the kernel has it.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -167,6 +169,39 @@ TEST(MapSparse, ZeroReadOnlyBuffersUseTheKernelsSparseMapping) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q[5], 0);
   ASSERT_TRUE((*sp)->destroy().ok());
+}
+
+TEST(CpuCached, FlushAndInvalidateReachTheKernelOnlyWhereTheGpuDoesNotSnoop) {
+  auto d = open("panthor", true);
+  ASSERT_TRUE(d);
+  sim::SimDevice* sd = sim::SimDevice::get("panthor", nullptr);
+  ASSERT_NE(sd, nullptr);
+  if (!d->info().cpu_cached_mappings) {
+    // panthor before 1.7: refused, never emulated.
+    EXPECT_EQ(d->bo_alloc(64 << 10, kAllocCpuCached).error(), -EOPNOTSUPP);
+    return;
+  }
+  if (const char* g = std::getenv("WSYS_SIM_GPU"); g && std::strstr(g, "coherency_features=0"))
+    ASSERT_FALSE(d->info().coherent) << "the model was made non-coherent";
+  EXPECT_EQ(d->bo_alloc(64 << 10, kAllocCpuCached | kAllocNoMmap).error(), -EINVAL);
+  auto b = d->bo_alloc(64 << 10, kAllocCpuCached, "cached");
+  ASSERT_TRUE(b.ok());
+  auto m = (*b)->map();
+  ASSERT_TRUE(m.ok());
+  std::memset(*m, 0x42, 64 << 10);
+  const uint64_t before = sd->cache_sync_ops();
+  ASSERT_TRUE((*b)->flush(0, 64 << 10).ok());
+  ASSERT_TRUE((*b)->invalidate(4096, 100).ok());
+  EXPECT_EQ((*b)->flush(60 << 10, 8 << 10).error(), -EINVAL) << "past the end";
+  EXPECT_EQ((*b)->flush(0, 0).error(), -EINVAL);
+  // WSYS_SIM_GPU=...,coherency_features=0 makes the model non-coherent
+  // (core_pressure_noncoherent): two BO_SYNC ops; else none.
+  EXPECT_EQ(sd->cache_sync_ops() - before, d->info().coherent ? 0u : 2u);
+  // A buffer without a cached mapping never needs it.
+  auto plain = d->bo_alloc(64 << 10, 0);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE((*plain)->flush(0, 4096).ok());
+  EXPECT_EQ(sd->cache_sync_ops() - before, d->info().coherent ? 0u : 2u);
 }
 
 }  // namespace

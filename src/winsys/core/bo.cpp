@@ -60,6 +60,29 @@ Result<void*> Bo::map() {
   return *m;
 }
 
+namespace {
+Result<void> sync_range(Device& dev, kmod::Device& k, kmod::Bo& kbo, uint32_t flags,
+                        uint64_t size_bytes, uint64_t offset, uint64_t size, bool invalidate) {
+  if (size == 0 || offset > size_bytes || size > size_bytes - offset) return Error(-EINVAL);
+  // Only a write-back CPU mapping on a GPU that does not snoop needs it.
+  if (!(flags & kAllocCpuCached) || dev.info().coherent) return {};
+  kmod::BoSyncRange r;
+  r.bo = &kbo;
+  r.offset = offset;
+  r.size = size;
+  r.invalidate = invalidate;
+  return k.bo_sync(std::span<const kmod::BoSyncRange>(&r, 1));
+}
+}  // namespace
+
+Result<void> Bo::flush(uint64_t offset, uint64_t size) {
+  return sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, false);
+}
+
+Result<void> Bo::invalidate(uint64_t offset, uint64_t size) {
+  return sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, true);
+}
+
 std::string Bo::label() const {
   std::lock_guard<std::mutex> g(lock_);
   return label_;

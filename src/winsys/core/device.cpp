@@ -46,6 +46,7 @@ uint32_t kmod_flags(uint32_t alloc_flags) {
   if (alloc_flags & kAllocExecutable) f |= kmod::kBoExecutable;
   if (alloc_flags & kAllocNoMmap) f |= kmod::kBoNoMmap;
   if (alloc_flags & kAllocGpuUncached) f |= kmod::kBoGpuUncached;
+  if (alloc_flags & kAllocCpuCached) f |= kmod::kBoCpuCached;
   return f;
 }
 
@@ -148,6 +149,8 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.madvise = p.has_madvise;
   info_.timeline_syncobj = p.has_timeline_syncobj;
   info_.sparse_map = p.has_sparse_map;
+  info_.coherent = p.selected_coherency != kmod::DeviceProps::kCoherencyNone;
+  info_.cpu_cached_mappings = p.has_wb_mmap && p.has_cache_maintenance;
   long page = sysconf(_SC_PAGESIZE);
   info_.page_size_bytes = page > 0 ? static_cast<uint64_t>(page) : 4096;
   info_.gpu_page_bytes = p.gpu_page_bytes();
@@ -219,6 +222,8 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
   const uint64_t size = size_bytes;
   if (size == 0 || (flags & ~kAllocAllFlags)) return Error(-EINVAL);
   if (size > (1ull << 48)) return Error(-ENOMEM);  // no VA space is that large
+  if ((flags & kAllocCpuCached) && (!info_.cpu_cached_mappings || (flags & kAllocNoMmap)))
+    return Error((flags & kAllocNoMmap) ? -EINVAL : -EOPNOTSUPP);
   core::TraceSpan span("bo_alloc");
   const uint32_t buf_flags = flags & kAllocBufferFlags;
   const bool use_cache = !(flags & kAllocNoCache) && !((flags & kAllocZeroed) && (flags & kAllocNoMmap));

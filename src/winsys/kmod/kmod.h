@@ -75,6 +75,7 @@ struct DeviceProps {
   // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
   // kCoherencyUnknown on older kernels.
   static constexpr uint32_t kCoherencyUnknown = ~0u;
+  static constexpr uint32_t kCoherencyNone = 31;
   uint32_t selected_coherency = kCoherencyUnknown;
   bool has_gpu_timestamp = false;      // panthor 1.1 TIMESTAMP_INFO, panfrost 1.3
   // Bit n set: the GPU MMU maps pages of 1 << n bytes (4 KiB | 2 MiB ...).

@@ -46,7 +46,14 @@ class SimDevice {
   // PARAM_SELECTED_COHERENCY): ACE-Lite, the CPU's caches are coherent
   // with the "GPU" (they are the same memory system). BO_SYNC / SYNC_BO
   // are therefore validated no-ops, counted here for tests.
-  uint32_t selected_coherency() const { return 0; /* ACE_LITE */ }
+  // What the kernel selects from the GPU's COHERENCY_FEATURES (WSYS_SIM_GPU
+  // coherency_features): ACE-Lite (0) where offered, else ACE (1), else none
+  // (31, a non-coherent device: the winsys must flush and invalidate CPU
+  // caches; the model's CPU stays coherent, so it counts those operations
+  // for tests to check instead).
+  uint32_t selected_coherency() const {
+    return (gpu_.coherency_features & 1u) ? 0u : (gpu_.coherency_features & 2u) ? 1u : 31u;
+  }
   void count_cache_sync_op() { cache_sync_ops_.fetch_add(1, std::memory_order_relaxed); }
   uint64_t cache_sync_ops() const { return cache_sync_ops_.load(std::memory_order_relaxed); }
   const GpuIdentity& gpu() const { return gpu_; }
