@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "wsys/bo.hpp"
@@ -93,6 +94,14 @@ struct DeviceInfo {
   uint64_t gpu_page_bytes = 4096;   // the GPU MMU's smallest page
 };
 
+// Buffers by the label they were allocated with (docs/labels.md).
+struct LabelUsage {
+  std::string label;
+  uint64_t allocs = 0;      // allocations ever made with it
+  uint64_t bos_live = 0;    // handed out now
+  uint64_t bytes_live = 0;
+};
+
 struct DeviceStats {
   uint64_t bos_live = 0;           // handed out now
   uint64_t bytes_live = 0;         // their sizes (size classes)
@@ -111,6 +120,7 @@ struct DeviceStats {
   BoCacheStats cache;
   VaHeapStats va;  // the device VM's heap (empty where the kernel places BOs)
   VmStats vm;      // the device VM's binds
+  std::vector<LabelUsage> labels;  // by label, in order of first use
 };
 
 class Device : public std::enable_shared_from_this<Device> {

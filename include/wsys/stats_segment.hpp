@@ -28,8 +28,8 @@ inline constexpr const char* kEnableEnv = "WSYS_STATS";
 using Counter = std::atomic<uint64_t>;
 static_assert(Counter::is_always_lock_free && sizeof(Counter) == 8);
 
-// Live buffers by the label they were allocated with ("vk memory",
-// "wsys-scratch-tls", ...; "" is shown as unlabelled).
+// Live buffers by the label they were allocated with ("vk:memory",
+// "scratch:tls", ...: docs/labels.md).
 struct LabelSlot {
   std::atomic<uint32_t> state;  // 0 free, 1 being named, 2 named
   uint32_t reserved;

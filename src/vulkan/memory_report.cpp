@@ -46,6 +46,13 @@ std::string format_memory_report(const MemoryReport& r) {
   out += fmt("  VM binds:  %" PRIu64 " bind calls, %" PRIu64 " maps, %" PRIu64 " unmaps (%" PRIu64
              " async), %" PRIu64 " VAs reclaimed\n",
              s.vm.bind_calls, s.va_maps, s.va_unmaps, s.va_async_unmaps, s.va_reclaimed);
+  if (!s.labels.empty()) {
+    out += "  by label: ";
+    for (const LabelUsage& l : s.labels)
+      out += fmt(" %s %" PRIu64 " allocated (%" PRIu64 " live, %s);", l.label.c_str(), l.allocs,
+                 l.bos_live, format_bytes(l.bytes_live).c_str());
+    out += "\n";
+  }
   out += "  peak:      " + format_bytes(s.peak_bytes_live) + " live";
   if (r.peak_committed_bytes)
     out += ", " + format_bytes(r.peak_committed_bytes) + " committed (live + cached)";
@@ -94,6 +101,14 @@ std::string format_memory_report_json(const MemoryReport& r) {
              ",\"deferred\":%" PRIu64 "}",
              s.vm.bind_calls, s.vm.ops_submitted, s.va_maps, s.va_unmaps, s.va_async_unmaps,
              s.va_reclaimed, s.va_deferred);
+  out += ",\"labels\":[";
+  for (size_t i = 0; i < s.labels.size(); i++) {
+    const LabelUsage& l = s.labels[i];
+    out += (i ? "," : "") + std::string("{\"label\":") + json_string(l.label) +
+           fmt(",\"allocs\":%" PRIu64 ",\"live\":%" PRIu64 ",\"live_bytes\":%" PRIu64 "}",
+               l.allocs, l.bos_live, l.bytes_live);
+  }
+  out += "]";
   out += fmt(",\"peak\":{\"live_bytes\":%" PRIu64 ",\"committed_bytes\":%" PRIu64
              ",\"cached_bytes\":%" PRIu64 "}}\n",
              s.peak_bytes_live, r.peak_committed_bytes, c.peak_bytes_cached);

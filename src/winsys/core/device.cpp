@@ -477,6 +477,15 @@ DeviceStats Device::stats() const {
   s.exports = ld(impl_->exports);
   s.alloc_retries = ld(impl_->alloc_retries);
   s.pressure_trims = ld(impl_->pressure_trims);
+  for (const stats::LabelSlot& l : impl_->seg.labels) {
+    if (l.state.load(std::memory_order_acquire) != 2) continue;
+    LabelUsage u;
+    u.label.assign(l.name, strnlen(l.name, sizeof l.name));
+    u.allocs = ld(l.allocs);
+    u.bos_live = ld(l.bos_live);
+    u.bytes_live = ld(l.bytes_live);
+    s.labels.push_back(std::move(u));
+  }
   s.pressure_trimmed_bytes = ld(impl_->pressure_trimmed_bytes);
   s.zero_fills = ld(impl_->zero_fills);
   s.va_maps = ld(impl_->va_maps);
