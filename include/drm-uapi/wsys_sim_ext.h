@@ -54,6 +54,7 @@
 
 /* The model's command that ends a submission on a user queue (the model's
  * command format, cmdstream.h: header {u32 opcode; u32 size} + u64 seqno). */
+#define WSYS_SIM_CMD_NOP		1u
 #define WSYS_SIM_CMD_SEQNO		12u
 
 /* Limits. */
