@@ -323,7 +323,7 @@ TEST_F(UserQ, EvictRestoreCyclesUnderASmallBudgetLoseNothing) {
   uint32_t h = 0;
   auto p = make_queue(&h, 16384);
   ASSERT_TRUE(p);
-  constexpr unsigned kCycles = 60;
+  constexpr unsigned kCycles = 1000;  // issue 17: 1000 cycles
   const ReclaimStats r0 = rc->stats();
   const UserqStats u0 = userq_stats();
   uint64_t seq = 0;
