@@ -10,7 +10,8 @@
 //   - a context (an ioctl caller acting for its file, a user queue's
 //     executor) WAITS for a fence: eviction waits of the shrinker, waits
 //     taken inside signalling sections (Fence::wait), submission-fence waits
-//     of the model;
+//     (SYNCOBJ_WAIT / TIMELINE_WAIT of a file's user space: a cycle there
+//     is -EDEADLK);
 //   - a fence is SIGNALLED BY a context: a submission fence by its queue's
 //     executor; a (test-only) future fence by the file whose user space
 //     must still push the work.

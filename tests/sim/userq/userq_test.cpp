@@ -459,10 +459,20 @@ TEST_F(UserQ, TheDependencyCheckerReportsTheFutureFenceCycle) {
   EXPECT_NE(cyc.find("user space pushes"), std::string::npos) << cyc;
   EXPECT_GT(userq_stats().eviction_refusals, u0.eviction_refusals);
   EXPECT_EQ(userq_state(*f, h).state & WSYS_USERQ_STATE_SUSPENDED, 0u) << "not preempted";
+  // The same user space waiting on it (a submission-fence wait) would wait
+  // for itself: -EDEADLK, reported, instead of a hang.
+  EXPECT_EQ(syncobj_wait(*f, so, 0, 100'000'000), -EDEADLK);
+  expected_cycles = 2;
+  EXPECT_EQ(dep_stats().cycles - cycles_before, 2u);
+  EXPECT_NE(dep_last_cycle().find("syncobj wait"), std::string::npos) << dep_last_cycle();
   // Pushing the work signals the fence; nothing is left behind.
+  // (The checker still sees the fence as the user space's own until it
+  // signals: a future fence never becomes the queue's.)
   p->seqno(5);
   p->commit();
+  ASSERT_TRUE(p->wait_seqno(5));
   EXPECT_EQ(syncobj_wait(*f, so, 0), 0);
+  EXPECT_EQ(dep_stats().cycles - cycles_before, 2u);
 }
 
 }  // namespace
