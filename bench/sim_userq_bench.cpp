@@ -17,6 +17,10 @@
 //                              boundary), swaps its memory out; then the
 //                              doorbell restores and resumes it and a
 //                              submission completes (median of 20)
+//   userq_pinned_bytes_ratio   bytes the coarse policy keeps resident while
+//                              the queue runs (everything its VM maps: 16
+//                              buffers + the ring BO) over the bytes its
+//                              commands touched (4 buffers, 2 pages)
 // The model runs in process, so an "ioctl" is a function call plus the
 // kernel-side work (copies, allocation, queueing to a worker thread): the
 // ratio understates what a real system call would add.
@@ -32,6 +36,7 @@
 #include "drm-uapi/panthor_drm.h"
 #include "drm-uapi/wsys_sim_ext.h"
 #include "metrics.h"
+#include "winsys/sim/accounting.h"
 #include "winsys/sim/cmdstream.h"
 #include "winsys/sim/fence.h"
 #include "winsys/sim/shrinker.h"
@@ -236,7 +241,7 @@ int main() {
     std::this_thread::sleep_for(std::chrono::microseconds(200));  // the queue goes idle, arms
     int64_t t0 = now();
     userq_submit(s, ++seq);
-    while (s.seqno() < seq && now() - t0 < 20'000) std::this_thread::yield();
+    while (s.seqno() < seq && now() - t0 < 20000) std::this_thread::yield();
     if (s.seqno() < seq) {
       drm_wsys_userq_signal us{};
       us.handle = s.q;
@@ -264,10 +269,26 @@ int main() {
   auto other = SimDrmFile::open("panthor");
   SimDevice* dev = s.f->file().device();
   std::vector<double> er;
+  double pinned_ratio = 0;
   for (int i = 0; i < 20; i++) {
+    // The context's work touches 4 of its 16 buffers.
+    for (int b = 0; b < 4; b++) {
+      SimCmdFill fl{{kCmdFill, sizeof(SimCmdFill)}, 0x4000000 + b * 0x40000ull, 256 * 1024,
+                    static_cast<uint32_t>(i), 0};
+      s.put(&fl, sizeof fl);
+    }
     SimCmdSleep sl{{kCmdSleep, sizeof(SimCmdSleep)}, 200'000};  // busy when pressed
     s.put(&sl, sizeof sl);
     userq_submit(s, ++seq);
+    if (i == 0) {
+      while (s.seqno() < seq) std::this_thread::yield();
+      // Coarse pinning: while the queue runs, everything the VM maps is
+      // resident; the commands touched 4 buffers, the control page and a
+      // page of ring.
+      const double touched = 4 * 256 * 1024.0 + 2 * 4096.0;
+      pinned_ratio = double(sim_file_usage(s.f->file()).resident) / touched;
+      userq_submit(s, ++seq);
+    }
     const int64_t t0 = now();
     const uint64_t old = dev->shrinker().budget();
     dev->shrinker().set_budget(dev->shrinker().stats().charged);
@@ -284,6 +305,7 @@ int main() {
     er.push_back(double(now() - t0) / 1000.0);
   }
   wsys::bench::record_metric("userq_evict_restore_us", median(er), "us");
+  wsys::bench::record_metric("userq_pinned_bytes_ratio", pinned_ratio, "x");
   wsys::bench::print_metrics();
   return 0;
 }
