@@ -91,9 +91,13 @@ int doorbell_alloc() {
     int exp = 0;
     if (!g_doorbells[i].live.compare_exchange_strong(exp, 2)) continue;  // 2: being set up
     Doorbell& d = g_doorbells[i];
-    int fd = memfd_create("wsys-sim-doorbell", MFD_CLOEXEC);
+    // A slot keeps its memfd for the life of the process: the signal
+    // handler may still be looking at a slot being freed, and must never
+    // truncate a descriptor number the process reused for something else.
+    int fd = d.memfd.load();
+    if (fd < 0) fd = memfd_create("wsys-sim-doorbell", MFD_CLOEXEC);
     if (fd < 0 || ftruncate(fd, WSYS_USERQ_DOORBELL_SIZE) != 0) {
-      if (fd >= 0) close(fd);
+      if (fd >= 0 && d.memfd.load() < 0) close(fd);
       d.live.store(0);
       return -ENOMEM;
     }
@@ -119,8 +123,7 @@ void doorbell_free(unsigned i) {
     d.map_addr[m].store(0);
     d.map_len[m].store(0);
   }
-  close(d.memfd.exchange(-1));
-  d.file.store(nullptr);
+  d.file.store(nullptr);  // the memfd stays with the slot (doorbell_alloc)
   g_live_doorbells.fetch_sub(1);
   d.live.store(0, std::memory_order_release);
 }
