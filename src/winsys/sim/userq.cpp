@@ -246,6 +246,14 @@ void UserQueue::complete(uint64_t s) {
 }
 
 void UserQueue::kill(uint32_t flags, int status) {
+  {
+    std::lock_guard<std::mutex> g(m);
+    if (state == State::Dead) return;
+  }
+  // The group is marked before any fence signals: a waiter that saw the
+  // error finds the group's state already set (as for kernel queues).
+  if (flags & WSYS_USERQ_STATE_TIMEDOUT) group->mark_timedout();
+  else if (flags & WSYS_USERQ_STATE_FAULTED) group->mark_fatal();
   std::shared_ptr<ReclaimBusy> b;  // a dead queue keeps nothing busy
   {
     std::lock_guard<std::mutex> g(m);
@@ -258,8 +266,6 @@ void UserQueue::kill(uint32_t flags, int status) {
     cv.notify_all();
   }
   b.reset();
-  if (flags & WSYS_USERQ_STATE_TIMEDOUT) group->mark_timedout();
-  else if (flags & WSYS_USERQ_STATE_FAULTED) group->mark_fatal();
   g_stats.kills.fetch_add(1, std::memory_order_relaxed);
 }
 
