@@ -288,6 +288,27 @@ int wsys_scratch_mark_used(wsys_device *dev, const struct wsys_scratch_binding *
 
 /* ---- misc ----------------------------------------------------------------- */
 
+/* --- User queues: submission without a system call (docs/user-queues.md).
+ * A kernel-model extension, in no released kernel: create is -EOPNOTSUPP
+ * there. Commands are the kernel's command format, multiples of 8 bytes. */
+typedef struct wsys_user_queue wsys_user_queue;
+/* ring_bytes 0: 64 KiB (else a power of two, 4 KiB .. 1 MiB). */
+int wsys_user_queue_create(wsys_vm *vm, uint32_t ring_bytes, wsys_user_queue **out);
+void wsys_user_queue_destroy(wsys_user_queue *q);
+int wsys_user_queue_push(wsys_user_queue *q, const void *commands, size_t bytes);
+/* Ends the submission; *out_seqno is its seqno (seen by the GPU after ring). */
+int wsys_user_queue_end_submission(wsys_user_queue *q, uint64_t *out_seqno);
+/* Publishes what was pushed and writes the doorbell. */
+void wsys_user_queue_ring(wsys_user_queue *q);
+/* The last completed seqno (0 for a NULL queue). */
+uint64_t wsys_user_queue_completed(const wsys_user_queue *q);
+/* Polls, then sleeps on a submission fence; -ETIME at the absolute
+ * CLOCK_MONOTONIC deadline (0 polls), -EINVAL for a seqno not rung. */
+int wsys_user_queue_wait(wsys_user_queue *q, uint64_t seqno, int64_t abs_deadline_ns);
+/* A fence for `seqno` (rung) at (syncobj, point); -EAGAIN while evicting. */
+int wsys_user_queue_export(wsys_user_queue *q, uint64_t seqno, uint32_t syncobj,
+                           uint64_t point);
+
 /* A static string describing a negative errno ("Invalid argument"). */
 const char *wsys_strerror(int err);
 

@@ -302,6 +302,38 @@ static void vms(wsys_device *dev) {
   CHECK(wsys_vm_id(own) != 0);
 }
 
+/* User queues: a kernel-model extension on panthor; -EOPNOTSUPP elsewhere. */
+static void user_queues(wsys_device *dev, int panthor) {
+  wsys_vm *own = NULL;
+  CHECK_OK(wsys_device_vm(dev, &own));
+  wsys_user_queue *q = NULL;
+  CHECK(wsys_user_queue_create(NULL, 0, &q) == -EINVAL);
+  int r = wsys_user_queue_create(own, 4096, &q);
+  if (!panthor) {
+    CHECK(r == -EOPNOTSUPP);
+    return;
+  }
+  CHECK_OK(r);
+  if (r) return;
+  const uint32_t nop[2] = {1u, 8u}; /* the model's NOP */
+  uint64_t s = 0;
+  for (int i = 0; i < 600; i++) { /* wraps the 4 KiB ring */
+    CHECK_OK(wsys_user_queue_push(q, nop, sizeof nop));
+    CHECK_OK(wsys_user_queue_end_submission(q, &s));
+  }
+  CHECK(wsys_user_queue_wait(q, s, deadline_ms(100)) == -EINVAL); /* not rung */
+  wsys_user_queue_ring(q);
+  CHECK_OK(wsys_user_queue_wait(q, s, deadline_ms(5000)));
+  CHECK(wsys_user_queue_completed(q) == s);
+  uint32_t so = 0;
+  CHECK_OK(wsys_syncobj_create(dev, 0, &so));
+  CHECK_OK(wsys_user_queue_export(q, s, so, 0));
+  CHECK(wsys_user_queue_export(q, s + 1, so, 0) == -EINVAL); /* never a future fence */
+  CHECK_OK(wsys_syncobj_wait(dev, so, 0, deadline_ms(5000)));
+  CHECK(wsys_user_queue_push(q, nop, 4) == -EINVAL);
+  wsys_user_queue_destroy(q);
+}
+
 int main(void) {
   argument_checks();
   const char *drivers[] = {"panthor", "panfrost"};
@@ -316,6 +348,7 @@ int main(void) {
     syncobjs(dev, i == 0);
     heaps(dev, i == 0);
     scratch(dev);
+    user_queues(dev, i == 0);
     if (i == 0) {
       vms(dev);
     } else {

@@ -36,6 +36,13 @@ TEST(KmodCaps, MapSparseOnlyFromPanthor19) {
   EXPECT_FALSE(panfrost(9).has_sparse_map);
 }
 
+// User queues are a model extension: probed by the backend (EXT_QUERY),
+// never granted by a version.
+TEST(KmodCaps, UserQueuesAreNeverAVersionGate) {
+  for (int minor = 0; minor <= 9; minor++) EXPECT_FALSE(panthor(minor).has_user_queues) << minor;
+  EXPECT_FALSE(panfrost(6).has_user_queues);
+}
+
 TEST(KmodCaps, WhatEachDriverCanDo) {
   const DeviceProps t = panthor(5), f = panfrost(4);
   EXPECT_FALSE(t.has_madvise);

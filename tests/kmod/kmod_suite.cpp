@@ -1059,6 +1059,75 @@ TEST_P(Kmod, CsfGroupsAndTilerHeaps) {
   EXPECT_OK(dev->tiler_heap_destroy(heap->handle));
 }
 
+// User queues: a model extension (drm-uapi/wsys_sim_ext.h), probed. The
+// model offers it on panthor from 1.5; elsewhere every call is -EOPNOTSUPP.
+TEST_P(Kmod, UserQueuesAreProbedAndRunFromTheRing) {
+  const DeviceProps& p = dev->props();
+  uint8_t cmd[16];
+  if (!panthor() || !p.version.at_least(1, 5)) {
+    EXPECT_FALSE(p.has_user_queues);
+    EXPECT_ERRNO(dev->user_queue_create(UserQueueCreateInfo{}), -EOPNOTSUPP);
+    EXPECT_ERRNO(dev->user_queue_signal(1, 1, 1, 0), -EOPNOTSUPP);
+    EXPECT_ERRNO(dev->user_queue_seqno_command(1, cmd), -EOPNOTSUPP);
+    EXPECT_ERRNO(dev->user_queue_map_doorbell(0), -EOPNOTSUPP);
+    return;
+  }
+  ASSERT_TRUE(p.has_user_queues) << "the model offers user queues on panthor >= 1.5";
+  auto vm = dev->vm_create(0);
+  ASSERT_OK(vm);
+  QueueCreateInfo q;
+  GroupCreateInfo g;
+  g.queues = {&q, 1};
+  g.vm = vm->get();
+  g.max_compute_cores = g.max_fragment_cores = g.max_tiler_cores = 1;
+  g.compute_core_mask = g.fragment_core_mask = p.shader_present;
+  g.tiler_core_mask = p.tiler_present;
+  auto group = dev->group_create(g);
+  ASSERT_OK(group);
+  auto bo = dev->bo_create(64 * 1024, 0);
+  ASSERT_OK(bo);
+  const uint64_t va = 0x2000000;
+  BindOp op = map_op(**bo, va);
+  ASSERT_OK((*vm)->bind(BindMode::Immediate, {&op, 1}));
+  auto cpu = dev->bo_mmap(**bo, PROT_READ | PROT_WRITE);
+  ASSERT_OK(cpu);
+  auto* base = static_cast<uint8_t*>(*cpu);
+  UserQueueCreateInfo ci;
+  ci.group = *group;
+  ci.ring_va = va;
+  ci.ring_size_bytes = 4096;
+  ci.rptr_va = va + 0x8000;
+  ci.wptr_va = va + 0x8008;
+  ci.seqno_va = va + 0x8010;
+  EXPECT_ERRNO(dev->user_queue_create(UserQueueCreateInfo{}), -EINVAL);  // no ring
+  auto uq = dev->user_queue_create(ci);
+  ASSERT_OK(uq);
+  auto db = dev->user_queue_map_doorbell(uq->doorbell_offset);
+  ASSERT_OK(db);
+  auto so = dev->syncobj_create(false);
+  ASSERT_OK(so);
+  EXPECT_ERRNO(dev->user_queue_signal(uq->handle, 1, *so, 0), -EINVAL);  // not pushed
+  auto n = dev->user_queue_seqno_command(1, cmd);
+  ASSERT_OK(n);
+  std::memcpy(base, cmd, *n);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(base + 0x8008), uint64_t{*n}, __ATOMIC_RELEASE);
+  EXPECT_OK(dev->user_queue_signal(uq->handle, 1, *so, 0));
+  *static_cast<volatile uint32_t*>(*db) = 1;  // the doorbell
+  EXPECT_OK(dev->syncobj_wait({&*so, 1}, {}, deadline_in_ms(5000)));
+  uint64_t seq;
+  std::memcpy(&seq, base + 0x8010, 8);
+  EXPECT_EQ(seq, 1u);
+  auto st = dev->user_queue_state(uq->handle);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->completed_seqno, 1u);
+  EXPECT_FALSE(st->suspended || st->timed_out || st->faulted);
+  EXPECT_OK(dev->user_queue_unmap_doorbell(*db));
+  EXPECT_OK(dev->user_queue_destroy(uq->handle));
+  EXPECT_ERRNO(dev->user_queue_destroy(uq->handle), -ENOENT);
+  EXPECT_OK(dev->bo_munmap(**bo, *cpu));
+  EXPECT_OK(dev->group_destroy(*group));
+}
+
 TEST_P(Kmod, JmJobChainSubmit) {
   JobChainSubmit s;
   if (panthor()) {

@@ -14,7 +14,12 @@
 #include "wsys/heap.hpp"
 #include "wsys/scratch.hpp"
 #include "wsys/sparse.hpp"
+#include "wsys/user_queue.hpp"
 #include "wsys/vm.hpp"
+
+struct wsys_user_queue {
+  std::unique_ptr<wsys::UserQueue> q;
+};
 
 struct wsys_vm {
   std::shared_ptr<wsys::Vm> owned;  // null for the device's own VM
@@ -737,6 +742,55 @@ const char* wsys_last_error(void) { return t_last_error; }
 const char* wsys_strerror(int err) {
   // -INT_MIN does not exist (and is no errno either).
   return std::strerror(err < 0 && err != INT_MIN ? -err : err);
+}
+
+// --- user queues ---
+
+int wsys_user_queue_create(wsys_vm* vm, uint32_t ring_bytes, wsys_user_queue** out) {
+  if (!vm || !vm->vm || !out) return -EINVAL;
+  return guarded([&] {
+    wsys::UserQueueOptions o;
+    if (ring_bytes) o.ring_bytes = ring_bytes;
+    auto q = wsys::UserQueue::create(*vm->vm, o);
+    if (!q.ok()) return q.error();
+    *out = new wsys_user_queue{std::move(*q)};
+    return 0;
+  });
+}
+
+void wsys_user_queue_destroy(wsys_user_queue* q) { delete q; }
+
+int wsys_user_queue_push(wsys_user_queue* q, const void* commands, size_t bytes) {
+  if (!q || (!commands && bytes)) return -EINVAL;
+  return guarded([&] {
+    return q->q->push({static_cast<const uint8_t*>(commands), bytes}).error();
+  });
+}
+
+int wsys_user_queue_end_submission(wsys_user_queue* q, uint64_t* out_seqno) {
+  if (!q || !out_seqno) return -EINVAL;
+  return guarded([&] {
+    auto s = q->q->end_submission();
+    if (!s.ok()) return s.error();
+    *out_seqno = *s;
+    return 0;
+  });
+}
+
+void wsys_user_queue_ring(wsys_user_queue* q) {
+  if (q) q->q->ring();
+}
+
+uint64_t wsys_user_queue_completed(const wsys_user_queue* q) { return q ? q->q->completed() : 0; }
+
+int wsys_user_queue_wait(wsys_user_queue* q, uint64_t seqno, int64_t abs_deadline_ns) {
+  if (!q) return -EINVAL;
+  return guarded([&] { return q->q->wait(seqno, abs_deadline_ns).error(); });
+}
+
+int wsys_user_queue_export(wsys_user_queue* q, uint64_t seqno, uint32_t syncobj, uint64_t point) {
+  if (!q) return -EINVAL;
+  return guarded([&] { return q->q->export_point(seqno, wsys::SyncPoint{syncobj, point}).error(); });
 }
 
 }  // extern "C"

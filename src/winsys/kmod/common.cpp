@@ -267,6 +267,30 @@ Result<uint32_t> Device::jm_ctx_create(JmCtxPriority) { return Error(-EOPNOTSUPP
 Result<void> Device::jm_ctx_destroy(uint32_t) { return Error(-EOPNOTSUPP); }
 Result<void> Device::bo_sync(std::span<const BoSyncRange>) { return Error(-EOPNOTSUPP); }
 Result<BoInfo> Device::bo_query_info(Bo&) { return Error(-EOPNOTSUPP); }
+Result<UserQueueHandle> Device::user_queue_create(const UserQueueCreateInfo&) {
+  return Error(-EOPNOTSUPP);
+}
+Result<void> Device::user_queue_destroy(uint32_t) { return Error(-EOPNOTSUPP); }
+Result<void> Device::user_queue_signal(uint32_t, uint64_t, uint32_t, uint64_t) {
+  return Error(-EOPNOTSUPP);
+}
+Result<void> Device::user_queue_resume(uint32_t) { return Error(-EOPNOTSUPP); }
+Result<UserQueueState> Device::user_queue_state(uint32_t) { return Error(-EOPNOTSUPP); }
+Result<uint32_t> Device::user_queue_seqno_command(uint64_t, uint8_t*) {
+  return Error(-EOPNOTSUPP);
+}
+Result<void> Device::user_queue_nop_command(uint32_t, uint8_t*) { return Error(-EOPNOTSUPP); }
+
+Result<void*> Device::user_queue_map_doorbell(uint64_t offset) {
+  if (!props_.has_user_queues) return Error(-EOPNOTSUPP);
+  return file().mmap(nullptr, kUserQueueDoorbellBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     offset);
+}
+
+Result<void> Device::user_queue_unmap_doorbell(void* cpu) {
+  if (!cpu) return Error(-EINVAL);
+  return result_from_errno(file().munmap(cpu, kUserQueueDoorbellBytes));
+}
 
 // --- syncobjs -------------------------------------------------------------
 

@@ -71,6 +71,10 @@ struct DeviceProps {
   bool has_wb_mmap = false;            // kBoCpuCached: panthor 1.7, panfrost 1.6
   bool has_bo_query_info = false;      // bo_query_info: panthor 1.7, panfrost 1.6
   bool has_jm_contexts = false;        // jm_ctx_create, submits on a context (panfrost 1.5)
+  // User queues with doorbells and eviction fences: a MODEL EXTENSION
+  // (drm-uapi/wsys_sim_ext.h), in no released kernel; probed, never
+  // assumed from a version (the model offers it on panthor >= 1.5).
+  bool has_user_queues = false;
   // The coherency protocol the kernel chose (panthor gpu_info 1.7, panfrost
   // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
   // kCoherencyUnknown on older kernels.
@@ -387,6 +391,32 @@ struct JobChainSubmit {
 
 enum class JmCtxPriority : uint8_t { Low = 0, Medium = 1, High = 2 };
 
+// --- User queues (props.has_user_queues; a model extension) --------------
+// The ring, read/write pointers and seqno are GPU VAs in the group's Vm
+// (u64 byte counters; ring index = ptr & (size - 1)); commands never
+// straddle the ring's end (pad with a NOP).
+struct UserQueueCreateInfo {
+  uint32_t group = 0;        // a group_create handle; the queue runs on its Vm
+  uint64_t ring_va = 0;      // 64-byte aligned
+  uint32_t ring_size_bytes = 0;  // power of two, 4 KiB .. 1 MiB
+  uint64_t rptr_va = 0, wptr_va = 0, seqno_va = 0;  // u64 each, 8-byte aligned
+};
+struct UserQueueHandle {
+  uint32_t handle = 0;
+  uint64_t doorbell_offset = 0;  // mmap offset of its doorbell page (map_doorbell)
+};
+struct UserQueueState {
+  bool suspended = false;  // preempted for reclaim
+  bool evicting = false;   // new submission fences refused (-EAGAIN)
+  bool timed_out = false;  // killed by the timeout
+  bool faulted = false;    // killed by a fault
+  uint64_t completed_seqno = 0;
+  uint64_t rptr = 0;
+  uint64_t suspensions = 0;
+};
+inline constexpr uint32_t kUserQueueDoorbellBytes = 4096;
+inline constexpr uint32_t kUserQueueCommandAlign = 8;
+
 class Device {
  public:
   // Picks the backend by the file's driver name (the backend table in
@@ -472,6 +502,25 @@ class Device {
   // JM contexts (panfrost 1.5, props.has_jm_contexts; else -EOPNOTSUPP).
   virtual Result<uint32_t> jm_ctx_create(JmCtxPriority priority);
   virtual Result<void> jm_ctx_destroy(uint32_t ctx);
+
+  // --- user queues (props.has_user_queues; -EOPNOTSUPP elsewhere) ---
+  virtual Result<UserQueueHandle> user_queue_create(const UserQueueCreateInfo& info);
+  virtual Result<void> user_queue_destroy(uint32_t queue);
+  // Puts a fence for "the queue's work up to seqno" in `syncobj` (point 0:
+  // binary). -EINVAL for work not pushed yet (never a future fence),
+  // -EAGAIN while the queue is being evicted.
+  virtual Result<void> user_queue_signal(uint32_t queue, uint64_t seqno, uint32_t syncobj,
+                                         uint64_t point);
+  virtual Result<void> user_queue_resume(uint32_t queue);
+  virtual Result<UserQueueState> user_queue_state(uint32_t queue);
+  // Maps / unmaps a doorbell page (kUserQueueDoorbellBytes, read/write).
+  Result<void*> user_queue_map_doorbell(uint64_t doorbell_offset);
+  Result<void> user_queue_unmap_doorbell(void* cpu);
+  // Encodes the command that ends a submission (the seqno the queue writes
+  // when it gets there) into out[0, 16); returns its size.
+  virtual Result<uint32_t> user_queue_seqno_command(uint64_t seqno, uint8_t* out);
+  // Encodes a NOP of `bytes` (a multiple of 8, >= 8) at out.
+  virtual Result<void> user_queue_nop_command(uint32_t bytes, uint8_t* out);
 
  protected:
   explicit Device(std::unique_ptr<drm::DrmFile> f);

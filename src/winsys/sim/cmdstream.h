@@ -32,6 +32,11 @@ enum SimCmdOp : uint32_t {
   kCmdScratch = 9,     // see SimCmdScratch
   kCmdSleep = 10,      // {u64 ns}: busy the queue for ns
   kCmdHang = 11,       // {}: never finishes; only the job timeout ends it
+  // User queues only (a model extension, drm-uapi/wsys_sim_ext.h): ends a
+  // submission; the queue writes seqno to its seqno address and signals
+  // submission fences up to it. A kernel queue (GROUP_SUBMIT) fails it
+  // with -EINVAL like any unknown opcode.
+  kCmdSeqno = 12,      // {u64 seqno}
 };
 
 struct SimCmdHeader {
@@ -115,6 +120,11 @@ struct SimCmdScratch {
   uint32_t per_thread_bytes;
   uint32_t seed;
   uint32_t pad;
+};
+
+struct SimCmdSeqno {
+  SimCmdHeader hdr;
+  uint64_t seqno;
 };
 
 struct SimCmdSleep {

@@ -144,6 +144,12 @@ int run_command(Run& r, const SimCmdHeader& h) {
         nap(static_cast<uint64_t>(until - now));
       }
     }
+    case kCmdSeqno: {
+      if (!need(sizeof(SimCmdSeqno))) return -EINVAL;
+      SimCmdSeqno c;
+      std::memcpy(&c, cmd, sizeof(c));
+      return r.hooks ? r.hooks->seqno(*r.vm, c.seqno) : -EINVAL;
+    }
     case kCmdHang:
       for (;;) {
         if (int e = check_stop(r)) return e;
@@ -159,6 +165,7 @@ int run_loop(Run& r) {
   for (;;) {
     if (int e = check_stop(r)) return e;
     if (r.pc == r.end) return 0;  // a sized stream ran to its end
+    if (r.hooks && r.hooks->preempt_requested()) return kExecPreempted;
     if (r.end - r.pc < sizeof(SimCmdHeader)) return -EINVAL;
     if (!in_window(r, r.pc, sizeof(SimCmdHeader))) return -EFAULT;
     SimCmdHeader h;
@@ -193,6 +200,36 @@ int ExecHooks::tiler(SimVm& vm, const SimCmdTiler& c, uint32_t* stored) {
 
 int ExecHooks::fragment(SimVm&, const SimCmdFragment&) { return -EINVAL; }
 
+int ExecHooks::seqno(SimVm&, uint64_t) { return -EINVAL; }
+
+namespace {
+
+int gpu_copy(SimVm& vm, uint64_t va, void* cpu, uint64_t n, bool to_gpu) {
+  gpu_fault_install();
+  uint8_t* base = vm.gpu_view(0);
+  if (!base || va >= vm.va_size() || n > vm.va_size() - va) return -EFAULT;
+  GpuAccessRegion region;
+  if (sigsetjmp(region.jb, 1) != 0) {
+    region.disarm();
+    return -EFAULT;
+  }
+  region.arm(vm);
+  if (to_gpu) std::memcpy(base + va, cpu, n);
+  else std::memcpy(cpu, base + va, n);
+  region.disarm();
+  return 0;
+}
+
+}  // namespace
+
+int gpu_read(SimVm& vm, uint64_t va, void* dst, uint64_t n) {
+  return gpu_copy(vm, va, dst, n, false);
+}
+
+int gpu_write(SimVm& vm, uint64_t va, const void* src, uint64_t n) {
+  return gpu_copy(vm, va, const_cast<void*>(src), n, true);
+}
+
 int execute_stream(SimVm& vm, uint64_t stream_va, uint64_t stream_size, ExecHooks* hooks,
                    const ExecOptions& opts, uint64_t* fault_va) {
   gpu_fault_install();
@@ -212,11 +249,13 @@ int execute_stream(SimVm& vm, uint64_t stream_va, uint64_t stream_size, ExecHook
     // A GPU fault that was not a heap growth.
     region.disarm();
     if (fault_va) *fault_va = region.fault_va;
+    if (opts.stopped_va) *opts.stopped_va = r.pc;
     return region.fault_err ? region.fault_err : -EFAULT;
   }
   region.arm(vm);
   int ret = run_loop(r);
   region.disarm();
+  if (opts.stopped_va) *opts.stopped_va = r.pc;
   return ret;
 }
 

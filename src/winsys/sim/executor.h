@@ -53,7 +53,17 @@ class ExecHooks {
   // (a HANG without hooks would never end, so always pass hooks or a
   // deadline through ExecOptions).
   virtual bool timed_out() { return false; }
+
+  // SEQNO (user queues only). 0 or a negative errno. Default: -EINVAL.
+  virtual int seqno(SimVm& vm, uint64_t seqno);
+
+  // Polled before each command: true stops the stream at that command
+  // boundary, returning kExecPreempted (user-queue suspension).
+  virtual bool preempt_requested() { return false; }
 };
+
+// execute_stream()'s result when hooks->preempt_requested() stopped it.
+inline constexpr int kExecPreempted = 1;
 
 struct ExecOptions {
   // Absolute CLOCK_MONOTONIC deadline in ns (< 0: none). When it passes,
@@ -61,6 +71,9 @@ struct ExecOptions {
   int64_t deadline_ns = -1;
   // Set (by another thread) to cancel: the stream ends with -ECANCELED.
   const std::atomic<bool>* cancel = nullptr;
+  // If set: receives the GPU VA where the stream stopped (its end, an END,
+  // a preemption boundary, or the command that failed).
+  uint64_t* stopped_va = nullptr;
 };
 
 // Runs the stream at `stream_va`. `stream_size` > 0: the stream is exactly
@@ -75,6 +88,13 @@ struct ExecOptions {
 // *fault_va (if non-null) receives the faulting GPU VA on -EFAULT.
 int execute_stream(SimVm& vm, uint64_t stream_va, uint64_t stream_size, ExecHooks* hooks,
                    const ExecOptions& opts = ExecOptions{}, uint64_t* fault_va = nullptr);
+
+// One protected access to GPU memory outside the command loop (a user
+// queue's pointers): copies n bytes from/to [va, va + n) of the VM through
+// its window; 0, or -EFAULT if any byte faults (unmapped, swapped out
+// inside a signalling section). Allocates nothing.
+int gpu_read(SimVm& vm, uint64_t va, void* dst, uint64_t n);
+int gpu_write(SimVm& vm, uint64_t va, const void* src, uint64_t n);
 
 // FNV-1a 64 over a CPU buffer (what CHECKSUM computes; for tests).
 uint64_t fnv1a64(const void* data, uint64_t size, uint64_t seed = 0xcbf29ce484222325ull);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <new>
 
+#include "winsys/sim/dep_check.h"
 #include "winsys/sim/signalling.h"
 
 namespace wsys::sim {
@@ -121,9 +122,16 @@ void Fence::signal_locked(int status) {
 
 bool Fence::wait(int64_t deadline_ns) {
   if (is_signalled()) return true;
+  // A wait inside a signalling section is a violation already (counted in
+  // wait_until); the dependency checker also sees what it waits for.
+  const uint64_t me = in_signalling_section() ? dep_current() : 0;
+  if (me) dep_add(me, dep_fence(this), "wait in a signalling section");
   SyncState& s = SyncState::get();
   std::unique_lock<std::mutex> lk(s.lock());
-  return s.wait_until(lk, deadline_ns, [this] { return is_signalled(); });
+  bool ok = s.wait_until(lk, deadline_ns, [this] { return is_signalled(); });
+  lk.unlock();
+  if (me) dep_remove(me, dep_fence(this));
+  return ok;
 }
 
 bool Fence::add_watcher_locked(std::shared_ptr<FenceWatcher> w) {

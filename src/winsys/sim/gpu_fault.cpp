@@ -1,6 +1,8 @@
 #include "winsys/sim/gpu_fault.h"
 
 #include <signal.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -8,6 +10,7 @@
 #include <mutex>
 
 #include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/userq.h"
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
@@ -46,10 +49,29 @@ void forward(int sig, siginfo_t* si, void* uc) {
   if (si == nullptr || si->si_code <= 0) raise(sig);
 }
 
+// True if one byte at `addr` can be read now (process_vm_readv on our own
+// pid: a faulting address gives EFAULT instead of a signal).
+// Async-signal-safe.
+bool readable_now(const void* addr) {
+  const int saved = errno;
+  char byte;
+  iovec local{&byte, 1};
+  iovec remote{const_cast<void*>(addr), 1};
+  const bool ok = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+  errno = saved;
+  return ok;
+}
+
 void handler(int sig, siginfo_t* si, void* uc) {
   // A CPU access to an object the panthor shrinker swapped out (its memfd
   // is truncated: SIGBUS): restored, the access retries.
   if (sig == SIGBUS && si && reclaim_cpu_fault(si->si_addr)) return;
+  // A store to an armed user-queue doorbell (userq.h): the executor is
+  // woken, the store retries.
+  if (sig == SIGBUS && si && userq_doorbell_fault(si->si_addr)) return;
+  // The object was restored by someone else between the fault and the
+  // search above (its slot is free again): the access simply retries.
+  if (sig == SIGBUS && si && readable_now(si->si_addr)) return;
   GpuAccessRegion* r = t_region;
   if (r == nullptr || !r->active || si == nullptr) return forward(sig, si, uc);
   const uintptr_t addr = reinterpret_cast<uintptr_t>(si->si_addr);

@@ -8,10 +8,13 @@
 #include "drm-uapi/drm_core.h"
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/panthor_drm.h"
+#include "drm-uapi/wsys_sim_ext.h"
+#include "winsys/sim/dep_check.h"
 #include "winsys/sim/fault_inject.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
+#include "winsys/sim/userq.h"
 
 namespace wsys::sim {
 
@@ -104,6 +107,22 @@ const IoctlDesc* panfrost_desc(unsigned nr) {
   return nullptr;
 }
 
+// The model's extensions (drm-uapi/wsys_sim_ext.h): NOT panthor ioctls;
+// offered only where userq_supported() (SimFile::ioctl).
+const IoctlDesc* ext_desc(unsigned nr) {
+  static const IoctlDesc table[] = {
+      {DRM_IOCTL_WSYS_SIM_EXT_QUERY, ioctl_wsys_sim_ext_query, "ioctl:WSYS_SIM_EXT_QUERY"},
+      {DRM_IOCTL_WSYS_USERQ_CREATE, ioctl_wsys_userq_create, "ioctl:WSYS_USERQ_CREATE"},
+      {DRM_IOCTL_WSYS_USERQ_DESTROY, ioctl_wsys_userq_destroy, "ioctl:WSYS_USERQ_DESTROY"},
+      {DRM_IOCTL_WSYS_USERQ_SIGNAL, ioctl_wsys_userq_signal, "ioctl:WSYS_USERQ_SIGNAL"},
+      {DRM_IOCTL_WSYS_USERQ_RESUME, ioctl_wsys_userq_resume, "ioctl:WSYS_USERQ_RESUME"},
+      {DRM_IOCTL_WSYS_USERQ_GET_STATE, ioctl_wsys_userq_get_state, "ioctl:WSYS_USERQ_GET_STATE"},
+  };
+  for (const IoctlDesc& d : table)
+    if (_IOC_NR(d.cmd) == nr) return &d;
+  return nullptr;
+}
+
 constexpr unsigned kDriverBase = 0x40;  // DRM_COMMAND_BASE
 constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
 
@@ -113,7 +132,9 @@ constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
 int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   unsigned nr = _IOC_NR(cmd);
   const IoctlDesc* d = nullptr;
-  if (nr >= kDriverBase && nr < kDriverEnd)
+  if (nr >= DRM_WSYS_SIM_EXT_QUERY_NR && nr < kDriverEnd)
+    d = userq_supported(*dev_) ? ext_desc(nr) : nullptr;
+  else if (nr >= kDriverBase && nr < kDriverEnd)
     d = dev_->is_panthor() ? panthor_desc(nr) : panfrost_desc(nr);
   else
     d = core_desc(nr);
@@ -142,7 +163,10 @@ int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   // Fault injection at the ioctl's entry: fails before the handler runs,
   // so nothing changes.
   int ret = fault_inject_check(d->site);
-  if (ret == 0) ret = d->fn(*this, kdata);
+  if (ret == 0) {
+    DepContext ctx(dep_file(this));  // the dependency checker's "user space of this file"
+    ret = d->fn(*this, kdata);
+  }
 
   if (out_size && copy_to_user(reinterpret_cast<uintptr_t>(user_arg), kdata, out_size) != 0)
     ret = -EFAULT;

@@ -16,6 +16,7 @@
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/signalling.h"
+#include "winsys/sim/userq.h"
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
@@ -274,7 +275,17 @@ PanthorFilePriv::~PanthorFilePriv() {
     if (g) g->destroy();
 }
 
+UserqFile* PanthorFilePriv::userq() {
+  std::lock_guard<std::mutex> g(userq_lock_);
+  if (!userq_) userq_ = make_userq_file();
+  return userq_.get();
+}
+
 void PanthorFilePriv::file_closing(SimFile&) {
+  {
+    std::lock_guard<std::mutex> g(userq_lock_);
+    if (userq_) userq_file_close(*userq_);  // before the groups they run on
+  }
   std::array<PanthorGroupPtr, kMaxGroupsPerFile + 1> groups;
   std::map<uint32_t, std::shared_ptr<TilerHeapPool>> pools;
   {

@@ -47,6 +47,7 @@ class PanthorFilePriv;
 class ReclaimBusy;
 class ReclaimVm;
 class SimDevice;
+class UserqFile;
 
 inline constexpr uint32_t kMaxGroupsPerFile = 128;
 
@@ -90,6 +91,11 @@ class PanthorGroup {
   const std::shared_ptr<SimVm>& vm() const { return vm_; }
   // The VM's reclaim state (null without the panthor shrinker).
   const std::shared_ptr<ReclaimVm>& reclaim_vm() const { return reclaim_vm_; }
+
+  // User queues on the group (userq.h, a model extension) that are killed
+  // mark it as a kernel queue's job would (GROUP_GET_STATE reports it).
+  void mark_timedout() { timedout_.store(true); }
+  void mark_fatal() { fatal_.store(true); }
 
   // Queues the jobs (all or nothing: false if the group was destroyed).
   bool push(std::vector<PanthorJobPtr>& jobs);
@@ -139,7 +145,12 @@ class PanthorFilePriv : public SimFile::DriverPriv {
                                            const std::shared_ptr<SimVm>& vm, bool create,
                                            int* err);
 
+  // The file's user queues (userq.h, a model extension); made on first use.
+  UserqFile* userq();
+
  private:
+  std::mutex userq_lock_;
+  std::shared_ptr<UserqFile> userq_;
   std::mutex lock_;
   std::array<PanthorGroupPtr, kMaxGroupsPerFile + 1> groups_;
   std::map<uint32_t, std::shared_ptr<TilerHeapPool>> pools_;

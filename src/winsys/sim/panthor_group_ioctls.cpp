@@ -32,6 +32,7 @@
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/panthor_uobj.h"
 #include "winsys/sim/sim_device.h"
+#include "winsys/sim/userq.h"
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
@@ -114,6 +115,7 @@ int ioctl_panthor_group_destroy(SimFile& f, void* data) {
   if (!priv) return -EINVAL;
   PanthorGroupPtr g = priv->remove_group(args->group_handle);
   if (!g) return -EINVAL;
+  userq_group_destroyed(*priv->userq(), g.get());  // its user queues first
   g->destroy();
   return 0;
 }

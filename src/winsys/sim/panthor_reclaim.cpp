@@ -307,12 +307,43 @@ void PanthorReclaim::mark_evicted(const std::vector<std::shared_ptr<ReclaimVm>>&
   }
 }
 
+void PanthorReclaim::set_preempt(const std::shared_ptr<ReclaimVm>& state,
+                                 std::weak_ptr<ReclaimPreempt> p) {
+  std::lock_guard<std::mutex> g(reg_lock_);
+  state->preempt_ = std::move(p);
+}
+
 uint64_t PanthorReclaim::reclaim(uint64_t want) {
   if (swap_fd_ < 0 || in_signalling_section()) return 0;
   counters_.scans.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> g(reg_lock_);
+  uint64_t freed = reclaim_pass(want);
+  if (freed >= want) return freed;
+  // Not enough from idle VMs: preempt VMs kept busy only by user queues
+  // (their eviction fence), one at a time, and scan again.
+  std::vector<std::shared_ptr<ReclaimPreempt>> hooks;
+  try {
+    for (const auto& w : vms_) {
+      std::shared_ptr<ReclaimVm> e = w.lock();
+      if (!e || e->in_flight() == 0) continue;
+      if (std::shared_ptr<ReclaimPreempt> p = e->preempt_.lock()) hooks.push_back(std::move(p));
+    }
+  } catch (const std::bad_alloc&) {
+    return freed;
+  }
+  for (const auto& p : hooks) {
+    if (!p->preempt_for_reclaim()) continue;
+    counters_.preemptions.fetch_add(1, std::memory_order_relaxed);
+    freed += reclaim_pass(want - freed);
+    p->reclaim_done();
+    if (freed >= want) break;
+  }
+  return freed;
+}
+
+uint64_t PanthorReclaim::reclaim_pass(uint64_t want) {
   uint64_t freed = 0;
   std::vector<std::shared_ptr<ReclaimVm>> idle;
-  std::lock_guard<std::mutex> g(reg_lock_);
   try {
     std::vector<std::shared_ptr<ReclaimVm>> busy;
     for (const auto& w : vms_) {
@@ -439,6 +470,7 @@ ReclaimStats PanthorReclaim::stats() const {
   s.overcommit_bytes = c.overcommit.load();
   s.swapped_objects = c.swapped_objects.load();
   s.swapped_bytes = c.swapped_bytes.load();
+  s.preemptions = c.preemptions.load();
   return s;
 }
 

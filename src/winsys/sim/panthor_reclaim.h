@@ -95,6 +95,22 @@ class Shrinker;
 
 inline constexpr uint32_t kReclaimSlots = 8192;
 
+// A VM kept busy by work the kernel does not see job by job (user queues,
+// a model extension: userq.h) offers itself for preemption: its eviction
+// fence. Called by reclaim() (outside any signalling section, with the
+// registry lock held) when idle VMs did not free enough: waits for the
+// submission fences already created, suspends the VM's queues at a command
+// boundary (their in-flight mark goes) and returns true if the VM is now
+// preempted; false leaves everything running (a wait timed out, or the
+// dependency checker saw a cycle).
+class ReclaimPreempt {
+ public:
+  virtual ~ReclaimPreempt() = default;
+  virtual bool preempt_for_reclaim() = 0;
+  // After reclaim scanned the preempted VM: the queues may resume.
+  virtual void reclaim_done() = 0;
+};
+
 // The model's per-VM reclaim state: the VM's reservation lock, its jobs in
 // flight, and the evicted mark. Shared by the groups on the VM.
 class ReclaimVm {
@@ -113,6 +129,7 @@ class ReclaimVm {
   friend class PanthorReclaim;
   friend class ReclaimBusy;
   std::weak_ptr<SimVm> vm_;
+  std::weak_ptr<ReclaimPreempt> preempt_;  // guarded by the registry lock
   std::atomic<bool> locked_{false};
   std::atomic<int> in_flight_{0};
   std::atomic<bool> evicted_{false};
@@ -149,6 +166,7 @@ struct ReclaimStats {
   uint64_t overcommit_bytes = 0;    // charged over the budget by fault restores
   uint64_t swapped_objects = 0;     // objects in swap now
   uint64_t swapped_bytes = 0;       // their bytes
+  uint64_t preemptions = 0;         // VMs preempted through their eviction fence
 };
 
 class PanthorReclaim {
@@ -160,8 +178,13 @@ class PanthorReclaim {
   // The reclaim state of `vm`, registering it on first use (GROUP_CREATE).
   std::shared_ptr<ReclaimVm> vm_state(const std::shared_ptr<SimVm>& vm);
 
+  // Registers the preemption hook of a VM (user queues); the registry holds
+  // it weakly.
+  void set_preempt(const std::shared_ptr<ReclaimVm>& state, std::weak_ptr<ReclaimPreempt> p);
+
   // Swaps idle objects out until at least `want` bytes are freed or none is
-  // left; returns the bytes freed. From Shrinker::charge (never inside a
+  // left; returns the bytes freed. If idle VMs do not give enough, VMs with
+  // a preemption hook are preempted one at a time and scanned again. From Shrinker::charge (never inside a
   // signalling section); tests and benches may call it directly.
   uint64_t reclaim(uint64_t want);
 
@@ -183,6 +206,7 @@ class PanthorReclaim {
 
  private:
   bool reclaim_one(SimBo& bo);
+  uint64_t reclaim_pass(uint64_t want);  // registry lock held
   void mark_evicted(const std::vector<std::shared_ptr<ReclaimVm>>& idle);
 
   SimDevice* dev_;
@@ -196,6 +220,7 @@ class PanthorReclaim {
     std::atomic<uint64_t> scans{0}, reclaims{0}, restores{0}, cpu_fault_restores{0};
     std::atomic<uint64_t> out_bytes{0}, in_bytes{0}, restore_failures{0}, overcommit{0};
     std::atomic<uint64_t> swapped_objects{0}, swapped_bytes{0};
+    std::atomic<uint64_t> preemptions{0};  // VMs preempted (user queues suspended)
   };
   Counters& counters() { return counters_; }
   Shrinker* shrinker() const { return shrinker_; }

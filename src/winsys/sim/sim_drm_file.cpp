@@ -7,6 +7,7 @@
 #include "drm-uapi/drm_core.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
+#include "winsys/sim/userq.h"
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
@@ -33,6 +34,12 @@ int SimDrmFile::ioctl(unsigned long request, void* arg) { return file_->ioctl(re
 Result<void*> sim_mmap(SimFile& file, void* addr, size_t length, int prot, int flags,
                        uint64_t offset) {
   if (length == 0) return Error(-EINVAL);
+  if (userq_is_doorbell_offset(offset)) {  // a user queue's doorbell (model extension)
+    void* p = nullptr;
+    int r = userq_doorbell_mmap(file, addr, length, prot, flags, offset, &p);
+    if (r) return Error(r);
+    return p;
+  }
   SimBoPtr bo = file.device()->bo_by_mmap_offset(offset);
   if (!bo) return Error(-EINVAL);
   if (!file.has_bo(bo.get())) return Error(-EACCES);
@@ -52,6 +59,7 @@ Result<void*> SimDrmFile::mmap(void* addr, size_t length, int prot, int flags, u
 }
 
 int SimDrmFile::munmap(void* addr, size_t length) {
+  userq_doorbell_munmap(addr, length);
   return ::munmap(addr, length) == 0 ? 0 : -errno;
 }
 

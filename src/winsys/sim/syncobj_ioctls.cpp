@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "drm-uapi/drm_core.h"
+#include "winsys/sim/dep_check.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/syncobj_fd.h"
@@ -141,9 +142,23 @@ int array_wait(const std::vector<SyncobjPtr>& objs, uint64_t user_points, uint32
     }
     return n == count;
   };
-  bool ok = s.wait_until(lk, deadline, done);
+  // The dependency checker (dep_check.h): this file's user space waits for
+  // these fences. A wait on a fence only this user space can signal (a
+  // future fence; the model allows one only in tests) would never end.
+  const uint64_t me = dep_current();
+  size_t recorded = 0;
+  bool cycle = false;
+  for (; me && recorded < count && !cycle; recorded++) {
+    const FencePtr& fence = entries[recorded].fence;
+    if (fence && !fence->is_signalled() && !dep_add(me, dep_fence(fence.get()), "syncobj wait"))
+      cycle = true;
+  }
+  bool ok = !cycle && s.wait_until(lk, deadline, done);
+  for (size_t i = 0; i < recorded; i++)
+    if (entries[i].fence) dep_remove(me, dep_fence(entries[i].fence.get()));
 
   for (size_t i = 0; i < count; i++) objs[i]->remove_waiter_locked(&entries[i]);
+  if (cycle) return -EDEADLK;
   if (!ok) return -ETIME;
   *first_signaled = first;
   return 0;

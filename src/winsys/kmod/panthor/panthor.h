@@ -74,6 +74,18 @@ class PanthorDevice final : public Device {
   Result<TilerHeap> tiler_heap_create(Vm& vm, const TilerHeapCreateInfo& info) override;
   Result<void> tiler_heap_destroy(uint32_t handle) override;
 
+  // User queues (panthor_userq.cpp; a model extension).
+  Result<UserQueueHandle> user_queue_create(const UserQueueCreateInfo& info) override;
+  Result<void> user_queue_destroy(uint32_t queue) override;
+  Result<void> user_queue_signal(uint32_t queue, uint64_t seqno, uint32_t syncobj,
+                                 uint64_t point) override;
+  Result<void> user_queue_resume(uint32_t queue) override;
+  Result<UserQueueState> user_queue_state(uint32_t queue) override;
+  Result<uint32_t> user_queue_seqno_command(uint64_t seqno, uint8_t* out) override;
+  Result<void> user_queue_nop_command(uint32_t bytes, uint8_t* out) override;
+  // Probes the extension (EXT_QUERY); false on a kernel without it.
+  bool probe_user_queues();
+
  protected:
   Result<uint64_t> imported_bo_kernel_va(uint32_t) override { return uint64_t{0}; }
 

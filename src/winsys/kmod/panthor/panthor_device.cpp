@@ -125,6 +125,7 @@ Result<void> PanthorDevice::init() {
   p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
 
   set_panthor_capabilities(v, p);
+  p.has_user_queues = probe_user_queues();  // a model extension: probed, not versioned
   return {};
 }
 
