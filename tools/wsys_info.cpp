@@ -202,11 +202,15 @@ void print_capabilities(const std::string& spec) {
   add(p.has_bo_query_info, "bo_query_info");
   add(p.has_jm_contexts, "jm_contexts");
   add(p.kernel_managed_va, "kernel_managed_va");
+  add(p.has_user_queues, "user_queues(model-extension)");
   prop("capabilities", caps.empty() ? "(none)" : caps);
   if ((*k)->file().is_model())
     prop("model extensions",
-         "memory headroom query (the model's budget; no kernel reports one) -- not "
-         "panthor/panfrost behaviour");
+         std::string("memory headroom query (the model's budget; no kernel reports one)") +
+             (p.has_user_queues ? "; user queues with eviction fences (include/drm-uapi/"
+                                  "wsys_sim_ext.h, docs/user-queues.md)"
+                                : "") +
+             " -- not panthor/panfrost behaviour");
 }
 
 void print_properties(DrmFile& f) {
