@@ -158,8 +158,11 @@ TEST(MapSparse, ZeroReadOnlyBuffersUseTheKernelsSparseMapping) {
   ASSERT_TRUE((*sp)->unbind(0, (*sp)->block_count()).ok());
   ASSERT_TRUE((*sp)->submit(BindMode::Immediate).ok());
   const VmStats after = d->vm().stats();
-  if (has) EXPECT_EQ(after.ops_submitted - before.ops_submitted, 1u);
-  else EXPECT_GT(after.ops_submitted - before.ops_submitted, 1u);
+  if (has) {
+    EXPECT_EQ(after.ops_submitted - before.ops_submitted, 1u);
+  } else {
+    EXPECT_GT(after.ops_submitted - before.ops_submitted, 1u);
+  }
   q = static_cast<const uint8_t*>(d->gpu_view((*sp)->gpu_va() + 32 * (64 << 10)));
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q[77], 0);
@@ -181,8 +184,9 @@ TEST(CpuCached, FlushAndInvalidateReachTheKernelOnlyWhereTheGpuDoesNotSnoop) {
     EXPECT_EQ(d->bo_alloc(64 << 10, kAllocCpuCached).error(), -EOPNOTSUPP);
     return;
   }
-  if (const char* g = std::getenv("WSYS_SIM_GPU"); g && std::strstr(g, "coherency_features=0"))
+  if (const char* g = std::getenv("WSYS_SIM_GPU"); g && std::strstr(g, "coherency_features=0")) {
     ASSERT_FALSE(d->info().coherent) << "the model was made non-coherent";
+  }
   EXPECT_EQ(d->bo_alloc(64 << 10, kAllocCpuCached | kAllocNoMmap).error(), -EINVAL);
   auto b = d->bo_alloc(64 << 10, kAllocCpuCached, "cached");
   ASSERT_TRUE(b.ok());

@@ -350,10 +350,11 @@ TEST_F(SparseModel, WritesToUnboundPagesNeverLandInAnyBuffer) {
   ASSERT_TRUE(wait_point(p));
   auto st = KernelAccess::device(*dev).group_get_state(faulty.group());
   ASSERT_TRUE(st.ok());
-  if (dummy_path())
+  if (dummy_path()) {
     EXPECT_TRUE(st->fatal_fault) << "the write did not fault";
-  else
+  } else {
     EXPECT_FALSE(st->fatal_fault) << "a store to MAP_SPARSE memory is dropped, not a fault";
+  }
 
   // Nothing landed: the unbound page still reads zeros, A is untouched
   // (but for the control word), and the dummy, the only buffer mapped
