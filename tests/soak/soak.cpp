@@ -83,7 +83,7 @@ int open_fds() {
   if (DIR* d = opendir("/proc/self/fd")) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      char path[64], target[128] = {};
+      char path[300], target[128] = {};
       std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
       const ssize_t len = readlink(path, target, sizeof target - 1);
       if (len > 0 && std::strstr(target, "memfd:wsys-sim-swap")) continue;
