@@ -93,10 +93,13 @@ bool read_segment(const std::string& dir, const std::string& name, Dev* d, Sampl
   close(fd);
   if (m == MAP_FAILED) return false;
   const Segment& g = *static_cast<const Segment*>(m);
-  bool ok = std::memcmp(g.magic, wsys::stats::kMagic, sizeof g.magic) == 0 &&
-            g.version == wsys::stats::kVersion && g.size == sizeof(Segment);
+  // The magic is stored last with release order (stats_publish.cpp): read it
+  // with acquire order before anything else.
+  uint64_t magic = 0, want = 0;
+  magic = __atomic_load_n(reinterpret_cast<const uint64_t*>(g.magic), __ATOMIC_ACQUIRE);
+  std::memcpy(&want, wsys::stats::kMagic, sizeof want);
+  bool ok = magic == want && g.version == wsys::stats::kVersion && g.size == sizeof(Segment);
   if (ok) {
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (kill(g.pid, 0) != 0 && errno == ESRCH) {
       // The process died without removing its file.
       unlink(path.c_str());
