@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <cstddef>
+#include <cstring>
 #include <new>
 
 namespace wsys::core {
