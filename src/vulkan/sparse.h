@@ -127,6 +127,24 @@ struct SparseDevice {
   std::vector<VkQueue> known_queues;                   // registered for find_queue_device
 };
 
+// Takes the record of `handle` out of a SparseDevice table (`buffers` with
+// `buffer_count`, or `images` with `image_count`), or null when it has none;
+// without the lock while the table is empty (the common case).
+template <typename Map>
+typename Map::mapped_type take_record(SparseDevice& s, Map& table, std::atomic<size_t>& count,
+                                      typename Map::key_type handle) {
+  typename Map::mapped_type rec;
+  if (count.load(std::memory_order_acquire) == 0) return rec;
+  std::lock_guard<std::mutex> g(s.lock);
+  auto it = table.find(handle);
+  if (it != table.end()) {
+    rec = std::move(it->second);
+    table.erase(it);
+    count.store(table.size(), std::memory_order_release);
+  }
+  return rec;
+}
+
 // vkCreateDevice's chain for lavapipe: the application's, with the sparse
 // features taken out and (when the ICD needs it) timelineSemaphore put in.
 // The structs that change, and every struct before them, are copies; the

@@ -149,16 +149,7 @@ VKAPI_ATTR void VKAPI_CALL DestroyBuffer(VkDevice device, VkBuffer buffer,
   Device* d = nullptr;
   SparseDevice* s = sparse_of(device, &d);
   if (!s || buffer == VK_NULL_HANDLE) return;
-  std::unique_ptr<SparseBufferRecord> rec;
-  if (s->buffer_count.load(std::memory_order_acquire) != 0) {
-    std::lock_guard<std::mutex> g(s->lock);
-    auto it = s->buffers.find(buffer);
-    if (it != s->buffers.end()) {
-      rec = std::move(it->second);
-      s->buffers.erase(it);
-      s->buffer_count.store(s->buffers.size(), std::memory_order_release);
-    }
-  }
+  std::unique_ptr<SparseBufferRecord> rec = take_record(*s, s->buffers, s->buffer_count, buffer);
   s->fn.DestroyBuffer(device, buffer, alloc);
   if (!rec) return;
   d->fn.FreeMemory(device, rec->executor_memory, nullptr);

@@ -137,16 +137,7 @@ VKAPI_ATTR void VKAPI_CALL DestroyImage(VkDevice device, VkImage image,
   Device* d = nullptr;
   SparseDevice* s = sparse_of(device, &d);
   if (!s || image == VK_NULL_HANDLE) return;
-  std::unique_ptr<SparseImageRecord> rec;
-  if (s->image_count.load(std::memory_order_acquire) != 0) {
-    std::lock_guard<std::mutex> g(s->lock);
-    auto it = s->images.find(image);
-    if (it != s->images.end()) {
-      rec = std::move(it->second);
-      s->images.erase(it);
-      s->image_count.store(s->images.size(), std::memory_order_release);
-    }
-  }
+  std::unique_ptr<SparseImageRecord> rec = take_record(*s, s->images, s->image_count, image);
   s->fn.DestroyImage(device, image, alloc);
   if (!rec) return;
   d->fn.FreeMemory(device, rec->executor_memory, nullptr);
