@@ -60,6 +60,14 @@ struct DeviceOptions {
   // headroom (kmod memory_available) stays above the new buffer plus 1/32
   // of the device's memory.
   bool trim_cache_under_pressure = true;
+  // The BO cache's cap while a user queue can run on the device VM (the
+  // coarse pinning policy, docs/user-queues.md). Such a queue makes the
+  // kernel keep everything the VM maps resident, and cached buffers live in
+  // the device VM: the kernel could neither purge nor swap them. When the
+  // first queue on the device VM is created the cache is cut to this; the
+  // normal cap returns with the last one. Queues on other Vms change
+  // nothing (the cache maps nothing there).
+  uint64_t user_queue_cache_bytes = uint64_t{4} << 20;
   // Where the cache's decay clock comes from (tests); default
   // CLOCK_MONOTONIC.
   std::function<uint64_t()> clock;
@@ -113,6 +121,9 @@ struct DeviceStats {
   uint64_t alloc_retries = 0;      // allocation failed, cache dropped, retried
   uint64_t pressure_trims = 0;       // cache trims because the kernel ran short
   uint64_t pressure_trimmed_bytes = 0;
+  uint32_t device_vm_user_queues = 0;        // user queues on the device VM now
+  uint64_t user_queue_cache_trims = 0;       // caps applied for a first queue
+  uint64_t user_queue_cache_trimmed_bytes = 0;
   uint64_t zero_fills = 0;         // reused buffers cleared for kAllocZeroed
   uint64_t va_maps = 0, va_unmaps = 0, va_async_unmaps = 0;
   uint64_t va_deferred = 0;        // VAs waiting for their unmap to signal
@@ -210,6 +221,7 @@ class Device : public std::enable_shared_from_this<Device> {
   friend class Heap;
   friend class ScratchPool;
   friend struct KernelAccess;
+  friend class UserQueue;
   explicit Device(std::unique_ptr<kmod::Device> kdev);
   kmod::Device& kmod() const { return *kdev_; }
 
@@ -219,6 +231,10 @@ class Device : public std::enable_shared_from_this<Device> {
   // Trims the cache when the kernel's headroom is below `need` + a reserve
   // (DeviceOptions::trim_cache_under_pressure).
   void relieve_pressure(uint64_t need);
+  // A user queue was created on / destroyed from `vm`: the pinning
+  // policy's cache cap (DeviceOptions::user_queue_cache_bytes).
+  void user_queue_added(const Vm& vm);
+  void user_queue_removed(const Vm& vm);
 
   std::unique_ptr<kmod::Device> kdev_;
   std::shared_ptr<Vm> vm_;

@@ -224,6 +224,71 @@ TEST_F(CoreUserQueue, AQueueOnAnotherVm) {
   EXPECT_FALSE((*q)->state().dead);
 }
 
+// The coarse pinning policy for the BO cache: a queue on the device VM cuts
+// the cache to DeviceOptions::user_queue_cache_bytes (its buffers are mapped
+// there, so the running queue would keep them resident), the normal cap
+// comes back with the last such queue, and a queue on another Vm changes
+// nothing.
+TEST(CoreUserQueuePolicy, QueuesOnTheDeviceVmCapTheCache) {
+  DeviceOptions o;
+  o.cache_from_env = false;
+  o.maintenance_thread = false;
+  o.trim_cache_under_pressure = false;
+  o.cache.max_cached_bytes = 64ull << 20;
+  o.cache.decay_half_life_ns = 0;
+  o.user_queue_cache_bytes = 1ull << 20;
+  std::string why;
+  auto d = Device::open("sim:panthor", o, &why);
+  ASSERT_TRUE(d.ok()) << why;
+  std::shared_ptr<Device> dev = *d;
+  auto fill_cache = [&] {
+    std::vector<BoRef> bos;
+    for (int i = 0; i < 16; i++) {
+      auto b = dev->bo_alloc(256 * 1024, 0, "policy");
+      ASSERT_TRUE(b.ok());
+      bos.push_back(std::move(*b));
+    }
+    bos.clear();  // into the cache
+  };
+  fill_cache();
+  const uint64_t cached = dev->cache().bytes_cached();
+  ASSERT_GE(cached, 4ull << 20);
+
+  // A queue on another Vm: the cache maps nothing there.
+  auto vm = Vm::create(dev);
+  ASSERT_TRUE(vm.ok());
+  {
+    auto other = UserQueue::create(**vm);
+    ASSERT_TRUE(other.ok()) << other.error();
+    EXPECT_EQ(dev->cache().bytes_cached(), cached);
+    EXPECT_EQ(dev->stats().device_vm_user_queues, 0u);
+  }
+
+  auto q1 = UserQueue::create(dev->vm());
+  ASSERT_TRUE(q1.ok()) << q1.error();
+  EXPECT_LE(dev->cache().bytes_cached(), 1ull << 20);
+  DeviceStats s = dev->stats();
+  EXPECT_EQ(s.device_vm_user_queues, 1u);
+  EXPECT_EQ(s.user_queue_cache_trims, 1u);
+  EXPECT_EQ(s.user_queue_cache_trimmed_bytes, cached - dev->cache().bytes_cached());
+  EXPECT_EQ(dev->cache().config().max_cached_bytes, 1ull << 20);
+  // While the queue lives the cap holds for new frees too.
+  fill_cache();
+  EXPECT_LE(dev->cache().bytes_cached(), 1ull << 20);
+  {
+    auto q2 = UserQueue::create(dev->vm());  // a second queue: no second trim
+    ASSERT_TRUE(q2.ok());
+    EXPECT_EQ(dev->stats().device_vm_user_queues, 2u);
+    EXPECT_EQ(dev->stats().user_queue_cache_trims, 1u);
+  }
+  EXPECT_EQ(dev->cache().config().max_cached_bytes, 1ull << 20);  // q1 still there
+  q1->reset();
+  EXPECT_EQ(dev->stats().device_vm_user_queues, 0u);
+  EXPECT_EQ(dev->cache().config().max_cached_bytes, 64ull << 20);
+  fill_cache();
+  EXPECT_GE(dev->cache().bytes_cached(), 4ull << 20);
+}
+
 TEST_F(CoreUserQueue, AKilledQueueFailsItsWaitsAndOthersRun) {
   sim::set_job_timeout_ms(150);
   auto bad = UserQueue::create(dev->vm());

@@ -413,6 +413,44 @@ void Device::relieve_pressure(uint64_t need) {
            static_cast<unsigned long long>(freed >> 10), static_cast<unsigned long long>(cached >> 10));
 }
 
+void Device::user_queue_added(const Vm& vm) {
+  if (&vm != vm_.get()) return;
+  std::lock_guard<std::mutex> g(impl_->uq_lock);
+  if (impl_->device_vm_queues++ != 0) return;
+  BoCacheConfig c = cache_->config();
+  impl_->cache_cap_before = c.max_cached_bytes;
+  const uint64_t cap = impl_->options.user_queue_cache_bytes;
+  if (c.max_cached_bytes <= cap) return;
+  const uint64_t before = cache_->bytes_cached();
+  c.max_cached_bytes = cap;
+  cache_->set_config(c);  // evicts down to the cap
+  DeviceVa::reclaim(*this, false);
+  const uint64_t after = cache_->bytes_cached();
+  impl_->uq_cache_trims.fetch_add(1, std::memory_order_relaxed);
+  impl_->uq_cache_trimmed_bytes.fetch_add(before > after ? before - after : 0,
+                                          std::memory_order_relaxed);
+  impl_->note_cache();
+  WSYS_LOG(Cache, "user queue on the device VM: cache capped at %llu KiB (was %llu KiB), %llu KiB freed",
+           static_cast<unsigned long long>(cap >> 10),
+           static_cast<unsigned long long>(impl_->cache_cap_before >> 10),
+           static_cast<unsigned long long>((before > after ? before - after : 0) >> 10));
+}
+
+void Device::user_queue_removed(const Vm& vm) {
+  if (&vm != vm_.get()) return;
+  std::lock_guard<std::mutex> g(impl_->uq_lock);
+  if (impl_->device_vm_queues == 0 || --impl_->device_vm_queues != 0) return;
+  BoCacheConfig c = cache_->config();
+  // Only undo our own cap (set_config may have changed it meanwhile).
+  if (c.max_cached_bytes == impl_->options.user_queue_cache_bytes &&
+      impl_->cache_cap_before > c.max_cached_bytes) {
+    c.max_cached_bytes = impl_->cache_cap_before;
+    cache_->set_config(c);
+    WSYS_LOG(Cache, "last user queue on the device VM gone: cache cap back at %llu KiB",
+             static_cast<unsigned long long>(c.max_cached_bytes >> 10));
+  }
+}
+
 void Device::maintain() {
   relieve_pressure(0);
   core::TraceSpan span("cache_decay");
@@ -487,6 +525,12 @@ DeviceStats Device::stats() const {
     s.labels.push_back(std::move(u));
   }
   s.pressure_trimmed_bytes = ld(impl_->pressure_trimmed_bytes);
+  s.user_queue_cache_trims = ld(impl_->uq_cache_trims);
+  s.user_queue_cache_trimmed_bytes = ld(impl_->uq_cache_trimmed_bytes);
+  {
+    std::lock_guard<std::mutex> g(impl_->uq_lock);
+    s.device_vm_user_queues = impl_->device_vm_queues;
+  }
   s.zero_fills = ld(impl_->zero_fills);
   s.va_maps = ld(impl_->va_maps);
   s.va_unmaps = ld(impl_->va_unmaps);

@@ -74,6 +74,13 @@ struct Device::Impl {
   std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
   bool trim_under_pressure = false;  // set once at init
 
+  // The pinning policy (user_queue_added/removed): queues on the device VM
+  // and the cache cap they displaced.
+  std::mutex uq_lock;
+  uint32_t device_vm_queues = 0;   // uq_lock
+  uint64_t cache_cap_before = 0;   // uq_lock: restored with the last queue
+  std::atomic<uint64_t> uq_cache_trims{0}, uq_cache_trimmed_bytes{0};
+
   // Maintenance thread.
   std::thread maint;
   std::mutex maint_lock;

@@ -28,6 +28,7 @@ struct UserQueue::Impl {
   uint32_t handle = 0;
   Vm* vm = nullptr;
   bool own_va = false;  // mapped into a Vm other than the device's
+  bool counted = false;  // Device::user_queue_added was called
   VaAllocation va;
 };
 
@@ -99,6 +100,8 @@ Result<std::unique_ptr<UserQueue>> UserQueue::create(Vm& vm, const UserQueueOpti
   auto db = kdev.user_queue_map_doorbell(h->doorbell_offset);
   if (!db) return Error(db.error());
   q->doorbell_ = static_cast<volatile uint32_t*>(*db);
+  dev.user_queue_added(vm);  // the pinning policy: the cache's cap
+  im.counted = true;
   return q;
 }
 
@@ -109,6 +112,7 @@ UserQueue::~UserQueue() {
   if (im.handle) (void)im.kdev->user_queue_destroy(im.handle);
   if (im.group) (void)im.kdev->group_destroy(im.group);
   if (im.own_va) (void)im.vm->unmap_and_free(im.va, std::nullopt);
+  if (im.counted) device_->user_queue_removed(*im.vm);
 }
 
 Result<void> UserQueue::room(uint32_t n) {
