@@ -88,6 +88,12 @@ class UserQueue {
   // to share with other queues, processes or the display. -EAGAIN while
   // the kernel is evicting the queue's memory (try again).
   Result<void> export_point(uint64_t seqno, SyncPoint at);
+  // A new sync_file fd (O_CLOEXEC, the caller's to close) that signals
+  // when `seqno` (rung) completes: for another process, another device or
+  // the display. The fd can be passed to another process and imported
+  // there (DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE with IMPORT_SYNC_FILE) or polled.
+  // -EAGAIN while the kernel is evicting the queue's memory.
+  Result<int> export_sync_file(uint64_t seqno);
   // Brings an evicted queue back now (ring() does it too).
   Result<void> resume();
 

@@ -308,6 +308,10 @@ int wsys_user_queue_wait(wsys_user_queue *q, uint64_t seqno, int64_t abs_deadlin
 /* A fence for `seqno` (rung) at (syncobj, point); -EAGAIN while evicting. */
 int wsys_user_queue_export(wsys_user_queue *q, uint64_t seqno, uint32_t syncobj,
                            uint64_t point);
+/* A new sync_file fd in *out_fd (O_CLOEXEC; the caller closes it) that
+ * signals when `seqno` (rung) completes; it may be passed to and imported
+ * in another process. -EAGAIN while evicting. */
+int wsys_user_queue_export_sync_file(wsys_user_queue *q, uint64_t seqno, int *out_fd);
 
 /* A static string describing a negative errno ("Invalid argument"). */
 const char *wsys_strerror(int err);

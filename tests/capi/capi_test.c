@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -329,6 +330,17 @@ static void user_queues(wsys_device *dev, int panthor) {
   CHECK_OK(wsys_syncobj_create(dev, 0, &so));
   CHECK_OK(wsys_user_queue_export(q, s, so, 0));
   CHECK(wsys_user_queue_export(q, s + 1, so, 0) == -EINVAL); /* never a future fence */
+  int sf = -1;
+  CHECK(wsys_user_queue_export_sync_file(NULL, s, &sf) == -EINVAL);
+  CHECK(wsys_user_queue_export_sync_file(q, s, NULL) == -EINVAL);
+  CHECK(wsys_user_queue_export_sync_file(q, s + 1, &sf) == -EINVAL);
+  CHECK_OK(wsys_user_queue_export_sync_file(q, s, &sf));
+  CHECK(sf >= 0);
+  {
+    struct pollfd p = {sf, POLLIN, 0};
+    CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN)); /* completed: readable */
+  }
+  close(sf);
   CHECK_OK(wsys_syncobj_wait(dev, so, 0, deadline_ms(5000)));
   CHECK(wsys_user_queue_push(q, nop, 4) == -EINVAL);
   wsys_user_queue_destroy(q);

@@ -793,4 +793,14 @@ int wsys_user_queue_export(wsys_user_queue* q, uint64_t seqno, uint32_t syncobj,
   return guarded([&] { return q->q->export_point(seqno, wsys::SyncPoint{syncobj, point}).error(); });
 }
 
+int wsys_user_queue_export_sync_file(wsys_user_queue* q, uint64_t seqno, int* out_fd) {
+  if (!q || !out_fd) return -EINVAL;
+  return guarded([&] {
+    auto fd = q->q->export_sync_file(seqno);
+    if (!fd) return fd.error();
+    *out_fd = *fd;
+    return 0;
+  });
+}
+
 }  // extern "C"

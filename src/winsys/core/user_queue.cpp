@@ -229,6 +229,19 @@ Result<void> UserQueue::export_point(uint64_t seqno, SyncPoint at) {
   return impl_->kdev->user_queue_signal(impl_->handle, seqno, at.syncobj, at.point);
 }
 
+Result<int> UserQueue::export_sync_file(uint64_t seqno) {
+  if (seqno > submitted()) return Error(-EINVAL);
+  auto so = device_->syncobj_create(false);
+  if (!so) return Error(so.error());
+  Result<int> out = Error(-EINVAL);
+  if (auto r = impl_->kdev->user_queue_signal(impl_->handle, seqno, *so, 0); !r)
+    out = Error(r.error());
+  else
+    out = impl_->kdev->syncobj_export_sync_file(*so);
+  (void)device_->syncobj_destroy(*so);  // the fd holds the fence
+  return out;
+}
+
 Result<void> UserQueue::resume() { return impl_->kdev->user_queue_resume(impl_->handle); }
 
 UserQueueState UserQueue::state() const {

@@ -356,4 +356,13 @@ Result<uint64_t> Device::syncobj_query(uint32_t handle) {
   return point;
 }
 
+Result<int> Device::syncobj_export_sync_file(uint32_t handle) {
+  drm_syncobj_handle a{};
+  a.handle = handle;
+  a.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE;
+  a.fd = -1;
+  if (int r = file().ioctl(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &a)) return Error(r);
+  return a.fd;
+}
+
 }  // namespace wsys::kmod

@@ -485,6 +485,9 @@ class Device {
                                     bool wait_all = true, bool wait_for_submit = false);
   virtual Result<void> syncobj_signal(uint32_t handle, uint64_t point = 0);
   virtual Result<uint64_t> syncobj_query(uint32_t handle);
+  // The binary syncobj's current fence as a new sync_file fd (O_CLOEXEC;
+  // HANDLE_TO_FD with EXPORT_SYNC_FILE; -EINVAL while it has no fence).
+  virtual Result<int> syncobj_export_sync_file(uint32_t handle);
 
   // --- queries ---
   // The GPU's timestamp counter now (panthor TIMESTAMP_INFO 1.1, panfrost

@@ -37,6 +37,11 @@ enum SimCmdOp : uint32_t {
   // submission fences up to it. A kernel queue (GROUP_SUBMIT) fails it
   // with -EINVAL like any unknown opcode.
   kCmdSeqno = 12,      // {u64 seqno}
+  // Waits until the u64 at va is >= value (CSF's SYNC_WAIT64 with the
+  // greater-or-equal condition): a queue's work gated on memory another
+  // queue, the CPU or another device writes. Polls; the job timeout ends a
+  // wait that is never satisfied.
+  kCmdWait64 = 13,     // {u64 va; u64 value}
 };
 
 struct SimCmdHeader {
@@ -125,6 +130,12 @@ struct SimCmdScratch {
 struct SimCmdSeqno {
   SimCmdHeader hdr;
   uint64_t seqno;
+};
+
+struct SimCmdWait64 {
+  SimCmdHeader hdr;
+  uint64_t va;
+  uint64_t value;
 };
 
 struct SimCmdSleep {

@@ -150,6 +150,21 @@ int run_command(Run& r, const SimCmdHeader& h) {
       std::memcpy(&c, cmd, sizeof(c));
       return r.hooks ? r.hooks->seqno(*r.vm, c.seqno) : -EINVAL;
     }
+    case kCmdWait64: {
+      if (!need(sizeof(SimCmdWait64))) return -EINVAL;
+      SimCmdWait64 c;
+      std::memcpy(&c, cmd, sizeof(c));
+      if (c.va % 8 || !in_window(r, c.va, 8)) return -EFAULT;
+      for (;;) {
+        // Another thread (or process) writes it: an atomic load, so the
+        // compiler re-reads it and the sanitizers see no race.
+        const uint64_t v =
+            __atomic_load_n(reinterpret_cast<const uint64_t*>(r.base + c.va), __ATOMIC_ACQUIRE);
+        if (v >= c.value) return 0;
+        if (int e = check_stop(r)) return e;
+        nap(50'000);
+      }
+    }
     case kCmdHang:
       for (;;) {
         if (int e = check_stop(r)) return e;

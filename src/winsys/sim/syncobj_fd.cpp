@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "winsys/sim/foreign_sync_file.h"
+
 namespace wsys::sim {
 
 namespace {
@@ -30,13 +32,14 @@ class FdObject final : public FenceWatcher {
   FdObject(const FdObject&) = delete;
   FdObject& operator=(const FdObject&) = delete;
 
-  // Makes the exported end readable. No allocation, never blocks.
-  void mark_ready() {
-    char b = 1;
+  // Makes the exported end readable; the byte carries the fence's status
+  // (foreign_sync_file.h). No allocation, never blocks.
+  void mark_ready(int status = 0) {
+    char b = sync_file_ready_byte(status);
     ssize_t r = ::send(our_fd_, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)r;
   }
-  void fence_signalled_locked(Fence&) override { mark_ready(); }
+  void fence_signalled_locked(Fence& f) override { mark_ready(f.status()); }
 
   // True once every copy of the exported end has been closed.
   bool hung_up() const {
@@ -182,6 +185,7 @@ void SyncFdTable::cancel_reservation(Reservation* r) {
 }
 
 int SyncFdTable::publish_sync_file(Reservation* r, FencePtr fence) {
+  name_sync_file_end(r->our_fd);  // importable by other processes' models
   auto fo = std::make_shared<FdObject>(r->our_fd);
   r->our_fd = -1;  // owned by fo now
   fo->fence = fence;
@@ -191,7 +195,7 @@ int SyncFdTable::publish_sync_file(Reservation* r, FencePtr fence) {
     // The fd does not keep its watcher alive through the fence (no cycle
     // fence -> watcher -> fence); the table does.
     if (!fence->add_watcher_locked(make_weak_watcher(std::weak_ptr<FenceWatcher>(fo))))
-      fo->mark_ready();
+      fo->mark_ready(fence->status());
   }
   int user_fd = r->user_fd;
   if (int e = insert(user_fd, std::move(fo))) {
@@ -204,7 +208,11 @@ int SyncFdTable::publish_sync_file(Reservation* r, FencePtr fence) {
 
 FencePtr SyncFdTable::import_sync_file(int fd) {
   std::shared_ptr<FdObject> fo = lookup(fd);
-  return fo ? fo->fence : nullptr;
+  if (fo) return fo->fence;
+  // Exported by the model of another process (foreign_sync_file.h).
+  if (!is_foreign_sync_file(fd)) return nullptr;
+  int err = 0;
+  return import_foreign_sync_file(fd, &err);
 }
 
 size_t SyncFdTable::live_entries() {

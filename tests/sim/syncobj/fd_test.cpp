@@ -2,14 +2,19 @@
 // like the kernel's (sharing between files, snapshots, poll readiness).
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <chrono>
 #include <thread>
 
 #include "syncobj_test_util.h"
 #include "winsys/sim/signalling.h"
+#include "winsys/sim/foreign_sync_file.h"
 #include "winsys/sim/syncobj_fd.h"
 
 using namespace wsys::sim;
@@ -264,3 +269,107 @@ TEST_F(SyncobjFd, EventfdIsDroppedWithItsSyncobj) {
 }
 
 }  // namespace
+
+// sync_files exported by another process's model (foreign_sync_file.h). The
+// other process is stood in for by a socket pair whose far end carries the
+// name such a model gives it, with another pid.
+namespace {
+
+struct FakeForeignExport {
+  int user_fd = -1, far_fd = -1;
+  explicit FakeForeignExport(long pid) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return;
+    user_fd = sv[0];
+    far_fd = sv[1];
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    int n = std::snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "wsys-sim-sync-file.%ld.%d",
+                          pid, user_fd);
+    ::bind(far_fd, reinterpret_cast<sockaddr*>(&a),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n));
+  }
+  ~FakeForeignExport() {
+    if (user_fd >= 0) ::close(user_fd);
+    if (far_fd >= 0) ::close(far_fd);
+  }
+  void send_status(int status) {
+    char b = sync_file_ready_byte(status);
+    ASSERT_EQ(::send(far_fd, &b, 1, MSG_NOSIGNAL), 1);
+  }
+};
+
+}  // namespace
+
+TEST(ForeignSyncFile, TheReadyByteCarriesTheStatus) {
+  EXPECT_EQ(sync_file_status_of(sync_file_ready_byte(0)), 0);
+  EXPECT_EQ(sync_file_status_of(sync_file_ready_byte(-ETIMEDOUT)), -ETIMEDOUT);
+  EXPECT_EQ(sync_file_status_of(sync_file_ready_byte(-ECANCELED)), -ECANCELED);
+  EXPECT_EQ(sync_file_status_of(sync_file_ready_byte(-1000)), -127);  // clamped
+}
+
+TEST(ForeignSyncFile, OnlyAnotherProcesssModelsSyncFilesAreForeign) {
+  FakeForeignExport other(static_cast<long>(::getpid()) + 1);
+  FakeForeignExport mine(static_cast<long>(::getpid()));
+  EXPECT_TRUE(is_foreign_sync_file(other.user_fd));
+  EXPECT_FALSE(is_foreign_sync_file(mine.user_fd));  // ours: the table knows it or it is gone
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  EXPECT_FALSE(is_foreign_sync_file(sv[0]));  // an unnamed socket
+  ::close(sv[0]);
+  ::close(sv[1]);
+  int efd = ::eventfd(0, EFD_CLOEXEC);
+  EXPECT_FALSE(is_foreign_sync_file(efd));  // not a socket
+  ::close(efd);
+}
+
+TEST(ForeignSyncFile, TheImportSignalsWithTheExportersStatus) {
+  FakeForeignExport ok(static_cast<long>(::getpid()) + 1);
+  FakeForeignExport bad(static_cast<long>(::getpid()) + 1);
+  int err = 0;
+  FencePtr f_ok = import_foreign_sync_file(ok.user_fd, &err);
+  ASSERT_TRUE(f_ok) << err;
+  FencePtr f_bad = import_foreign_sync_file(bad.user_fd, &err);
+  ASSERT_TRUE(f_bad) << err;
+  EXPECT_FALSE(f_ok->is_signalled());
+  EXPECT_GE(foreign_sync_file_watches(), 2u);
+  ok.send_status(0);
+  bad.send_status(-ETIMEDOUT);
+  EXPECT_TRUE(f_ok->wait(monotonic_ns() + 5'000'000'000LL));
+  EXPECT_TRUE(f_bad->wait(monotonic_ns() + 5'000'000'000LL));
+  EXPECT_EQ(f_ok->status(), 0);
+  EXPECT_EQ(f_bad->status(), -ETIMEDOUT);
+  // The byte was peeked, not consumed: the fd stays readable for poll().
+  pollfd p{ok.user_fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 1);
+  // Already signalled at import: a signalled fence, no watch.
+  FencePtr again = import_foreign_sync_file(bad.user_fd, &err);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->is_signalled());
+  EXPECT_EQ(again->status(), -ETIMEDOUT);
+}
+
+TEST(ForeignSyncFile, AnExporterThatGoesAwaySignalsEsrch) {
+  FakeForeignExport gone(static_cast<long>(::getpid()) + 1);
+  int err = 0;
+  FencePtr f = import_foreign_sync_file(gone.user_fd, &err);
+  ASSERT_TRUE(f) << err;
+  ::close(gone.far_fd);  // the exporting process exited
+  gone.far_fd = -1;
+  EXPECT_TRUE(f->wait(monotonic_ns() + 5'000'000'000LL));
+  EXPECT_EQ(f->status(), -ESRCH);
+}
+
+TEST_F(SyncobjFd, AForeignSyncFileImportsIntoASyncobj) {
+  FakeForeignExport other(static_cast<long>(::getpid()) + 1);
+  uint32_t h = s().make(false);
+  ASSERT_EQ(s().from_fd(other.user_fd, IMPORT, &h), 0);
+  EXPECT_EQ(s().poll_point(h, 0), -ETIME);
+  other.send_status(0);
+  bool signalled = false;
+  for (int i = 0; i < 5000 && !signalled; i++) {
+    signalled = s().poll_point(h, 0) == 0;
+    if (!signalled) pause_ms(1);
+  }
+  EXPECT_TRUE(signalled);
+}
