@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "drm_fdinfo.h"
 #include "winsys/core/stats_publish.h"
 #include "wsys/stats_segment.hpp"
 
@@ -144,7 +145,50 @@ struct Options {
   long iterations = -1;  // -1: until q
   bool batch = false;
   bool json = false;
+  std::string proc_root = "/proc";  // DRM fdinfo (drm_fdinfo.h)
+  bool fdinfo = true;
 };
+
+// DRM clients seen through fdinfo, with their engines' busy time history
+// for the busy percentage over the window.
+struct Client {
+  wsys::top::DrmClient now;
+  std::deque<std::pair<double, uint64_t>> busy;  // (t, sum of drm-engine-* ns)
+  bool seen = false;
+};
+
+std::string client_key(const wsys::top::DrmClient& c) {
+  char k[64];
+  std::snprintf(k, sizeof k, "%010d-%020llu-", c.pid, static_cast<unsigned long long>(c.client_id));
+  return k + c.driver + "-" + c.pdev;
+}
+
+void scan_clients(std::map<std::string, Client>& clients, const Options& opt) {
+  for (auto& [k, c] : clients) c.seen = false;
+  if (opt.fdinfo) {
+    const double t = now_s();
+    for (wsys::top::DrmClient& d : wsys::top::scan_drm_clients(opt.proc_root)) {
+      Client& c = clients[client_key(d)];
+      uint64_t ns = 0;
+      for (const auto& [e, v] : d.engine_ns) ns += v;
+      c.now = std::move(d);
+      c.seen = true;
+      c.busy.emplace_back(t, ns);
+      while (c.busy.size() > 2 && c.busy.back().first - c.busy[1].first >= opt.window)
+        c.busy.pop_front();
+    }
+  }
+  for (auto it = clients.begin(); it != clients.end();)
+    it = it->second.seen ? std::next(it) : clients.erase(it);
+}
+
+// Busy percentage of all engines over the window, or -1 before two samples.
+double busy_pct(const Client& c) {
+  if (c.busy.size() < 2 || c.now.engine_ns.empty()) return -1;
+  const double dt = c.busy.back().first - c.busy.front().first;
+  if (dt <= 0) return -1;
+  return 100.0 * double(c.busy.back().second - c.busy.front().second) / (dt * 1e9);
+}
 
 // Rates over the window: the oldest sample in it against the newest.
 struct Rates {
@@ -175,7 +219,8 @@ std::string jstr(const std::string& v) {
   return o + "\"";
 }
 
-void print_json(const std::map<std::string, Dev>& devs, double t) {
+void print_json(const std::map<std::string, Dev>& devs, const std::map<std::string, Client>& clients,
+                double t) {
   std::string o = "{\"schema\":\"wsys.top\",\"version\":1,\"time\":" + std::to_string(t) +
                   ",\"devices\":[";
   bool first = true;
@@ -214,13 +259,41 @@ void print_json(const std::map<std::string, Dev>& devs, double t) {
     o += "]}";
     first = false;
   }
+  o += "],\"drm_clients\":[";
+  first = true;
+  for (const auto& [key, c] : clients) {
+    char b[256];
+    std::snprintf(b, sizeof b, "%s{\"pid\":%d,\"client_id\":%llu,", first ? "" : ",", c.now.pid,
+                  static_cast<unsigned long long>(c.now.client_id));
+    o += b;
+    o += "\"process\":" + jstr(c.now.process) + ",\"driver\":" + jstr(c.now.driver) +
+         ",\"pdev\":" + jstr(c.now.pdev) + ",\"memory\":{";
+    bool f2 = true;
+    for (const auto& [k, v] : c.now.memory) {
+      o += (f2 ? "" : ",") + jstr(k) + ":" + std::to_string(v);
+      f2 = false;
+    }
+    o += "},\"engine_ns\":{";
+    f2 = true;
+    for (const auto& [k, v] : c.now.engine_ns) {
+      o += (f2 ? "" : ",") + jstr(k) + ":" + std::to_string(v);
+      f2 = false;
+    }
+    o += "}";
+    if (double b2 = busy_pct(c); b2 >= 0) {
+      std::snprintf(b, sizeof b, ",\"busy_pct\":%.2f", b2);
+      o += b;
+    }
+    o += "}";
+    first = false;
+  }
   o += "]}\n";
   std::fputs(o.c_str(), stdout);
   std::fflush(stdout);
 }
 
-void print_text(const std::map<std::string, Dev>& devs, const std::string& dir, const Options& opt,
-                bool screen) {
+void print_text(const std::map<std::string, Dev>& devs, const std::map<std::string, Client>& clients,
+                const std::string& dir, const Options& opt, bool screen) {
   std::string o;
   if (screen) o += "\x1b[H\x1b[2J";
   int procs = 0, ndev = 0, last_pid = -1;
@@ -265,6 +338,23 @@ void print_text(const std::map<std::string, Dev>& devs, const std::string& dir, 
     }
   }
   if (!ndev) o += "  (no process is using wsys)\n";
+  if (!clients.empty()) {
+    std::snprintf(b, sizeof b, "DRM clients (fdinfo in %s):\n", opt.proc_root.c_str());
+    o += b;
+    std::snprintf(b, sizeof b, "%7s %-15s %-9s %7s %10s %10s %10s %10s %10s %6s\n", "PID", "PROCESS",
+                  "DRIVER", "CLIENT", "TOTAL", "RESIDENT", "SHARED", "PURGEABLE", "SWAPPED", "BUSY%");
+    o += screen ? "\x1b[7m" + std::string(b, strlen(b) - 1) + "\x1b[0m\n" : std::string(b);
+    for (const auto& [key, c] : clients) {
+      char busy[16] = "-";
+      if (double p = busy_pct(c); p >= 0) std::snprintf(busy, sizeof busy, "%.1f", p);
+      std::snprintf(b, sizeof b, "%7d %-15.15s %-9.9s %7llu %10s %10s %10s %10s %10s %6s\n",
+                    c.now.pid, c.now.process.c_str(), c.now.driver.c_str(),
+                    static_cast<unsigned long long>(c.now.client_id), bytes(c.now.sum("total")).c_str(),
+                    bytes(c.now.sum("resident")).c_str(), bytes(c.now.sum("shared")).c_str(),
+                    bytes(c.now.sum("purgeable")).c_str(), bytes(c.now.sum("swapped")).c_str(), busy);
+      o += b;
+    }
+  }
   if (!screen) o += "\n";
   std::fputs(o.c_str(), stdout);
   std::fflush(stdout);
@@ -314,6 +404,9 @@ int usage(const char* argv0, int rc) {
                "  --json      batch samples as JSON lines (docs/json-schema.md, wsys.top)\n"
                "  --dir DIR   where the segments are (default: $WSYS_STATS_DIR,\n"
                "              $XDG_RUNTIME_DIR/wsys or /tmp/wsys-UID)\n"
+               "  --proc DIR  where to read DRM fdinfo (default /proc): every process's\n"
+               "              DRM clients as the kernel reports them\n"
+               "  --no-fdinfo only wsys's own segments\n"
                "Interactive when standard output is a terminal: q or Ctrl-C quits.\n",
                argv0);
   return rc;
@@ -351,6 +444,10 @@ int main(int argc, char** argv) {
       opt.batch = true;
     } else if (a == "--dir") {
       dir = next("--dir");
+    } else if (a == "--proc") {
+      opt.proc_root = next("--proc");
+    } else if (a == "--no-fdinfo") {
+      opt.fdinfo = false;
     } else if (a == "-h" || a == "--help") {
       return usage(argv[0], 0);
     } else {
@@ -377,6 +474,7 @@ int main(int argc, char** argv) {
   }
 
   std::map<std::string, Dev> devs;
+  std::map<std::string, Client> clients;
   for (long n = 0; !g_stop && (opt.iterations < 0 || n < opt.iterations); n++) {
     if (n) {
       // Sleep one interval, waking for a key.
@@ -394,8 +492,9 @@ int main(int argc, char** argv) {
       if (g_stop) break;
     }
     scan(dir, devs, opt);
-    if (opt.json) print_json(devs, now_s());
-    else print_text(devs, dir, opt, screen);
+    scan_clients(clients, opt);
+    if (opt.json) print_json(devs, clients, now_s());
+    else print_text(devs, clients, dir, opt, screen);
   }
   restore_terminal();
   return 0;

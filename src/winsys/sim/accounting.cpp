@@ -130,7 +130,8 @@ SimDeviceUsage sim_device_usage(SimDevice& dev) {
 
 std::string sim_file_fdinfo(SimFile& file) {
   SimUsage u = sim_file_usage(file);
-  std::string out = "drm-driver:\t" + file.device()->driver() + "\n";
+  std::string out = "drm-driver:\t" + file.device()->driver() + "\n" +
+                    "drm-client-id:\t" + std::to_string(file.client_id()) + "\n";
   auto line = [&](const char* key, uint64_t bytes) {
     char buf[96];
     if (bytes % 1024 == 0)

@@ -1,5 +1,6 @@
 #include "winsys/sim/sim_file.h"
 
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 
@@ -7,6 +8,12 @@
 #include "winsys/sim/vm.h"
 
 namespace wsys::sim {
+
+uint64_t SimFile::next_client_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 
 SimFile::SimFile(SimDevice* dev) : dev_(dev) {
   if (!dev->is_panthor()) priv_ = make_panfrost_file_priv();

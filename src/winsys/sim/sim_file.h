@@ -35,6 +35,9 @@ class SimFile {
   int ioctl(unsigned long cmd, void* user_arg);
 
   SimDevice* device() const { return dev_; }
+  // The file's drm-client-id (fdinfo): unique in the process, from 1, as
+  // the kernel's are per device (the model has one device per driver).
+  uint64_t client_id() const { return client_id_; }
 
   // --- Driver-private per-file state (the kernel's drm_file.driver_priv) ---
   // gem_open/gem_close are the GEM object open/close callbacks: gem_open
@@ -90,6 +93,8 @@ class SimFile {
   ReclaimMutex& lock() { return lock_; }
 
  private:
+  static uint64_t next_client_id();
+  const uint64_t client_id_ = next_client_id();
   SimDevice* dev_;
   ReclaimMutex lock_;
   HandleTable<SimBo> bos_;
