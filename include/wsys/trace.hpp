@@ -38,6 +38,9 @@ class Span {
   uint64_t flow();
   // When the slice began (CLOCK_MONOTONIC ns; 0 when not tracing).
   uint64_t start_ns() const { return start_ns_; }
+  // Whether this is the calling thread's innermost open Span (Spans end in
+  // reverse order of their beginning, on their own thread).
+  bool innermost() const;
 
  private:
   void begin(const char* name, uint64_t follows);

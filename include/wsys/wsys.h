@@ -313,6 +313,20 @@ int wsys_user_queue_export(wsys_user_queue *q, uint64_t seqno, uint32_t syncobj,
  * in another process. -EAGAIN while evicting. */
 int wsys_user_queue_export_sync_file(wsys_user_queue *q, uint64_t seqno, int *out_fd);
 
+/* --- WSYS_TRACE (docs/trace.md): a C frontend marks its API calls so every
+ * wsys event a call causes is linked to it by a flow arrow in the trace.
+ * wsys_trace_begin returns NULL when no trace is being written (one relaxed
+ * load: call it unconditionally). Spans end in reverse order of beginning,
+ * on the thread that began them: wsys_trace_end of any other span is
+ * -EINVAL and changes nothing. `name` must outlive the span (a literal).
+ * `follows`: a flow id from wsys_trace_flow on another thread, or 0. */
+typedef struct wsys_trace_span wsys_trace_span;
+int wsys_trace_enabled(void);
+wsys_trace_span *wsys_trace_begin(const char *name, uint64_t follows);
+int wsys_trace_end(wsys_trace_span *span); /* NULL: 0, nothing to do */
+/* An id another thread's span can follow (0 for NULL or when not tracing). */
+uint64_t wsys_trace_flow(wsys_trace_span *span);
+
 /* A static string describing a negative errno ("Invalid argument"). */
 const char *wsys_strerror(int err);
 

@@ -14,6 +14,7 @@
 #include "wsys/heap.hpp"
 #include "wsys/scratch.hpp"
 #include "wsys/sparse.hpp"
+#include "wsys/trace.hpp"
 #include "wsys/user_queue.hpp"
 #include "wsys/vm.hpp"
 
@@ -801,6 +802,47 @@ int wsys_user_queue_export_sync_file(wsys_user_queue* q, uint64_t seqno, int* ou
     *out_fd = *fd;
     return 0;
   });
+}
+
+struct wsys_trace_span {
+  explicit wsys_trace_span(const char* name, uint64_t follows) : span(name, follows) {}
+  wsys::trace::Span span;
+};
+
+int wsys_trace_enabled(void) { return wsys::trace::enabled() ? 1 : 0; }
+
+wsys_trace_span* wsys_trace_begin(const char* name, uint64_t follows) {
+  if (!wsys::trace::enabled()) return nullptr;
+  if (!name) {
+    set_last_error("wsys_trace_begin: name is NULL");
+    return nullptr;
+  }
+  try {
+    return new wsys_trace_span(name, follows);
+  } catch (...) {
+    set_last_error("out of memory (std::bad_alloc)");
+    return nullptr;
+  }
+}
+
+int wsys_trace_end(wsys_trace_span* span) {
+  if (!span) return 0;
+  if (!span->span.innermost()) {
+    set_last_error("wsys_trace_end: not this thread's innermost span (end spans in reverse order, "
+                   "on the thread that began them)");
+    return -EINVAL;
+  }
+  delete span;
+  return 0;
+}
+
+uint64_t wsys_trace_flow(wsys_trace_span* span) {
+  if (!span) return 0;
+  try {
+    return span->span.flow();
+  } catch (...) {
+    return 0;
+  }
 }
 
 }  // extern "C"

@@ -310,6 +310,8 @@ void Span::end() {
   core::emit(e);
 }
 
+bool Span::innermost() const { return active_ && core::t_span == this; }
+
 uint64_t Span::flow() {
   if (!active_ || !enabled()) return 0;
   const uint64_t id = core::g_next_flow.fetch_add(1, std::memory_order_relaxed);
