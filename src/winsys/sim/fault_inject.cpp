@@ -1,8 +1,8 @@
 #include "winsys/sim/fault_inject.h"
 
 #include <atomic>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -163,7 +163,26 @@ std::string* g_env_why = nullptr;
 // Applies WSYS_SIM_FAULTS once (unless the test API set rules first). A bad
 // value is remembered for fault_inject_env_check (device creation fails
 // with it) and disables injection.
+// WSYS_SIM_FAULTS_RECORD=FILE (a testing aid for sweeps that run a whole
+// program per case, e.g. the Vulkan fault sweep): record every site the
+// model checks from the first device on, and write "site calls" lines to
+// FILE when the process exits.
+char* g_record_path = nullptr;
+void write_record_at_exit() {
+  std::vector<SiteCount> counts = fault_inject_record_stop();
+  if (FILE* f = std::fopen(g_record_path, "w")) {
+    for (const SiteCount& c : counts)
+      std::fprintf(f, "%s %llu\n", c.site.c_str(), static_cast<unsigned long long>(c.calls));
+    std::fclose(f);
+  }
+}
+
 void load_env() {
+  if (const char* rec = std::getenv("WSYS_SIM_FAULTS_RECORD"); rec && *rec) {
+    g_record_path = strdup(rec);
+    fault_inject_record_start();
+    std::atexit(write_record_at_exit);
+  }
   const char* v = std::getenv("WSYS_SIM_FAULTS");
   if (!v || !*v) return;
   {
