@@ -57,8 +57,8 @@ const char* host_import_path_name(HostImportPath p);  // "steal", ..., "copy"
 
 // Uploads of at least this many bytes are stolen (page moves) rather than
 // copied where the kernel can steal: the crossover measured by
-// bench/host_upload_bench.cpp (docs/host-memory.md).
-inline constexpr uint64_t kHostStealCrossoverBytes = 1ull << 20;
+// bench/host_upload_bench.cpp on the model (16 MiB; docs/host-memory.md).
+inline constexpr uint64_t kHostStealCrossoverBytes = 16ull << 20;
 
 struct DeviceOptions {
   BoCacheConfig cache;
