@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsys: extensions of the wsys kernel MODEL (src/winsys/sim) to the panthor
- * ABI. NOTHING in this header is uAPI of any released Linux kernel: no
- * panthor version has these ioctls. They exist so that wsys can build and
- * test user-mode submission (issue 17) against the model before a kernel
- * offers it; a real panthor answers their numbers with -EINVAL (an ioctl
- * number past its table), which is how the kmod backend detects them.
+ * and panfrost ABIs. NOTHING in this header is uAPI of any released Linux
+ * kernel: no panthor or panfrost version has these ioctls. They exist so
+ * that wsys can build and test user-mode submission (issue 17) and host
+ * memory import (issue 18) against the model before a kernel offers them; a
+ * real kernel answers their numbers with -EINVAL (an ioctl number past its
+ * table), which is how kmod detects them.
  *
  * Numbers: the driver-private range (DRM_COMMAND_BASE 0x40 .. 0x9f) on the
  * 'd' type, at 0x90 and up, far from panthor's own 0x40.. numbers. The
