@@ -48,11 +48,15 @@ enum class HostMemoryMode {
   UploadKeep,
   // Long-lived (VK_EXT_external_memory_host): the buffer and the range
   // share pages for the buffer's lifetime. The range must be a shared
-  // mapping (memfd, shm, MAP_SHARED|MAP_ANONYMOUS), page-aligned.
+  // mapping (memfd, shm, MAP_SHARED|MAP_ANONYMOUS), page-aligned; private
+  // read/write memory is first turned into one (BackedRemap: its pages are
+  // copied once into a memfd mapped over the range at the same address).
   Shared,
 };
 // What import_host did.
-enum class HostImportPath { Steal, StealKeep, Backed, Udmabuf, Copy };
+// BackedRemap: Shared of private memory; its contents were moved once into
+// a shared memfd mapped at the same address (docs/host-memory.md).
+enum class HostImportPath { Steal, StealKeep, Backed, Udmabuf, Copy, BackedRemap };
 const char* host_import_path_name(HostImportPath p);  // "steal", ..., "copy"
 
 // Uploads of at least this many bytes are stolen (page moves) rather than
@@ -142,7 +146,7 @@ struct DeviceStats {
   uint64_t alloc_retries = 0;      // allocation failed, cache dropped, retried
   // import_host by the path it took (HostImportPath).
   uint64_t host_steals = 0, host_steal_keeps = 0, host_backed = 0, host_udmabuf = 0,
-           host_copies = 0;
+           host_copies = 0, host_backed_remaps = 0;
   uint64_t pressure_trims = 0;       // cache trims because the kernel ran short
   uint64_t pressure_trimmed_bytes = 0;
   uint64_t zero_fills = 0;         // reused buffers cleared for kAllocZeroed
@@ -208,6 +212,9 @@ class Device : public std::enable_shared_from_this<Device> {
   // range (the buffer is invalid; jobs touching it fault). -EINVAL for a
   // buffer that is not a Shared import of this device.
   Result<bool> host_invalidated(Bo& bo);
+  // Whether import_host(ptr, size, Shared) can succeed for this range as it
+  // is mapped now (vkGetMemoryHostPointerPropertiesEXT).
+  bool host_shareable(const void* ptr, uint64_t size) const;
 
   // The kernel model only: the CPU address through which `va` of the
   // device VM reads and writes exactly as the GPU would (unmapped pages

@@ -103,7 +103,7 @@ int wsys_bo_import(wsys_device *dev, int fd, wsys_bo **out);
 enum wsys_host_mode {
   WSYS_HOST_UPLOAD_DISCARD = 0, /* one-shot upload; range contents unspecified after */
   WSYS_HOST_UPLOAD_KEEP = 1,    /* one-shot upload; range keeps its contents */
-  WSYS_HOST_SHARED = 2,         /* buffer and range share pages (shared mappings only) */
+  WSYS_HOST_SHARED = 2,         /* buffer and range share pages (private ones remapped) */
 };
 /* What was done (out_path, may be NULL). */
 enum wsys_host_path {
@@ -112,6 +112,7 @@ enum wsys_host_path {
   WSYS_HOST_PATH_BACKED = 2,
   WSYS_HOST_PATH_UDMABUF = 3,
   WSYS_HOST_PATH_COPY = 4,
+  WSYS_HOST_PATH_BACKED_REMAP = 5, /* private memory made shared in place, then backed */
 };
 /* A buffer made of [ptr, ptr + size): -EINVAL for a NULL dev/ptr/out, size
  * 0 or an unknown mode; otherwise the errors of wsys::Device::import_host

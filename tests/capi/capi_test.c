@@ -349,7 +349,7 @@ static void host_memory(wsys_device *dev) {
   CHECK(wsys_bo_import_host(dev, NULL, size, WSYS_HOST_UPLOAD_KEEP, &bo, &path) == -EINVAL);
   CHECK(wsys_bo_import_host(dev, p, 0, WSYS_HOST_UPLOAD_KEEP, &bo, &path) == -EINVAL);
   CHECK(wsys_bo_import_host(dev, p, size, 7, &bo, &path) == -EINVAL);
-  CHECK(wsys_bo_import_host(dev, p, size, WSYS_HOST_SHARED, &bo, &path) == -EINVAL);
+  CHECK(wsys_bo_import_host(dev, (char *)p + 8, 4096, WSYS_HOST_SHARED, &bo, &path) == -EINVAL);
   CHECK_OK(wsys_bo_import_host(dev, p, size, WSYS_HOST_UPLOAD_KEEP, &bo, &path));
   CHECK(path == WSYS_HOST_PATH_COPY);
   void *m = NULL;

@@ -155,12 +155,40 @@ TEST_P(HostMemory, SharedImportAliasesAndIsInvalidatedByMunmap) {
   close(fd);
 }
 
-TEST_P(HostMemory, SharedRefusesPrivateUnalignedAndNullWithClearErrors) {
+TEST_P(HostMemory, SharedOfPrivateMemoryIsRemappedInPlaceAndShared) {
   auto dev = open_model(GetParam());
   ASSERT_TRUE(dev);
   uint8_t* priv = anon(kLarge);
-  EXPECT_EQ(dev->import_host(priv, kLarge, HostMemoryMode::Shared).error(), -EINVAL);
+  fill(priv, kLarge, 6);
+  EXPECT_TRUE(dev->host_shareable(priv, kLarge));
+  HostImportPath path{};
+  auto b = dev->import_host(priv, kLarge, HostMemoryMode::Shared, &path);
+  ASSERT_TRUE(b.ok()) << b.error();
+  EXPECT_EQ(path, HostImportPath::BackedRemap);
+  EXPECT_TRUE(has(priv, kLarge, 6));  // same address, same contents
+  auto* view = static_cast<uint8_t*>(dev->gpu_view((*b)->gpu_va()));
+  ASSERT_NE(view, nullptr);
+  EXPECT_TRUE(has(view, kLarge, 6));
+  priv[100] = 0x11;  // now one set of pages, both ways
+  EXPECT_EQ(view[100], 0x11);
+  view[200] = 0x22;
+  EXPECT_EQ(priv[200], 0x22);
+  EXPECT_EQ(dev->stats().host_backed_remaps, 1u);
+  b = Error(-EINVAL);
+  munmap(priv, kLarge);
+}
+
+TEST_P(HostMemory, SharedRefusesUnalignedReadOnlyAndNullWithClearErrors) {
+  auto dev = open_model(GetParam());
+  ASSERT_TRUE(dev);
+  uint8_t* priv = anon(kLarge);
   EXPECT_EQ(dev->import_host(priv + 8, kSmall, HostMemoryMode::Shared).error(), -EINVAL);
+  EXPECT_FALSE(dev->host_shareable(priv + 8, kSmall));
+  uint8_t* ro = anon(kSmall);
+  ASSERT_EQ(mprotect(ro, kSmall, PROT_READ), 0);
+  EXPECT_EQ(dev->import_host(ro, kSmall, HostMemoryMode::Shared).error(), -EFAULT);
+  EXPECT_FALSE(dev->host_shareable(ro, kSmall));
+  munmap(ro, kSmall);
   EXPECT_EQ(dev->import_host(nullptr, kSmall, HostMemoryMode::Shared).error(), -EINVAL);
   EXPECT_EQ(dev->import_host(priv, 0, HostMemoryMode::UploadDiscard).error(), -EINVAL);
   EXPECT_EQ(dev->import_host(priv, kSmall, static_cast<HostMemoryMode>(9)).error(), -EINVAL);

@@ -482,6 +482,7 @@ DeviceStats Device::stats() const {
   s.host_backed = ld(impl_->host_paths[2]);
   s.host_udmabuf = ld(impl_->host_paths[3]);
   s.host_copies = ld(impl_->host_paths[4]);
+  s.host_backed_remaps = ld(impl_->host_paths[5]);
   s.alloc_retries = ld(impl_->alloc_retries);
   s.pressure_trims = ld(impl_->pressure_trims);
   for (const stats::LabelSlot& l : impl_->seg.labels) {

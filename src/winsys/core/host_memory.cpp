@@ -8,10 +8,12 @@
 //                  full copy on top of the page moves (eager copy-back,
 //                  measured by bench/host_upload_bench.cpp), so stealing
 //                  never wins there.
-//   Shared         backed (HOST_IMPORT) where the kernel has it, else
+//   Shared         backed (HOST_IMPORT) where the kernel has it (private
+//                  memory made shared in place first: remap_shared), else
 //                  udmabuf for a memfd range, else -EOPNOTSUPP: a copy
 //                  cannot share pages.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,8 +31,8 @@ namespace wsys {
 
 namespace {
 
-constexpr const char* kPathLabels[] = {"host:steal", "host:steal", "host:backed", "host:udmabuf",
-                                       "host:copy"};
+constexpr const char* kPathLabels[] = {"host:steal", "host:steal", "host:backed",
+                                       "host:udmabuf", "host:copy", "host:backed"};
 
 // The mapping holding `addr` (/proc/self/maps): its start, end, file offset
 // and whether it is shared. False if `addr` is not mapped.
@@ -38,6 +40,7 @@ struct HostRange {
   uintptr_t start = 0, end = 0;
   uint64_t offset = 0;
   bool shared = false;
+  bool writable = false;
 };
 bool find_host_range(uintptr_t addr, HostRange* out) {
   FILE* fp = std::fopen("/proc/self/maps", "re");
@@ -50,17 +53,56 @@ bool find_host_range(uintptr_t addr, HostRange* out) {
     char perms[5] = {};
     if (std::sscanf(line, "%lx-%lx %4s %llx", &start, &end, perms, &off) != 4) continue;
     if (addr < start || addr >= end) continue;
-    *out = {start, end, off, perms[3] == 's'};
+    *out = {start, end, off, perms[3] == 's', perms[0] == 'r' && perms[1] == 'w'};
     found = true;
   }
   std::fclose(fp);
   return found;
 }
 
+// Shared of private memory: the CPU MMU cannot alias private pages, so the
+// range becomes a shared mapping first, in place: a memfd gets the contents
+// (one copy) and is mapped over the range at the same address. The
+// application sees the same address and contents; from then on its pages
+// are the memfd's, which the kernel can alias. Writes another thread makes
+// to the range during the copy would be lost: the range belongs to the
+// import from the call on (as Vulkan requires of an imported host pointer).
+int remap_shared(void* ptr, uint64_t size) {
+  int fd = memfd_create("wsys-host-shared", MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  int err = 0;
+  void* tmp = MAP_FAILED;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    err = -errno;
+  } else {
+    tmp = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (tmp == MAP_FAILED) err = -errno;
+  }
+  if (!err) {
+    std::memcpy(tmp, ptr, size);
+    munmap(tmp, size);
+    if (mmap(ptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+      err = -errno;  // MAP_FIXED failing leaves the old mapping in place
+  }
+  ::close(fd);  // the mapping holds the file
+  return err;
+}
+
 }  // namespace
 
+bool Device::host_shareable(const void* ptr, uint64_t size) const {
+  const auto addr = reinterpret_cast<uintptr_t>(ptr);
+  const uint64_t page = info_.page_size_bytes;
+  if (!ptr || !size || addr % page || size % page) return false;
+  HostRange hr;
+  if (!find_host_range(addr, &hr) || addr + size > hr.end || !hr.writable) return false;
+  if (info_.host_import) return true;  // shared as is, private after a remap
+  return info_.udmabuf && hr.shared;
+}
+
 const char* host_import_path_name(HostImportPath p) {
-  static constexpr const char* kNames[] = {"steal", "steal-keep", "backed", "udmabuf", "copy"};
+  static constexpr const char* kNames[] = {"steal", "steal-keep", "backed",
+                                           "udmabuf", "copy",       "backed-remap"};
   return kNames[static_cast<int>(p)];
 }
 
@@ -80,10 +122,17 @@ Result<BoRef> Device::import_host(void* ptr, uint64_t size, HostMemoryMode mode,
   if (mode == HostMemoryMode::Shared) {
     if (!aligned) return Error(-EINVAL);
     if (info_.host_import) {
+      path = HostImportPath::Backed;
+      HostRange hr;
+      if (!find_host_range(addr, &hr) || addr + size > hr.end) return Error(-EFAULT);
+      if (!hr.shared) {
+        if (!hr.writable) return Error(-EFAULT);
+        if (int e = remap_shared(ptr, size)) return Error(e);
+        path = HostImportPath::BackedRemap;
+      }
       auto r = kdev_->bo_import_host(ptr, size, kmod::HostImportMode::Backed);
       if (!r.ok()) return Error(r.error());
       kb = std::move(*r);
-      path = HostImportPath::Backed;
     } else if (info_.udmabuf) {
       // udmabuf takes the memfd itself: reach it through the mapping.
       HostRange hr;
