@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -213,6 +214,48 @@ TEST_P(HostMemory, SharedImportsAreLimitedByRlimitMemlock) {
   ASSERT_EQ(setrlimit(RLIMIT_MEMLOCK, &old), 0);
   half = Error(-EINVAL);
   munmap(s, kLarge);
+}
+
+TEST_P(HostMemory, ForkChildSeesItsCopyOnWritePagesNeverTheGpusWrites) {
+  auto dev = open_model(GetParam());
+  ASSERT_TRUE(dev);
+  uint8_t* p = anon(kLarge);
+  fill(p, kLarge, 8);
+  HostImportPath path{};
+  auto b = dev->import_host(p, kLarge, HostMemoryMode::UploadDiscard, &path);
+  ASSERT_TRUE(b.ok()) << b.error();
+  ASSERT_EQ(path, HostImportPath::Steal);
+  p[0] = 0x33;  // the application reuses its (emptied) range
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char go;
+    (void)!read(pipefd[0], &go, 1);  // after the GPU wrote the buffer
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    _exit(p[0] == 0x33 && v != 0xc0ffee00u ? 0 : 1);
+  }
+  {
+    Jobs jobs(*dev);
+    auto sync = dev->syncobj_create();
+    ASSERT_TRUE(sync.ok());
+    ASSERT_TRUE(jobs.sleep_then_write(**b, 0, 0xc0ffee00u, *sync, 0).ok());
+    ASSERT_TRUE(dev->syncobj_wait(SyncPoint{*sync, 0}, deadline_ms(5000)).ok());
+    uint32_t gpu;
+    std::memcpy(&gpu, dev->gpu_view((*b)->gpu_va()), 4);
+    EXPECT_EQ(gpu, 0xc0ffee00u);
+    (void)dev->syncobj_destroy(*sync);
+  }
+  (void)!write(pipefd[1], "g", 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  b = Error(-EINVAL);
+  munmap(p, kLarge);
 }
 
 std::string driver_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
