@@ -203,12 +203,17 @@ void print_capabilities(const std::string& spec) {
   add(p.has_jm_contexts, "jm_contexts");
   add(p.kernel_managed_va, "kernel_managed_va");
   add(p.has_user_queues, "user_queues(model-extension)");
+  add(p.has_host_import, "host_import(model-extension)");
+  add(p.has_udmabuf, "udmabuf");
   prop("capabilities", caps.empty() ? "(none)" : caps);
   if ((*k)->file().is_model())
     prop("model extensions",
          std::string("memory headroom query (the model's budget; no kernel reports one)") +
              (p.has_user_queues ? "; user queues with eviction fences (include/drm-uapi/"
                                   "wsys_sim_ext.h, docs/user-queues.md)"
+                                : "") +
+             (p.has_host_import ? "; host memory import: steal and backed (include/drm-uapi/"
+                                  "wsys_sim_ext.h, docs/host-memory.md)"
                                 : "") +
              " -- not panthor/panfrost behaviour");
 }

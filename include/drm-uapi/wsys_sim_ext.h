@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsys: extensions of the wsys kernel MODEL (src/winsys/sim) to the panthor
- * ABI. NOTHING in this header is uAPI of any released Linux kernel: no
- * panthor version has these ioctls. They exist so that wsys can build and
- * test user-mode submission (issue 17) against the model before a kernel
- * offers it; a real panthor answers their numbers with -EINVAL (an ioctl
- * number past its table), which is how the kmod backend detects them.
+ * and panfrost ABIs. NOTHING in this header is uAPI of any released Linux
+ * kernel: no panthor or panfrost version has these ioctls. They exist so
+ * that wsys can build and test user-mode submission (issue 17) and host
+ * memory import (issue 18) against the model before a kernel offers them; a
+ * real kernel answers their numbers with -EINVAL (an ioctl number past its
+ * table), which is how kmod detects them.
  *
  * Numbers: the driver-private range (DRM_COMMAND_BASE 0x40 .. 0x9f) on the
  * 'd' type, at 0x90 and up, far from panthor's own 0x40.. numbers. The
@@ -36,6 +37,30 @@
  *   - A queue whose work makes no progress (no SEQNO reached) for the job
  *     timeout is killed: the group is marked TIMEDOUT, pending fences are
  *     signalled with -ETIMEDOUT. A GPU fault kills it with FATAL_FAULT.
+ *
+ * Host memory import (issue 18, docs/host-memory.md,
+ * src/winsys/sim/host_import.h): model extension, not in any released
+ * kernel. Offered on BOTH model devices (panthor and panfrost, every driver
+ * version) unless WSYS_SIM_HOST_IMPORT=0; EXT_QUERY answers on both then.
+ *   - HOST_IMPORT turns a page-aligned user range into a GEM object:
+ *       STEAL_LOSE  private anonymous pages move into the object (no copy);
+ *                   the range stays mapped and reads zero afterwards.
+ *       STEAL_KEEP  as STEAL_LOSE, then the range gets a copy of its old
+ *                   contents back (an eager copy): it never sees the GPU's
+ *                   later writes.
+ *       BACKED      a shared mapping (memfd, shm, shared anonymous) is
+ *                   aliased: object and range share pages for the object's
+ *                   lifetime. Counted against RLIMIT_MEMLOCK (-ENOMEM past
+ *                   it), MADV_DONTFORK on the range. Private mappings:
+ *                   -EINVAL (the CPU MMU cannot alias them).
+ *     A range not (fully) mapped, or read-only for BACKED: -EFAULT.
+ *     Host objects refuse PRIME export with -EPERM (amdgpu's rule for
+ *     userptr objects); stolen objects cannot be CPU-mmapped (-EINVAL:
+ *     their pages are anonymous, reached through their GPU mapping).
+ *   - If the application munmaps or remaps a BACKED range while the object
+ *     lives, the object is invalidated (the kernel's mmu notifier): the
+ *     next job on a VM that maps it faults; new VM_BINDs of it get -EFAULT.
+ *     HOST_BO_STATE reports it.
  */
 #ifndef WSYS_DRM_UAPI_WSYS_SIM_EXT_H
 #define WSYS_DRM_UAPI_WSYS_SIM_EXT_H
@@ -51,6 +76,9 @@
 #define DRM_WSYS_USERQ_SIGNAL_NR	0x93
 #define DRM_WSYS_USERQ_RESUME_NR	0x94
 #define DRM_WSYS_USERQ_GET_STATE_NR	0x95
+/* 0x98..0x9b: host memory import. */
+#define DRM_WSYS_HOST_IMPORT_NR		0x98
+#define DRM_WSYS_HOST_BO_STATE_NR	0x99
 
 /* The model's command that ends a submission on a user queue (the model's
  * command format, cmdstream.h: header {u32 opcode; u32 size} + u64 seqno). */
@@ -67,6 +95,8 @@
 
 /* EXT_QUERY: version 1; features bit 0: user queues. */
 #define WSYS_SIM_EXT_FEATURE_USER_QUEUES	(1u << 0)
+/* bit 1: host memory import (HOST_IMPORT, HOST_BO_STATE). */
+#define WSYS_SIM_EXT_FEATURE_HOST_IMPORT	(1u << 1)
 struct drm_wsys_sim_ext_query {
 	__u32 version;		/* out */
 	__u32 features;		/* out */
@@ -115,6 +145,27 @@ struct drm_wsys_userq_get_state {
 	__u64 suspensions;	/* out: times suspended for reclaim */
 };
 
+#define WSYS_HOST_IMPORT_STEAL_LOSE	1u
+#define WSYS_HOST_IMPORT_STEAL_KEEP	2u
+#define WSYS_HOST_IMPORT_BACKED		3u
+struct drm_wsys_host_import {
+	__u64 user_ptr;		/* in: page-aligned */
+	__u64 size;		/* in: page multiple, > 0 */
+	__u32 mode;		/* in: WSYS_HOST_IMPORT_* */
+	__u32 flags;		/* in: MBZ */
+	__u32 handle;		/* out */
+	__u32 pad;		/* MBZ */
+};
+
+#define WSYS_HOST_BO_STATE_INVALIDATED	(1u << 0)	/* range unmapped/remapped */
+struct drm_wsys_host_bo_state {
+	__u32 handle;		/* in: an object of this file */
+	__u32 mode;		/* out: its WSYS_HOST_IMPORT_* (0: not a host object) */
+	__u32 state;		/* out: WSYS_HOST_BO_STATE_* */
+	__u32 pad;		/* MBZ */
+	__u64 pinned_bytes;	/* out: bytes the process has pinned (all BACKED objects) */
+};
+
 #define DRM_IOCTL_WSYS_SIM_EXT_QUERY \
 	WSYS_SIM_EXT_IOWR(DRM_WSYS_SIM_EXT_QUERY_NR, struct drm_wsys_sim_ext_query)
 #define DRM_IOCTL_WSYS_USERQ_CREATE \
@@ -127,5 +178,10 @@ struct drm_wsys_userq_get_state {
 	WSYS_SIM_EXT_IOWR(DRM_WSYS_USERQ_RESUME_NR, struct drm_wsys_userq_resume)
 #define DRM_IOCTL_WSYS_USERQ_GET_STATE \
 	WSYS_SIM_EXT_IOWR(DRM_WSYS_USERQ_GET_STATE_NR, struct drm_wsys_userq_get_state)
+
+#define DRM_IOCTL_WSYS_HOST_IMPORT \
+	WSYS_SIM_EXT_IOWR(DRM_WSYS_HOST_IMPORT_NR, struct drm_wsys_host_import)
+#define DRM_IOCTL_WSYS_HOST_BO_STATE \
+	WSYS_SIM_EXT_IOWR(DRM_WSYS_HOST_BO_STATE_NR, struct drm_wsys_host_bo_state)
 
 #endif /* WSYS_DRM_UAPI_WSYS_SIM_EXT_H */

@@ -38,6 +38,32 @@ class Device;
 class ScratchPool;
 struct KernelAccess;
 
+// Host memory as GPU memory (Device::import_host, docs/host-memory.md).
+enum class HostMemoryMode {
+  // A one-shot upload: the range's contents are unspecified afterwards
+  // (stealing leaves it reading zero); the caller may reuse or free it.
+  UploadDiscard,
+  // A one-shot upload; the range keeps its contents and never sees the
+  // GPU's later writes.
+  UploadKeep,
+  // Long-lived (VK_EXT_external_memory_host): the buffer and the range
+  // share pages for the buffer's lifetime. The range must be a shared
+  // mapping (memfd, shm, MAP_SHARED|MAP_ANONYMOUS), page-aligned; private
+  // read/write memory is first turned into one (BackedRemap: its pages are
+  // copied once into a memfd mapped over the range at the same address).
+  Shared,
+};
+// What import_host did.
+// BackedRemap: Shared of private memory; its contents were moved once into
+// a shared memfd mapped at the same address (docs/host-memory.md).
+enum class HostImportPath { Steal, StealKeep, Backed, Udmabuf, Copy, BackedRemap };
+const char* host_import_path_name(HostImportPath p);  // "steal", ..., "copy"
+
+// Uploads of at least this many bytes are stolen (page moves) rather than
+// copied where the kernel can steal: the crossover measured by
+// bench/host_upload_bench.cpp on the model (16 MiB; docs/host-memory.md).
+inline constexpr uint64_t kHostStealCrossoverBytes = 16ull << 20;
+
 struct DeviceOptions {
   BoCacheConfig cache;
   // Keep CPU mappings of cached buffers (faster reuse) or drop them (the
@@ -48,6 +74,9 @@ struct DeviceOptions {
   // the decay grace (BoCacheConfig::lazy_madvise): quick reuse costs no
   // syscall. Overrides cache.lazy_madvise.
   bool lazy_madvise = true;
+  // Device::import_host: uploads from this size on are stolen where the
+  // kernel can (tests lower it; 0 steals everything).
+  uint64_t host_steal_min_bytes = kHostStealCrossoverBytes;
   // Apply WSYS_BO_CACHE_* environment overrides on top of `cache`.
   bool cache_from_env = true;
   // A background thread that decays the cache and reclaims deferred VAs
@@ -92,6 +121,10 @@ struct DeviceInfo {
   bool madvise = false;               // purgeable cached buffers
   bool timeline_syncobj = false;
   bool sparse_map = false;          // the kernel has MAP_SPARSE (VM_BIND)
+  // Host memory: the model's HOST_IMPORT extension (steal / backed; in no
+  // released kernel) and /dev/udmabuf (memfd -> dma-buf, real kernels).
+  bool host_import = false;
+  bool udmabuf = false;
   // The GPU snoops the CPU's caches (the kernel's selected coherency is
   // ACE-Lite or ACE; assumed on kernels that do not say).
   bool coherent = true;
@@ -119,6 +152,9 @@ struct DeviceStats {
   uint64_t bo_destroys = 0;        // GEM_CLOSE of our buffers
   uint64_t imports = 0, exports = 0;
   uint64_t alloc_retries = 0;      // allocation failed, cache dropped, retried
+  // import_host by the path it took (HostImportPath).
+  uint64_t host_steals = 0, host_steal_keeps = 0, host_backed = 0, host_udmabuf = 0,
+           host_copies = 0, host_backed_remaps = 0;
   uint64_t pressure_trims = 0;       // cache trims because the kernel ran short
   uint64_t pressure_trimmed_bytes = 0;
   uint32_t device_vm_user_queues = 0;        // user queues on the device VM now
@@ -171,6 +207,25 @@ class Device : public std::enable_shared_from_this<Device> {
   // Imports a dma-buf. The same buffer imported twice (or one this device
   // exported) is the same Bo.
   Result<BoRef> bo_import(int fd);
+
+  // A buffer made of host memory [ptr, ptr + size): steal, backed,
+  // udmabuf or copy, chosen from `mode`, the size (uploads below
+  // DeviceOptions::host_steal_min_bytes are copied), the kind of memory
+  // and what the kernel offers; *path says which (also in stats() and the
+  // WSYS_DEBUG=bo log). Labels "host:steal", "host:backed", "host:udmabuf",
+  // "host:copy". Errors: -EINVAL (null ptr, size 0; Shared with an
+  // unaligned or private range), -EOPNOTSUPP (Shared where the kernel can
+  // neither alias nor udmabuf), -EFAULT (a range not mapped), -ENOMEM
+  // (Shared past RLIMIT_MEMLOCK), the kernel's errno otherwise.
+  Result<BoRef> import_host(void* ptr, uint64_t size, HostMemoryMode mode,
+                            HostImportPath* path = nullptr);
+  // Shared imports: true once the application unmapped or remapped the
+  // range (the buffer is invalid; jobs touching it fault). -EINVAL for a
+  // buffer that is not a Shared import of this device.
+  Result<bool> host_invalidated(Bo& bo);
+  // Whether import_host(ptr, size, Shared) can succeed for this range as it
+  // is mapped now (vkGetMemoryHostPointerPropertiesEXT).
+  bool host_shareable(const void* ptr, uint64_t size) const;
 
   // The kernel model only: the CPU address through which `va` of the
   // device VM reads and writes exactly as the GPU would (unmapped pages

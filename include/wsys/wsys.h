@@ -98,6 +98,27 @@ int wsys_bo_alloc(wsys_device *dev, uint64_t size, uint32_t flags, const char *l
 /* Imports a dma-buf (the fd stays the caller's). Importing a buffer twice
  * returns the same wsys_bo (with one more reference). */
 int wsys_bo_import(wsys_device *dev, int fd, wsys_bo **out);
+
+/* Host memory as GPU memory (docs/host-memory.md). Modes: */
+enum wsys_host_mode {
+  WSYS_HOST_UPLOAD_DISCARD = 0, /* one-shot upload; range contents unspecified after */
+  WSYS_HOST_UPLOAD_KEEP = 1,    /* one-shot upload; range keeps its contents */
+  WSYS_HOST_SHARED = 2,         /* buffer and range share pages (private ones remapped) */
+};
+/* What was done (out_path, may be NULL). */
+enum wsys_host_path {
+  WSYS_HOST_PATH_STEAL = 0,
+  WSYS_HOST_PATH_STEAL_KEEP = 1,
+  WSYS_HOST_PATH_BACKED = 2,
+  WSYS_HOST_PATH_UDMABUF = 3,
+  WSYS_HOST_PATH_COPY = 4,
+  WSYS_HOST_PATH_BACKED_REMAP = 5, /* private memory made shared in place, then backed */
+};
+/* A buffer made of [ptr, ptr + size): -EINVAL for a NULL dev/ptr/out, size
+ * 0 or an unknown mode; otherwise the errors of wsys::Device::import_host
+ * (-EOPNOTSUPP, -EFAULT, -ENOMEM, ...). The caller owns one reference. */
+int wsys_bo_import_host(wsys_device *dev, void *ptr, uint64_t size, uint32_t mode,
+                        wsys_bo **out, uint32_t *out_path);
 void wsys_bo_ref(wsys_bo *bo);
 /* The last reference returns the buffer to the cache (or destroys it). */
 void wsys_bo_unref(wsys_bo *bo);

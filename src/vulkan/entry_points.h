@@ -78,6 +78,9 @@ WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
                                                            VkExternalMemoryHandleTypeFlagBits type,
                                                            int fd,
                                                            VkMemoryFdPropertiesKHR* props);
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
+    VkDevice device, VkExternalMemoryHandleTypeFlagBits type, const void* ptr,
+    VkMemoryHostPointerPropertiesEXT* props);
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
                                                         WsysVkMemoryInfo* info);
 

@@ -14,13 +14,19 @@ const VkExtensionProperties kWsysExtensions[] = {
     {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, VK_EXT_MEMORY_BUDGET_SPEC_VERSION},
 };
 
+// Implemented by wsys where it can make host pointers BOs (the model's
+// HOST_IMPORT extension, or udmabuf): application pointers become wsys BOs
+// (Device::import_host Shared), never memory lavapipe owns.
+const VkExtensionProperties kWsysHostMemory = {VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+                                               VK_EXT_EXTERNAL_MEMORY_HOST_SPEC_VERSION};
+
 // Implemented by wsys on a real device only: the model's BOs export as
 // memfds, which no other driver could import as a dma-buf.
 const VkExtensionProperties kWsysDmaBuf = {"VK_EXT_external_memory_dma_buf", 1};
 
 // Offered by lavapipe but not honourable when every allocation is a wsys
-// BO: application host pointers and dma-bufs would be memory wsys does not
-// own (and VK_KHR_map_memory2 would map lavapipe's view instead of the BO's
+// BO: lavapipe's host-pointer import and dma-bufs would be memory wsys does
+// not own (wsys offers its own external_memory_host above) (and VK_KHR_map_memory2 would map lavapipe's view instead of the BO's
 // CPU mapping). Hidden, so a newer lavapipe cannot reintroduce them.
 const char* const kHidden[] = {
     VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
@@ -50,13 +56,14 @@ bool has(const std::vector<VkExtensionProperties>& v, const char* name) {
 
 bool is_wsys_extension(const char* name) {
   if (std::strcmp(name, kWsysDmaBuf.extensionName) == 0) return true;
+  if (std::strcmp(name, kWsysHostMemory.extensionName) == 0) return true;
   for (const VkExtensionProperties& e : kWsysExtensions)
     if (std::strcmp(e.extensionName, name) == 0) return true;
   return false;
 }
 
 std::vector<VkExtensionProperties> advertised_extensions(
-    const std::vector<VkExtensionProperties>& executor, bool dma_buf) {
+    const std::vector<VkExtensionProperties>& executor, bool dma_buf, bool host_memory) {
   std::vector<VkExtensionProperties> out;
   for (const VkExtensionProperties& e : executor) {
     if (in(e.extensionName, kHidden, std::size(kHidden)) || is_wsys_extension(e.extensionName))
@@ -65,6 +72,7 @@ std::vector<VkExtensionProperties> advertised_extensions(
   }
   for (const VkExtensionProperties& e : kWsysExtensions) out.push_back(e);
   if (dma_buf) out.push_back(kWsysDmaBuf);
+  if (host_memory) out.push_back(kWsysHostMemory);
   return out;
 }
 

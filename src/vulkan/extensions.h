@@ -14,8 +14,10 @@ namespace wsys::vk {
 // removed.
 // `dma_buf`: VK_EXT_external_memory_dma_buf is wsys's to offer (a real
 // device, whose BOs export as real dma-bufs).
+// `host_memory`: VK_EXT_external_memory_host is wsys's to offer (the
+// device can make host pointers BOs: DeviceInfo::host_import or udmabuf).
 std::vector<VkExtensionProperties> advertised_extensions(
-    const std::vector<VkExtensionProperties>& executor, bool dma_buf);
+    const std::vector<VkExtensionProperties>& executor, bool dma_buf, bool host_memory);
 
 // Whether lavapipe offers what the ICD needs of it (host-pointer import);
 // `missing` names what it lacks.

@@ -33,6 +33,7 @@ const ProcEntry kDeviceCommands[] = {
     {"vkGetDeviceMemoryCommitment", proc(icd::GetDeviceMemoryCommitment)},
     {"vkGetMemoryFdKHR", proc(icd::GetMemoryFdKHR)},
     {"vkGetMemoryFdPropertiesKHR", proc(icd::GetMemoryFdPropertiesKHR)},
+    {"vkGetMemoryHostPointerPropertiesEXT", proc(icd::GetMemoryHostPointerPropertiesEXT)},
     {"vkGetWsysMemoryStatsWSYS", proc(icd::GetWsysMemoryStatsWSYS)},
     {"vkGetWsysMemoryInfoWSYS", proc(icd::GetWsysMemoryInfoWSYS)},
     {"vkGetWsysMemoryReportWSYS", proc(icd::GetWsysMemoryReportWSYS)},

@@ -98,7 +98,8 @@ std::unique_ptr<PhysicalDevice> make_physical(Instance* inst, VkPhysicalDevice h
       m3.maxMemoryAllocationSize ? std::min<VkDeviceSize>(m3.maxMemoryAllocationSize, pd->heap_bytes)
                                  : pd->heap_bytes;
   pd->dma_buf = !info.model;
-  pd->extensions = advertised_extensions(exts, pd->dma_buf);
+  pd->host_memory = info.host_import || info.udmabuf;
+  pd->extensions = advertised_extensions(exts, pd->dma_buf, pd->host_memory);
   make_uuids(id.driverUUID, id.deviceUUID, info, pd->driver_uuid, pd->device_uuid);
   // Sparse binding: wsys sparse buffers (not panfrost, which places every
   // BO itself) that lavapipe sees through the device VM (a real device's

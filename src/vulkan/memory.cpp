@@ -25,6 +25,15 @@ constexpr VkDeviceSize kHostImportAlign = 4096;
 
 VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) & ~(a - 1); }
 
+// The memory types a host pointer can be imported into.
+uint32_t host_visible_types(const PhysicalDevice& pd) {
+  uint32_t bits = 0;
+  for (uint32_t i = 0; i < pd.memory.memoryTypeCount && i < 32; i++)
+    if (pd.memory.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+      bits |= 1u << i;
+  return bits;
+}
+
 Memory* find_memory(Device& d, VkDeviceMemory m) {
   std::lock_guard<std::mutex> g(d.lock);
   auto it = d.memory.find(m);
@@ -59,11 +68,16 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
       info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR);
   const auto* dedicated = find_in_chain<VkMemoryDedicatedAllocateInfo>(
       info->pNext, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
-  // Application host pointers cannot be wsys BOs (the extension is not
-  // offered; refuse rather than hand lavapipe memory wsys does not own).
-  if (find_in_chain<VkImportMemoryHostPointerInfoEXT>(
-          info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT))
-    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  // Application host pointers become wsys BOs (Device::import_host Shared),
+  // where the device offers VK_EXT_external_memory_host.
+  const auto* host_imp = find_in_chain<VkImportMemoryHostPointerInfoEXT>(
+      info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT);
+  if (host_imp && host_imp->handleType != 0) {
+    if (!pd.host_type_ok(host_imp->handleType) || imp || (exp && exp->handleTypes))
+      return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    if (!(host_visible_types(pd) & (1u << info->memoryTypeIndex)))
+      return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  }
   if (exp && (exp->handleTypes & ~pd.handle_types())) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
 
   auto mem = std::make_unique<Memory>();
@@ -72,7 +86,18 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   mem->dedicated = dedicated && (dedicated->image != VK_NULL_HANDLE ||
                                  dedicated->buffer != VK_NULL_HANDLE);
   int import_fd = -1;
-  if (imp && imp->handleType != 0) {
+  if (host_imp && host_imp->handleType != 0) {
+    // allocationSize and the pointer are multiples of
+    // minImportedHostPointerAlignment (the CPU page) by the spec's rules.
+    Result<BoRef> bo = d->wsys->import_host(host_imp->pHostPointer, mem->size,
+                                            HostMemoryMode::Shared);
+    if (!bo.ok())
+      return vk_result_of(bo.error(), FailureKind::ExternalHandle, "vkAllocateMemory",
+                          "importing the host pointer");
+    mem->bo = std::move(*bo);
+    mem->imported = true;
+    mem->host = true;
+  } else if (imp && imp->handleType != 0) {
     if (!pd.handle_type_ok(imp->handleType) || imp->fd < 0)
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
     Result<BoRef> bo = d->wsys->bo_import(imp->fd);
@@ -212,6 +237,21 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
   uint32_t n = d->physical->memory.memoryTypeCount;
   props->memoryTypeBits = n >= 32 ? ~0u : (1u << n) - 1;
+  return VK_SUCCESS;
+}
+
+// Host pointers wsys can make BOs of: page-aligned, mapped read/write
+// (Device::host_shareable); importable into the host-visible types.
+VKAPI_ATTR VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
+    VkDevice device, VkExternalMemoryHandleTypeFlagBits type, const void* ptr,
+    VkMemoryHostPointerPropertiesEXT* props) {
+  Device* d = find_device(device);
+  if (!props) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  props->memoryTypeBits = 0;
+  if (!d || !d->physical->host_type_ok(type) ||
+      !d->wsys->host_shareable(ptr, d->physical->wsys_info.page_size_bytes))
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  props->memoryTypeBits = host_visible_types(*d->physical);
   return VK_SUCCESS;
 }
 

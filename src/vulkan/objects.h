@@ -58,6 +58,17 @@ struct PhysicalDevice {
   // BOs export as real dma-bufs other drivers can import (a real device;
   // the model's are memfds): VK_EXT_external_memory_dma_buf is offered.
   bool dma_buf = false;
+  // VK_EXT_external_memory_host is wsys's to offer: host pointers become
+  // wsys BOs (Device::import_host Shared: the model's HOST_IMPORT, or
+  // udmabuf; docs/host-memory.md).
+  bool host_memory = false;
+  static constexpr VkExternalMemoryHandleTypeFlags kHostHandleTypes =
+      VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT |
+      VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_MAPPED_FOREIGN_MEMORY_BIT_EXT;
+  // `t` is exactly one host handle type and host memory is offered.
+  bool host_type_ok(VkExternalMemoryHandleTypeFlags t) const {
+    return host_memory && t != 0 && (t & (t - 1)) == 0 && (t & kHostHandleTypes) != 0;
+  }
   // The external memory handle types memory of this device can have.
   VkExternalMemoryHandleTypeFlags handle_types() const {
     return VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT |
@@ -97,6 +108,7 @@ struct Memory {
   bool exportable = false;
   bool imported = false;
   bool dedicated = false;
+  bool host = false;  // VK_EXT_external_memory_host: the application's pages
 };
 
 struct DeviceFns {

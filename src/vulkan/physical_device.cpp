@@ -20,6 +20,11 @@ namespace {
 VkExternalMemoryProperties external_properties(const PhysicalDevice& pd,
                                                VkExternalMemoryHandleTypeFlagBits type) {
   VkExternalMemoryProperties p{};
+  if (pd.host_type_ok(type)) {  // import only, each type on its own
+    p.externalMemoryFeatures = VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
+    p.compatibleHandleTypes = type;
+    return p;
+  }
   if (!pd.handle_type_ok(type)) return p;
   p.externalMemoryFeatures =
       VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT | VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
@@ -87,6 +92,13 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties2(VkPhysicalDevice h,
   put_identity(*pd, &p->properties);
   for (auto* s = static_cast<VkBaseOutStructure*>(p->pNext); s; s = s->pNext) {
     switch (s->sType) {
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT: {
+        // A host pointer becomes a BO by whole CPU pages (the model maps
+        // pages; udmabuf takes page-aligned ranges): wsys's own figure.
+        auto* host = reinterpret_cast<VkPhysicalDeviceExternalMemoryHostPropertiesEXT*>(s);
+        host->minImportedHostPointerAlignment = pd->wsys_info.page_size_bytes;
+        break;
+      }
       case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES: {
         auto* id = reinterpret_cast<VkPhysicalDeviceIDProperties*>(s);
         std::memcpy(id->deviceUUID, pd->device_uuid, VK_UUID_SIZE);
@@ -242,7 +254,8 @@ VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceImageFormatProperties2(
   // Any image lavapipe can make can live in a wsys BO; opaque fds (and on
   // a real device dma-bufs) are the only handles wsys offers. A sparse
   // image's memory is many BOs: nothing to export or import.
-  if (!pd->handle_type_ok(ext->handleType) || (info->flags & kSparseImageFlags)) {
+  if (!(pd->handle_type_ok(ext->handleType) || pd->host_type_ok(ext->handleType)) ||
+      (info->flags & kSparseImageFlags)) {
     out->imageFormatProperties = {};
     return VK_ERROR_FORMAT_NOT_SUPPORTED;
   }

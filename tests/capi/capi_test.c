@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -346,6 +347,33 @@ static void user_queues(wsys_device *dev, int panthor) {
   wsys_user_queue_destroy(q);
 }
 
+/* Host memory: an upload that keeps the range is a copy (contents on both
+ * sides), private memory cannot be Shared, arguments are checked. */
+static void host_memory(wsys_device *dev) {
+  const size_t size = 256 * 1024;
+  void *p = NULL;
+  CHECK(posix_memalign(&p, 4096, size) == 0);
+  if (!p) return;
+  memset(p, 0x5a, size);
+  wsys_bo *bo = NULL;
+  uint32_t path = 99;
+  CHECK(wsys_bo_import_host(NULL, p, size, WSYS_HOST_UPLOAD_KEEP, &bo, &path) == -EINVAL);
+  CHECK(wsys_bo_import_host(dev, NULL, size, WSYS_HOST_UPLOAD_KEEP, &bo, &path) == -EINVAL);
+  CHECK(wsys_bo_import_host(dev, p, 0, WSYS_HOST_UPLOAD_KEEP, &bo, &path) == -EINVAL);
+  CHECK(wsys_bo_import_host(dev, p, size, 7, &bo, &path) == -EINVAL);
+  CHECK(wsys_bo_import_host(dev, (char *)p + 8, 4096, WSYS_HOST_SHARED, &bo, &path) == -EINVAL);
+  CHECK_OK(wsys_bo_import_host(dev, p, size, WSYS_HOST_UPLOAD_KEEP, &bo, &path));
+  CHECK(path == WSYS_HOST_PATH_COPY);
+  void *m = NULL;
+  if (bo && wsys_bo_map(bo, &m) == 0) {
+    CHECK(memcmp(m, p, size) == 0);
+    ((unsigned char *)m)[0] = 0;
+    CHECK(((unsigned char *)p)[0] == 0x5a); /* never the GPU side's writes */
+  }
+  wsys_bo_unref(bo);
+  free(p);
+}
+
 int main(void) {
   argument_checks();
   const char *drivers[] = {"panthor", "panfrost"};
@@ -361,6 +389,7 @@ int main(void) {
     heaps(dev, i == 0);
     scratch(dev);
     user_queues(dev, i == 0);
+    host_memory(dev);
     if (i == 0) {
       vms(dev);
     } else {

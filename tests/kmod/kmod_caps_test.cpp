@@ -43,6 +43,16 @@ TEST(KmodCaps, UserQueuesAreNeverAVersionGate) {
   EXPECT_FALSE(panfrost(6).has_user_queues);
 }
 
+// Host import is a model extension too (EXT_QUERY, on both drivers), and
+// udmabuf a property of the machine: neither comes from a version.
+TEST(KmodCaps, HostMemoryIsNeverAVersionGate) {
+  for (int minor = 0; minor <= 9; minor++) {
+    EXPECT_FALSE(panthor(minor).has_host_import) << minor;
+    EXPECT_FALSE(panthor(minor).has_udmabuf) << minor;
+  }
+  EXPECT_FALSE(panfrost(6).has_host_import || panfrost(6).has_udmabuf);
+}
+
 TEST(KmodCaps, WhatEachDriverCanDo) {
   const DeviceProps t = panthor(5), f = panfrost(4);
   EXPECT_FALSE(t.has_madvise);

@@ -1276,6 +1276,79 @@ TEST_P(Kmod, ConcurrentImportsShareOneBo) {
   close(*fd);
 }
 
+// --- host memory (a model extension; udmabuf where the machine has it) ---
+
+TEST_P(Kmod, HostImportIsProbedAndUdmabufIsWhatTheMachineHas) {
+  // The model (in process or behind the shim) offers HOST_IMPORT on both
+  // drivers; a real kernel would answer EXT_QUERY -EINVAL.
+  EXPECT_TRUE(dev->props().has_host_import);
+  EXPECT_EQ(dev->props().has_udmabuf, access("/dev/udmabuf", R_OK | W_OK) == 0);
+}
+
+TEST_P(Kmod, HostImportBackedMemfdIsTheSamePagesThroughTheBosMapping) {
+  const uint64_t size = 64 * 1024;
+  int fd = memfd_create("kmod-host", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, size), 0);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  fill(p, size, 0x77);
+  auto bo = dev->bo_import_host(p, size, HostImportMode::Backed);
+  ASSERT_OK(bo);
+  auto st = dev->host_bo_state(**bo);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->mode, static_cast<uint32_t>(HostImportMode::Backed));
+  EXPECT_FALSE(st->invalidated);
+  EXPECT_GE(st->pinned_bytes, size);
+  auto m = dev->bo_mmap(**bo, PROT_READ | PROT_WRITE);
+  ASSERT_OK(m);
+  EXPECT_TRUE(check(*m, size, 0x77));
+  static_cast<uint8_t*>(*m)[5] = 0xab;
+  EXPECT_EQ(static_cast<uint8_t*>(p)[5], 0xab);
+  EXPECT_OK(dev->bo_munmap(**bo, *m));
+  EXPECT_ERRNO(dev->bo_export(**bo), -EPERM);
+  bo = Error(-EINVAL);
+  munmap(p, size);
+  close(fd);
+}
+
+TEST_P(Kmod, HostImportStealKeepAndItsErrors) {
+  const uint64_t size = 64 * 1024;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  fill(p, size, 0x31);
+  EXPECT_ERRNO(dev->bo_import_host(nullptr, size, HostImportMode::StealKeep), -EINVAL);
+  EXPECT_ERRNO(dev->bo_import_host(p, 0, HostImportMode::StealKeep), -EINVAL);
+  EXPECT_ERRNO(dev->bo_import_host(p, size, HostImportMode::Backed), -EINVAL);  // private
+  auto bo = dev->bo_import_host(p, size, HostImportMode::StealKeep);
+  ASSERT_OK(bo);
+  EXPECT_TRUE(check(p, size, 0x31));
+  EXPECT_ERRNO(dev->bo_mmap(**bo, PROT_READ), -EINVAL);  // anonymous pages: GPU mapping only
+  if (!panthor()) {
+    EXPECT_NE((*bo)->kernel_va(), 0u);
+  }
+  bo = Error(-EINVAL);
+  EXPECT_EQ(dev->live_bo_count(), 0u);
+  munmap(p, size);
+}
+
+TEST_P(Kmod, UdmabufImportOfAMemfd) {
+  if (!dev->props().has_udmabuf) {
+    EXPECT_ERRNO(dev->bo_import_memfd(0, 0, 4096), -EOPNOTSUPP);
+    GTEST_SKIP() << "/dev/udmabuf is absent on this machine (CONFIG_UDMABUF)";
+  }
+  const uint64_t size = 64 * 1024;
+  int fd = memfd_create("kmod-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, size), 0);
+  ASSERT_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+  // The dma-buf is the kernel's; the model's PRIME import takes only its
+  // own (a real panthor/panfrost would import it).
+  auto bo = dev->bo_import_memfd(fd, 0, size);
+  EXPECT_ERRNO(bo, -EINVAL);
+  close(fd);
+}
+
 std::string driver_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, Kmod, ::testing::ValuesIn(test_drivers()), driver_name);

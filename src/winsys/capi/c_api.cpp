@@ -261,6 +261,23 @@ int wsys_bo_import(wsys_device* dev, int fd, wsys_bo** out) {
   });
 }
 
+int wsys_bo_import_host(wsys_device* dev, void* ptr, uint64_t size, uint32_t mode,
+                        wsys_bo** out, uint32_t* out_path) {
+  if (!dev || !ptr || !size || !out) return -EINVAL;
+  static constexpr wsys::HostMemoryMode kModes[] = {wsys::HostMemoryMode::UploadDiscard,
+                                                    wsys::HostMemoryMode::UploadKeep,
+                                                    wsys::HostMemoryMode::Shared};
+  if (mode >= sizeof kModes / sizeof kModes[0]) return -EINVAL;
+  return guarded([&] {
+    wsys::HostImportPath path{};
+    auto b = dev->dev->import_host(ptr, size, kModes[mode], &path);
+    if (!b.ok()) return b.error();
+    *out = handle_of(b->release());
+    if (out_path) *out_path = static_cast<uint32_t>(path);
+    return 0;
+  });
+}
+
 void wsys_bo_ref(wsys_bo* bo) {
   if (bo) bo_of(bo)->ref();
 }

@@ -149,6 +149,8 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.madvise = p.has_madvise;
   info_.timeline_syncobj = p.has_timeline_syncobj;
   info_.sparse_map = p.has_sparse_map;
+  info_.host_import = p.has_host_import;
+  info_.udmabuf = p.has_udmabuf;
   info_.coherent = p.selected_coherency != kmod::DeviceProps::kCoherencyNone;
   info_.cpu_cached_mappings = p.has_wb_mmap && p.has_cache_maintenance;
   long page = sysconf(_SC_PAGESIZE);
@@ -513,6 +515,12 @@ DeviceStats Device::stats() const {
   s.bo_destroys = ld(impl_->bo_destroys);
   s.imports = ld(impl_->imports);
   s.exports = ld(impl_->exports);
+  s.host_steals = ld(impl_->host_paths[0]);
+  s.host_steal_keeps = ld(impl_->host_paths[1]);
+  s.host_backed = ld(impl_->host_paths[2]);
+  s.host_udmabuf = ld(impl_->host_paths[3]);
+  s.host_copies = ld(impl_->host_paths[4]);
+  s.host_backed_remaps = ld(impl_->host_paths[5]);
   s.alloc_retries = ld(impl_->alloc_retries);
   s.pressure_trims = ld(impl_->pressure_trims);
   for (const stats::LabelSlot& l : impl_->seg.labels) {

@@ -72,6 +72,8 @@ struct Device::Impl {
   void count_label(Bo& bo, std::string_view label, int dir);
   std::string counter_name;  // the trace's counter track, "memory (device N)"
   std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
+  // import_host by path (HostImportPath order; not in the segment).
+  std::atomic<uint64_t> host_paths[6] = {};
   bool trim_under_pressure = false;  // set once at init
 
   // The pinning policy (user_queue_added/removed): queues on the device VM

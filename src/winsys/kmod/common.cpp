@@ -193,8 +193,12 @@ constexpr Backend kBackends[] = {
 Result<std::unique_ptr<Device>> Device::create(std::unique_ptr<drm::DrmFile> file) {
   if (!file) return Error(-EINVAL);
   const std::string& name = file->version().name;
-  for (const Backend& b : kBackends)
-    if (name == b.name) return b.create(std::move(file));
+  for (const Backend& b : kBackends) {
+    if (name != b.name) continue;
+    auto dev = b.create(std::move(file));
+    if (dev) (*dev)->probe_host_memory();  // the same on every driver
+    return dev;
+  }
   return Error(-ENODEV);
 }
 

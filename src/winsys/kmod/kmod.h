@@ -75,6 +75,13 @@ struct DeviceProps {
   // (drm-uapi/wsys_sim_ext.h), in no released kernel; probed, never
   // assumed from a version (the model offers it on panthor >= 1.5).
   bool has_user_queues = false;
+  // Host memory import (steal / backed): a MODEL EXTENSION
+  // (drm-uapi/wsys_sim_ext.h HOST_IMPORT), in no released kernel; probed
+  // with EXT_QUERY on both drivers.
+  bool has_host_import = false;
+  // /dev/udmabuf exists and opens: memfd pages can become a dma-buf the
+  // GPU imports (PRIME), the real kernels' route to backed host memory.
+  bool has_udmabuf = false;
   // The coherency protocol the kernel chose (panthor gpu_info 1.7, panfrost
   // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
   // kCoherencyUnknown on older kernels.
@@ -414,6 +421,18 @@ struct UserQueueState {
   uint64_t rptr = 0;
   uint64_t suspensions = 0;
 };
+// Host memory import (props.has_host_import, a model extension).
+enum class HostImportMode : uint32_t {
+  StealLose = 1,  // pages move into the BO; the range reads zero after
+  StealKeep = 2,  // as StealLose, the range keeps a copy of the old contents
+  Backed = 3,     // a shared mapping's pages are aliased for the BO's life
+};
+struct HostBoState {
+  uint32_t mode = 0;         // HostImportMode, 0 for any other BO
+  bool invalidated = false;  // the backed range was unmapped or remapped
+  uint64_t pinned_bytes = 0;  // the process's RLIMIT_MEMLOCK charge
+};
+
 inline constexpr uint32_t kUserQueueDoorbellBytes = 4096;
 inline constexpr uint32_t kUserQueueCommandAlign = 8;
 
@@ -506,6 +525,15 @@ class Device {
   virtual Result<uint32_t> jm_ctx_create(JmCtxPriority priority);
   virtual Result<void> jm_ctx_destroy(uint32_t ctx);
 
+  // --- host memory (host_import.cpp) ---
+  // A BO made of [ptr, ptr + size) (page-aligned): -EOPNOTSUPP without
+  // props.has_host_import, else the model's errno (wsys_sim_ext.h).
+  Result<BoPtr> bo_import_host(void* ptr, uint64_t size, HostImportMode mode);
+  Result<HostBoState> host_bo_state(Bo& bo);
+  // udmabuf: [offset, offset + size) of a sealed memfd (F_SEAL_SHRINK) as
+  // a dma-buf, imported (PRIME). -EOPNOTSUPP without props.has_udmabuf.
+  Result<BoPtr> bo_import_memfd(int memfd, uint64_t offset, uint64_t size);
+
   // --- user queues (props.has_user_queues; -EOPNOTSUPP elsewhere) ---
   virtual Result<UserQueueHandle> user_queue_create(const UserQueueCreateInfo& info);
   virtual Result<void> user_queue_destroy(uint32_t queue);
@@ -531,6 +559,8 @@ class Device {
   virtual Result<uint64_t> imported_bo_kernel_va(uint32_t handle) = 0;
   // True if `bo` belongs to this Device's file.
   bool owns(const Bo& bo) const;
+  // Sets has_host_import / has_udmabuf (after the backend's own probes).
+  void probe_host_memory();
   // DRM_IOCTL_GET_CAP; the kernel's errno for a capability it does not know.
   Result<uint64_t> get_cap(uint64_t cap);
 

@@ -60,6 +60,9 @@ int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
   if (p->flags & ~static_cast<uint32_t>(DRM_CLOEXEC | DRM_RDWR)) return -EINVAL;
   SimBoPtr bo = f.lookup_bo(p->handle);
   if (!bo) return -ENOENT;
+  // Host-memory objects (model extension): -EPERM, amdgpu's answer for
+  // userptr objects; the pages belong to one process's address space.
+  if (bo->host_kind() != SimBo::HostKind::None) return -EPERM;
   if (!bo->exportable) return -EINVAL;
   // The dma-buf is the object's memfd itself, so any process can import it.
   int fd = fcntl(bo->memfd(), (p->flags & DRM_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);

@@ -93,8 +93,8 @@ bool parse_u64(const std::string& s, uint64_t* out) {
 // The sites the model has (fault_inject.h); ioctl:<NAME> with NAME in
 // upper case, digits and '_' (the names of ioctl_table.cpp).
 bool known_site(const std::string& site) {
-  static const char* const kSites[] = {"bo_alloc",   "page_commit", "pt_reserve",
-                                       "chunk_grow", "reclaim",     "restore"};
+  static const char* const kSites[] = {"bo_alloc",   "page_commit", "pt_reserve", "chunk_grow",
+                                       "reclaim",    "restore",     "host_steal", "host_pin"};
   for (const char* k : kSites)
     if (site == k) return true;
   if (site.rfind("ioctl:", 0) != 0 || site.size() == 6) return false;

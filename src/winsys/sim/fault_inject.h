@@ -9,6 +9,9 @@
 //                 skipped, nothing changes)
 //   restore       a GROUP_SUBMIT bringing its VM's swapped objects back
 //                 (the submit fails with -ENOMEM, contents stay in swap)
+//   host_steal    HOST_IMPORT's page move (model extension, host_import.h;
+//                 nothing moved)
+//   host_pin      HOST_IMPORT BACKED's pin (nothing pinned)
 //   ioctl:<NAME>  entry of an ioctl, e.g. ioctl:VM_BIND, ioctl:SYNCOBJ_WAIT,
 //                 ioctl:CREATE_BO: the uapi name without DRM_IOCTL_ and the
 //                 driver prefix (ioctl_table.cpp). The ioctl fails before

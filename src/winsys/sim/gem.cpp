@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "winsys/sim/fault_inject.h"
+#include "winsys/sim/host_import.h"
 #include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
@@ -36,12 +37,14 @@ SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
     : dev_(dev), memfd_(memfd), size_(size), inode_(ino), imported_(imported) {}
 
 SimBo::~SimBo() {
+  if (host_kind_ != HostKind::None) host_import_release(*this);
   dev_->shrinker().forget(this);
   const bool was_swapped = PanthorReclaim::forget(*this);  // its charge went with it
   if (charged_ && !purged() && !was_swapped) dev_->uncharge(size_);
   if (lazy_) dev_->uncharge(heap_committed.load());
   dev_->unregister_bo(this);
-  ::close(memfd_);
+  if (memfd_ >= 0) ::close(memfd_);
+  if (anon_home_) ::munmap(anon_home_, size_);
 }
 
 std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* err,
@@ -89,6 +92,39 @@ std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
     return nullptr;
   }
   std::shared_ptr<SimBo> bo(new SimBo(dev, fd, static_cast<uint64_t>(st.st_size), st.st_ino, true));
+  dev->register_bo(bo);
+  return bo;
+}
+
+std::shared_ptr<SimBo> SimBo::create_stolen(SimDevice* dev, uint8_t* home, uint64_t size,
+                                            int* err) {
+  // The pages are already resident (they were the application's); the
+  // budget still counts them, as shmem would once they are the object's.
+  if (!dev->charge(size)) {
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  std::shared_ptr<SimBo> bo(new SimBo(dev, -1, size, 0, false));
+  bo->host_kind_ = HostKind::Stolen;
+  bo->anon_home_ = home;
+  bo->charged_ = true;
+  dev->register_bo(bo);
+  return bo;
+}
+
+std::shared_ptr<SimBo> SimBo::create_backed(SimDevice* dev, int fd, uint64_t file_offset,
+                                            uint64_t size, int* err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    *err = -errno;
+    ::close(fd);
+    return nullptr;
+  }
+  // Not charged to the GPU budget: the pages are the application's, pinned
+  // (RLIMIT_MEMLOCK, host_import.cpp), not the driver's.
+  std::shared_ptr<SimBo> bo(new SimBo(dev, fd, size, st.st_ino, false));
+  bo->host_kind_ = HostKind::Backed;
+  bo->file_offset_ = file_offset;
   dev->register_bo(bo);
   return bo;
 }

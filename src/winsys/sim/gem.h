@@ -32,6 +32,16 @@ class SimBo {
                                        bool lazy = false);
   // Wraps an imported dma-buf fd (dup'd; the caller keeps its fd).
   static std::shared_ptr<SimBo> import(SimDevice* dev, int dmabuf_fd, int* err);
+  // Host-memory imports (model extension, host_import.h). Stolen: the
+  // object's pages are the anonymous mapping at `home` (size bytes, owned:
+  // unmapped when the object dies), charged to the budget here; no memfd.
+  // Backed: `fd` (owned) is the user's shared file, the object is
+  // [file_offset, file_offset + size) of it.
+  enum class HostKind : uint8_t { None, Stolen, Backed };
+  static std::shared_ptr<SimBo> create_stolen(SimDevice* dev, uint8_t* home, uint64_t size,
+                                              int* err);
+  static std::shared_ptr<SimBo> create_backed(SimDevice* dev, int fd, uint64_t file_offset,
+                                              uint64_t size, int* err);
   ~SimBo();
   SimBo(const SimBo&) = delete;
   SimBo& operator=(const SimBo&) = delete;
@@ -43,6 +53,23 @@ class SimBo {
   // The fake mmap offset (DRM's vma offset node), unique per device.
   uint64_t mmap_offset() const { return mmap_offset_; }
   bool imported() const { return imported_; }
+  HostKind host_kind() const { return host_kind_; }
+  // Where the object starts in its memfd (non-zero only for Backed).
+  uint64_t file_offset() const { return file_offset_; }
+  // Stolen: the pages' home while they are not in a VM window.
+  uint8_t* anon_home() const { return anon_home_; }
+  // Stolen: bytes currently moved into a VM window (a stolen object has at
+  // most one GPU mapping: anonymous pages cannot be aliased).
+  std::atomic<uint64_t> stolen_mapped_bytes{0};
+  // Backed: set when the user's range was unmapped or remapped (the mmu
+  // notifier's invalidation, host_import.h); never cleared.
+  std::atomic<bool> host_invalid{false};
+  // Backed: what the user's range must still map for the object to be
+  // valid (host_import.cpp), and its import mode (uapi value).
+  uintptr_t host_ptr = 0;
+  ino_t host_ino = 0;
+  dev_t host_dev = 0;
+  uint32_t host_mode = 0;
 
   // Driver-specific creation flags (panthor DRM_PANTHOR_BO_*, panfrost
   // PANFROST_BO_*), set once at creation.
@@ -111,6 +138,9 @@ class SimBo {
   uint64_t mmap_offset_ = 0;
   bool imported_;
   bool lazy_ = false;
+  HostKind host_kind_ = HostKind::None;
+  uint64_t file_offset_ = 0;
+  uint8_t* anon_home_ = nullptr;
   bool charged_ = false;  // size_ charged at creation (uncharged unless purged)
   friend class SimDevice;
   friend class Shrinker;

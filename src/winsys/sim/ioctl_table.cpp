@@ -11,6 +11,7 @@
 #include "drm-uapi/wsys_sim_ext.h"
 #include "winsys/sim/dep_check.h"
 #include "winsys/sim/fault_inject.h"
+#include "winsys/sim/host_import.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
@@ -25,7 +26,13 @@ struct IoctlDesc {
   IoctlHandler fn;
   const char* site;   // fault-injection site "ioctl:<NAME>" (fault_inject.h)
   DriverVersion since{1, 0};  // older driver versions do not have it (driver_version.h)
+  // Model extensions: whether this device offers it (null: always).
+  bool (*offered)(const SimDevice&) = nullptr;
 };
+
+bool ext_offered(const SimDevice& dev) {
+  return userq_supported(dev) || host_import_supported(dev);
+}
 
 // DRM core ioctls, indexed by nr.
 const IoctlDesc* core_desc(unsigned nr) {
@@ -107,16 +114,26 @@ const IoctlDesc* panfrost_desc(unsigned nr) {
   return nullptr;
 }
 
-// The model's extensions (drm-uapi/wsys_sim_ext.h): NOT panthor ioctls;
-// offered only where userq_supported() (SimFile::ioctl).
+// The model's extensions (drm-uapi/wsys_sim_ext.h): NOT panthor or panfrost
+// ioctls; each offered only where its `offered` says (SimFile::ioctl).
 const IoctlDesc* ext_desc(unsigned nr) {
   static const IoctlDesc table[] = {
-      {DRM_IOCTL_WSYS_SIM_EXT_QUERY, ioctl_wsys_sim_ext_query, "ioctl:WSYS_SIM_EXT_QUERY"},
-      {DRM_IOCTL_WSYS_USERQ_CREATE, ioctl_wsys_userq_create, "ioctl:WSYS_USERQ_CREATE"},
-      {DRM_IOCTL_WSYS_USERQ_DESTROY, ioctl_wsys_userq_destroy, "ioctl:WSYS_USERQ_DESTROY"},
-      {DRM_IOCTL_WSYS_USERQ_SIGNAL, ioctl_wsys_userq_signal, "ioctl:WSYS_USERQ_SIGNAL"},
-      {DRM_IOCTL_WSYS_USERQ_RESUME, ioctl_wsys_userq_resume, "ioctl:WSYS_USERQ_RESUME"},
-      {DRM_IOCTL_WSYS_USERQ_GET_STATE, ioctl_wsys_userq_get_state, "ioctl:WSYS_USERQ_GET_STATE"},
+      {DRM_IOCTL_WSYS_SIM_EXT_QUERY, ioctl_wsys_sim_ext_query, "ioctl:WSYS_SIM_EXT_QUERY", {1, 0},
+       ext_offered},
+      {DRM_IOCTL_WSYS_USERQ_CREATE, ioctl_wsys_userq_create, "ioctl:WSYS_USERQ_CREATE", {1, 0},
+       userq_supported},
+      {DRM_IOCTL_WSYS_USERQ_DESTROY, ioctl_wsys_userq_destroy, "ioctl:WSYS_USERQ_DESTROY", {1, 0},
+       userq_supported},
+      {DRM_IOCTL_WSYS_USERQ_SIGNAL, ioctl_wsys_userq_signal, "ioctl:WSYS_USERQ_SIGNAL", {1, 0},
+       userq_supported},
+      {DRM_IOCTL_WSYS_USERQ_RESUME, ioctl_wsys_userq_resume, "ioctl:WSYS_USERQ_RESUME", {1, 0},
+       userq_supported},
+      {DRM_IOCTL_WSYS_USERQ_GET_STATE, ioctl_wsys_userq_get_state, "ioctl:WSYS_USERQ_GET_STATE",
+       {1, 0}, userq_supported},
+      {DRM_IOCTL_WSYS_HOST_IMPORT, ioctl_wsys_host_import, "ioctl:WSYS_HOST_IMPORT", {1, 0},
+       host_import_supported},
+      {DRM_IOCTL_WSYS_HOST_BO_STATE, ioctl_wsys_host_bo_state, "ioctl:WSYS_HOST_BO_STATE", {1, 0},
+       host_import_supported},
   };
   for (const IoctlDesc& d : table)
     if (_IOC_NR(d.cmd) == nr) return &d;
@@ -132,12 +149,14 @@ constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
 int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   unsigned nr = _IOC_NR(cmd);
   const IoctlDesc* d = nullptr;
-  if (nr >= DRM_WSYS_SIM_EXT_QUERY_NR && nr < kDriverEnd)
-    d = userq_supported(*dev_) ? ext_desc(nr) : nullptr;
-  else if (nr >= kDriverBase && nr < kDriverEnd)
+  if (nr >= DRM_WSYS_SIM_EXT_QUERY_NR && nr < kDriverEnd) {
+    d = ext_desc(nr);
+    if (d && d->offered && !d->offered(*dev_)) d = nullptr;
+  } else if (nr >= kDriverBase && nr < kDriverEnd) {
     d = dev_->is_panthor() ? panthor_desc(nr) : panfrost_desc(nr);
-  else
+  } else {
     d = core_desc(nr);
+  }
   // An ioctl the selected driver version does not have yet: the kernel's
   // answer for a number past its table.
   if (!d || !dev_->at_least(d->since)) return -EINVAL;

@@ -16,6 +16,7 @@
 #include "winsys/sim/executor.h"
 #include "winsys/sim/fence.h"
 #include "winsys/sim/gpu_fault.h"
+#include "winsys/sim/host_import.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/signalling.h"
 #include "winsys/sim/sim_device.h"
@@ -243,6 +244,8 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
     job->bos.push_back(std::move(bo));
   }
   job->vm = f.panfrost_vm();
+  // Host imports (model extension): invalidated objects leave the VM first.
+  if (job->vm) host_import_revalidate(*job->vm);
   job->fence = std::make_shared<Fence>();
   gpu_fault_install();  // before the first executor runs
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "drm-uapi/panthor_drm.h"
+#include "winsys/sim/host_import.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/panthor_group.h"
 #include "winsys/sim/panthor_reclaim.h"
@@ -185,6 +186,10 @@ int ioctl_panthor_group_submit(SimFile& f, void* data) {
         for (auto& j : jobs) j->vm_busy = busy;
       }
     }
+
+    // 3b. Host imports (model extension): a backed object whose range the
+    //     application unmapped leaves the VM, so the job faults on it.
+    host_import_revalidate(*group->vm());
 
     // 4. Queue (a group destroyed in the meantime refuses them all).
     std::vector<FencePtr> dones;

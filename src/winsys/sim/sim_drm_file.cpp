@@ -49,7 +49,7 @@ Result<void*> sim_mmap(SimFile& file, void* addr, size_t length, int prot, int f
   if ((flags & MAP_TYPE) != MAP_SHARED && (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
     return Error(-EINVAL);
   if (!bo->mmap_allowed) return Error(-EINVAL);
-  void* p = ::mmap(addr, length, prot, flags, bo->memfd(), 0);
+  void* p = ::mmap(addr, length, prot, flags, bo->memfd(), static_cast<off_t>(bo->file_offset()));
   if (p == MAP_FAILED) return Error(-errno);
   return p;
 }

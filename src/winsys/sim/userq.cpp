@@ -24,6 +24,7 @@
 #include "winsys/sim/dep_check.h"
 #include "winsys/sim/executor.h"
 #include "winsys/sim/fence.h"
+#include "winsys/sim/host_import.h"
 #include "winsys/sim/panthor_group.h"
 #include "winsys/sim/panthor_reclaim.h"
 #include "winsys/sim/shrinker.h"
@@ -626,7 +627,8 @@ bool mapped(SimVm& vm, uint64_t va, uint64_t size) {
 int ioctl_wsys_sim_ext_query(SimFile& f, void* data) {
   auto* a = static_cast<drm_wsys_sim_ext_query*>(data);
   a->version = 1;
-  a->features = userq_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_USER_QUEUES : 0;
+  a->features = (userq_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_USER_QUEUES : 0u) |
+                (host_import_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_HOST_IMPORT : 0u);
   return 0;
 }
 

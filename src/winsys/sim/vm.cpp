@@ -22,6 +22,20 @@ int cpu_prot(uint32_t flags) {
   return (flags & kSimMapReadOnly) ? PROT_READ : PROT_READ | PROT_WRITE;
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+// A stolen object's pages are private anonymous memory, which cannot be
+// mapped twice: mapping it moves the pages from its home into the window
+// and unmapping moves them back (page-table moves, no copy). DONTUNMAP
+// leaves the source range in place (empty), so neither side ever becomes a
+// hole something else could be mapped into.
+bool move_pages(void* from, uint64_t size, void* to) {
+  void* p = ::mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+  return p != MAP_FAILED;
+}
+
 // A fresh mapping-list node, allocated here (ioctl context) so the run
 // step can link it into the tree without allocating.
 SimMappingTree::node_type make_node() {
@@ -98,6 +112,12 @@ void SimVm::destroy() {
     std::lock_guard<std::mutex> g(op_lock_);
     if (!window_released_) {
       pt_->clear(dead);
+      // Stolen objects' pages go home before the window is emptied.
+      for (auto& [va, m] : mappings_) {
+        if (m.bo && m.bo->host_kind() == SimBo::HostKind::Stolen &&
+            move_pages(window_ + va, m.size, m.bo->anon_home() + m.bo_offset))
+          m.bo->stolen_mapped_bytes.fetch_sub(m.size, std::memory_order_acq_rel);
+      }
       gone.swap(mappings_);
       gone_heaps.swap(heaps_);
       // Drop every mapping but keep the address range reserved (PROT_NONE)
@@ -176,6 +196,11 @@ int SimVm::prepare_map_impl(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va,
     // VMs' root objects; a destroyed VM matches nothing).
     SimVmPtr excl = bo->exclusive_vm.lock();
     if ((bo->exclusive_vm_id != 0 || excl) && excl.get() != this) return -EINVAL;
+    // An invalidated host object has no pages to map (get_user_pages
+    // would fail); a stolen one maps whole (see move_pages).
+    if (bo->host_invalid.load(std::memory_order_acquire)) return -EFAULT;
+    if (bo->host_kind() == SimBo::HostKind::Stolen && (bo_offset != 0 || size != bo->size()))
+      return -EINVAL;
   }
   if (kernel) {
     uint64_t end = va + size;
@@ -254,8 +279,13 @@ void SimVm::remove_range_locked(VmOp& op, uint64_t va, uint64_t end, bool restor
     uint64_t a = it->first, d = a + it->second.size;
     uint64_t ua = std::max(a, va), ud = std::min(d, end);
     if (!pt_->unmap(ua, ud - ua, op.reserved_pages, op.dead_pages)) *pt_ok = false;
-    if (restore_cpu) restore_none(ua, ud - ua);
     SimMapping& m = it->second;
+    if (m.bo && m.bo->host_kind() == SimBo::HostKind::Stolen) {
+      // The pages go home (whatever part of the mapping is removed).
+      if (move_pages(window_ + ua, ud - ua, m.bo->anon_home() + m.bo_offset + (ua - a)))
+        m.bo->stolen_mapped_bytes.fetch_sub(ud - ua, std::memory_order_acq_rel);
+    }
+    if (restore_cpu) restore_none(ua, ud - ua);
     if (a < va && d > end) {
       // A hole in the middle: the head stays in place, the tail gets the
       // pre-allocated node.
@@ -330,14 +360,30 @@ int SimVm::execute(VmOp& op, bool async) {
           restore_none(op.va, op.size);
           ret = -ENOMEM;
         } else {
-          void* p = (op.flags & kSimMapSparse)
-                        ? ::mmap(window_ + op.va, op.size, PROT_READ,
-                                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-                        : ::mmap(window_ + op.va, op.size, cpu_prot(op.flags),
-                                 MAP_FIXED | MAP_SHARED, op.bo->memfd(),
-                                 static_cast<off_t>(op.bo_offset));
+          const bool stolen = op.bo && op.bo->host_kind() == SimBo::HostKind::Stolen;
+          void* p = MAP_FAILED;
+          int map_err = 0;
+          if (op.flags & kSimMapSparse) {
+            p = ::mmap(window_ + op.va, op.size, PROT_READ,
+                       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+          } else if (stolen) {
+            // At most one mapping of a stolen object (move_pages).
+            uint64_t none = 0;
+            if (!op.bo->stolen_mapped_bytes.compare_exchange_strong(none, op.size)) {
+              map_err = -EBUSY;
+            } else if (!move_pages(op.bo->anon_home(), op.size, window_ + op.va) ||
+                       ::mprotect(window_ + op.va, op.size, cpu_prot(op.flags)) != 0) {
+              map_err = -errno;
+              op.bo->stolen_mapped_bytes.store(0, std::memory_order_release);
+            } else {
+              p = window_ + op.va;
+            }
+          } else {
+            p = ::mmap(window_ + op.va, op.size, cpu_prot(op.flags), MAP_FIXED | MAP_SHARED,
+                       op.bo->memfd(), static_cast<off_t>(op.bo_offset + op.bo->file_offset()));
+          }
           if (p == MAP_FAILED) {
-            ret = -errno;
+            ret = map_err ? map_err : -errno;
             PtPageList none;
             pt_->unmap(op.va, op.size, none, op.dead_pages);
             restore_none(op.va, op.size);
@@ -411,6 +457,18 @@ bool SimVm::find_mapping(uint64_t va, uint64_t* start, SimMapping* out) const {
   *start = it->first;
   *out = it->second;  // copies a shared_ptr: no allocation under the lock
   return true;
+}
+
+uint64_t SimVm::zap_bo(const SimBo& bo) {
+  std::lock_guard<std::mutex> g(op_lock_);
+  if (window_released_) return 0;
+  uint64_t zapped = 0;
+  for (const auto& [va, m] : mappings_) {
+    if (m.bo.get() != &bo) continue;
+    restore_none(va, m.size);
+    zapped += m.size;
+  }
+  return zapped;
 }
 
 int SimVm::pt_leaf(uint64_t va) const {

@@ -212,6 +212,11 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   // 2 a 2 MiB block.
   int pt_leaf(uint64_t va) const;
 
+  // Host imports (host_import.h): an invalidated backed object's pages
+  // leave every mapping of it in this VM (PROT_NONE, records kept), so the
+  // next job that touches them faults. Returns the bytes zapped.
+  uint64_t zap_bo(const SimBo& bo);
+
  private:
   friend struct VmOp;
   SimVm(SimDevice* dev, const Config& cfg);
