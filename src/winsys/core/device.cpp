@@ -488,6 +488,7 @@ DeviceStats Device::stats() const {
   }
   s.pressure_trimmed_bytes = ld(impl_->pressure_trimmed_bytes);
   s.zero_fills = ld(impl_->zero_fills);
+  s.cache_sync_ops = ld(impl_->cache_sync_ops);
   s.va_maps = ld(impl_->va_maps);
   s.va_unmaps = ld(impl_->va_unmaps);
   s.va_async_unmaps = ld(impl_->va_async_unmaps);

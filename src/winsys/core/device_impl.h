@@ -72,6 +72,7 @@ struct Device::Impl {
   void count_label(Bo& bo, std::string_view label, int dir);
   std::string counter_name;  // the trace's counter track, "memory (device N)"
   std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
+  std::atomic<uint64_t> cache_sync_ops{0};  // BO_SYNC ranges; not in the segment
   bool trim_under_pressure = false;  // set once at init
 
   // Maintenance thread.
