@@ -81,6 +81,12 @@ WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
                                                         WsysVkMemoryInfo* info);
 
+// memory_sync.cpp (where the ICD offers a non-coherent memory type)
+WSYS_VK_ENTRY VkResult VKAPI_CALL FlushMappedMemoryRanges(VkDevice device, uint32_t count,
+                                                          const VkMappedMemoryRange* ranges);
+WSYS_VK_ENTRY VkResult VKAPI_CALL InvalidateMappedMemoryRanges(VkDevice device, uint32_t count,
+                                                               const VkMappedMemoryRange* ranges);
+
 #undef WSYS_VK_ENTRY
 
 }  // namespace wsys::vk::icd
@@ -90,6 +96,13 @@ namespace wsys::vk {
 // Bytes of device memory the physical device's VkDevices hold (wsys's live
 // bytes): the heap's usage for VK_EXT_memory_budget.
 uint64_t heap_usage_bytes(PhysicalDevice& pd);
+
+// Where the ICD's memory types are not lavapipe's (MemoryTypes::remapped):
+// the commands GetDeviceProcAddr hands out for it (memory requirements with
+// translated memoryTypeBits, flush and invalidate; null for other names),
+// and what they call, set up at vkCreateDevice (memory_requirements.cpp).
+PFN_vkVoidFunction remapped_memory_command(const char* name);
+void memory_requirements_init(Device& d);
 
 // WSYS_VK_EXECUTOR_VIEW=cpu (device.cpp): lavapipe gets CPU mappings even
 // where the device VM has a GPU view.
