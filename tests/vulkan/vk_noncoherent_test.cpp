@@ -52,41 +52,14 @@ class NonCoherent : public ::testing::Test {
     atom = inst.properties().limits.nonCoherentAtomSize;
   }
   bool cached() const { return mode == "cached"; }
-  // The type the flush tests use: the non-coherent one where it exists,
-  // else a coherent host-visible one (flushes there need nothing).
-  uint32_t flush_type() const {
-    return cached() ? cached_type : inst.memory_type(~0u, kHostVisible | kCoherent);
-  }
   uint64_t sync_ops() const { return dev.stats().cache_sync_ops; }
 
-  // A buffer of `size` bytes bound at offset 0 of memory of `type`, mapped whole.
-  VkResult make(VkDeviceSize size, VkBufferUsageFlags usage, uint32_t type, Buffer* out) {
-    out->reset();
-    out->device = dev.get();
-    out->size = size;
-    VkBufferCreateInfo bci{};
-    bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-    bci.size = size;
-    bci.usage = usage;
-    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    VkResult r = vkCreateBuffer(dev.get(), &bci, nullptr, &out->buffer);
-    if (r != VK_SUCCESS) return r;
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(dev.get(), out->buffer, &req);
-    if (!(req.memoryTypeBits & (1u << type))) return VK_ERROR_FEATURE_NOT_PRESENT;
-    VkMemoryAllocateInfo mai{};
-    mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-    mai.allocationSize = req.size;
-    mai.memoryTypeIndex = type;
-    r = vkAllocateMemory(dev.get(), &mai, nullptr, &out->memory);
-    if (r != VK_SUCCESS) {
-      out->memory = VK_NULL_HANDLE;
-      return r;
-    }
-    out->memory_size = req.size;
-    r = vkBindBufferMemory(dev.get(), out->buffer, out->memory, 0);
-    if (r != VK_SUCCESS) return r;
-    return vkMapMemory(dev.get(), out->memory, 0, VK_WHOLE_SIZE, 0, &out->map);
+  // A buffer in memory of the flush tests' kind, mapped whole: the
+  // non-coherent type where it exists (the only HOST_CACHED one there),
+  // else a coherent host-visible type (flushes there need nothing).
+  VkResult make(VkDeviceSize size, VkBufferUsageFlags usage, Buffer* out) {
+    return make_buffer_with(inst, dev, size, usage, kHostVisible | (cached() ? kCached : kCoherent),
+                            out);
   }
   static VkMappedMemoryRange range(VkDeviceMemory m, VkDeviceSize offset, VkDeviceSize size) {
     VkMappedMemoryRange r{};
@@ -198,11 +171,9 @@ TEST_F(NonCoherent, ResourcesMayUseTheCachedType) {
 
 TEST_F(NonCoherent, AFlushedWriteReachesTheComputeShaderAndAnInvalidateShowsItsResult) {
   const uint32_t n = 50000;
-  const uint32_t type = flush_type();
-  ASSERT_NE(type, UINT32_MAX);
   Buffer in, out;
-  VK_OK(make(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, type, &in));
-  VK_OK(make(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, type, &out));
+  VK_OK(make(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &in));
+  VK_OK(make(n * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &out));
   auto* a = static_cast<uint32_t*>(in.map);
   for (uint32_t i = 0; i < n; i++) a[i] = i * 7u + 1u;
   const uint64_t before = sync_ops();
@@ -225,11 +196,9 @@ TEST_F(NonCoherent, AFlushedWriteReachesTheComputeShaderAndAnInvalidateShowsItsR
 
 TEST_F(NonCoherent, TransferWritesAreSeenAfterInvalidateAndFreeingCleansTheCaches) {
   const VkDeviceSize size = 256 << 10;
-  const uint32_t type = flush_type();
-  ASSERT_NE(type, UINT32_MAX);
   Buffer src, dst;
-  VK_OK(make(size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, type, &src));
-  VK_OK(make(size, VK_BUFFER_USAGE_TRANSFER_DST_BIT, type, &dst));
+  VK_OK(make(size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &src));
+  VK_OK(make(size, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &dst));
   std::memset(src.map, 0x3c, size);
   const uint64_t before = sync_ops();
   VkMappedMemoryRange f = range(src.memory, 4096, 8192);
