@@ -97,6 +97,15 @@ namespace wsys::vk {
 // bytes): the heap's usage for VK_EXT_memory_budget.
 uint64_t heap_usage_bytes(PhysicalDevice& pd);
 
+// lavapipe's device command `name` on `d`, else its `alt` spelling (the
+// extension's, for an application whose API version predates the core one).
+template <typename Fn>
+Fn device_fn(Device& d, const char* name, const char* alt = nullptr) {
+  PFN_vkVoidFunction f = d.fn.GetDeviceProcAddr(d.handle, name);
+  if (!f && alt) f = d.fn.GetDeviceProcAddr(d.handle, alt);
+  return reinterpret_cast<Fn>(f);
+}
+
 // Where the ICD's memory types are not lavapipe's (MemoryTypes::remapped):
 // the commands GetDeviceProcAddr hands out for it (memory requirements with
 // translated memoryTypeBits, flush and invalidate; null for other names),

@@ -92,8 +92,7 @@ const ProcEntry kRemappedCommands[] = {
 // name on a device with sparse state, else lavapipe's (`name`, or `alt`).
 template <typename Fn>
 Fn inner(Device& d, const char* name, const char* alt = nullptr) {
-  PFN_vkVoidFunction f = d.fn.GetDeviceProcAddr(d.handle, name);
-  if (!f && alt) f = d.fn.GetDeviceProcAddr(d.handle, alt);
+  auto f = device_fn<PFN_vkVoidFunction>(d, name, alt);
   if (f && d.sparse)
     if (PFN_vkVoidFunction s = sparse_device_command(name)) f = s;
   return reinterpret_cast<Fn>(f);
