@@ -118,6 +118,7 @@ class Bo {
   friend struct KernelAccess;
   Bo(Device* device, std::shared_ptr<kmod::Bo> kbo, uint64_t requested, uint32_t flags);
   ~Bo();
+  Result<void> count_sync(Result<void> r);  // DeviceStats::cache_sync_ops
   // Waits for every recorded use (0 polls); forgets those found signalled.
   Result<void> wait_uses(int64_t abs_deadline_ns);
   // The recorded uses' points (a copy, taken under the lock).

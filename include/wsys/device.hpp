@@ -161,6 +161,8 @@ struct DeviceStats {
   uint64_t user_queue_cache_trims = 0;       // caps applied for a first queue
   uint64_t user_queue_cache_trimmed_bytes = 0;
   uint64_t zero_fills = 0;         // reused buffers cleared for kAllocZeroed
+  uint64_t cache_sync_ops = 0;     // CPU cache maintenance ranges sent to the kernel
+                                   // (Bo::flush / invalidate on a non-coherent device)
   uint64_t va_maps = 0, va_unmaps = 0, va_async_unmaps = 0;
   uint64_t va_deferred = 0;        // VAs waiting for their unmap to signal
   uint64_t va_reclaimed = 0;       // deferred VAs returned to the allocator

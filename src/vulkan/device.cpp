@@ -150,6 +150,7 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCr
     *out = VK_NULL_HANDLE;
     return VK_ERROR_INITIALIZATION_FAILED;
   }
+  if (pd->memory.remapped) memory_requirements_init(*dev);
   {
     std::lock_guard<std::mutex> g(pd->devices_lock);
     pd->devices.push_back(dev.get());
@@ -200,6 +201,7 @@ VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryStatsWSYS(VkDevice device, WsysVkMem
   out->vm_bind_calls = s.vm.bind_calls;
   out->va_maps = s.va_maps;
   out->va_unmaps = s.va_unmaps;
+  out->cache_sync_ops = s.cache_sync_ops;
   return VK_SUCCESS;
 }
 

@@ -84,6 +84,12 @@ WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
                                                         WsysVkMemoryInfo* info);
 
+// memory_sync.cpp (where the ICD offers a non-coherent memory type)
+WSYS_VK_ENTRY VkResult VKAPI_CALL FlushMappedMemoryRanges(VkDevice device, uint32_t count,
+                                                          const VkMappedMemoryRange* ranges);
+WSYS_VK_ENTRY VkResult VKAPI_CALL InvalidateMappedMemoryRanges(VkDevice device, uint32_t count,
+                                                               const VkMappedMemoryRange* ranges);
+
 #undef WSYS_VK_ENTRY
 
 }  // namespace wsys::vk::icd
@@ -93,6 +99,22 @@ namespace wsys::vk {
 // Bytes of device memory the physical device's VkDevices hold (wsys's live
 // bytes): the heap's usage for VK_EXT_memory_budget.
 uint64_t heap_usage_bytes(PhysicalDevice& pd);
+
+// lavapipe's device command `name` on `d`, else its `alt` spelling (the
+// extension's, for an application whose API version predates the core one).
+template <typename Fn>
+Fn device_fn(Device& d, const char* name, const char* alt = nullptr) {
+  PFN_vkVoidFunction f = d.fn.GetDeviceProcAddr(d.handle, name);
+  if (!f && alt) f = d.fn.GetDeviceProcAddr(d.handle, alt);
+  return reinterpret_cast<Fn>(f);
+}
+
+// Where the ICD's memory types are not lavapipe's (MemoryTypes::remapped):
+// the commands GetDeviceProcAddr hands out for it (memory requirements with
+// translated memoryTypeBits, flush and invalidate; null for other names),
+// and what they call, set up at vkCreateDevice (memory_requirements.cpp).
+PFN_vkVoidFunction remapped_memory_command(const char* name);
+void memory_requirements_init(Device& d);
 
 // WSYS_VK_EXECUTOR_VIEW=cpu (device.cpp): lavapipe gets CPU mappings even
 // where the device VM has a GPU view.

@@ -92,6 +92,11 @@ VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, cons
   Device* d = find_device(device);
   if (!d) return nullptr;
   PFN_vkVoidFunction executor_fn = d->fn.GetDeviceProcAddr(device, name);
+  // Memory requirements (memoryTypeBits), flush and invalidate are the
+  // ICD's where its memory types are not lavapipe's (a non-coherent device
+  // with cached mappings); they call the sparse commands where those apply.
+  if (executor_fn && d->physical->memory.remapped)
+    if (PFN_vkVoidFunction f = remapped_memory_command(name)) return f;
   // Buffer and queue commands are the ICD's only on a device with sparse
   // features enabled (and only where lavapipe has the command enabled
   // too): every other device calls lavapipe's directly.

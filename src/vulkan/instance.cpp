@@ -108,20 +108,21 @@ std::unique_ptr<PhysicalDevice> make_physical(Instance* inst, VkPhysicalDevice h
   pd->sparse = !info.kernel_managed_va && gpu_view && !executor_via_cpu_from_env();
   pd->sparse_address_space_bytes = pd->sparse ? info.va_end - info.va_start : 0;
 
-  // lavapipe's memory types as they are (so the memoryTypeBits it reports
-  // for resources stay right), all in one heap: wsys's device memory.
+  // lavapipe's memory types (so the memoryTypeBits it reports for
+  // resources stay right), all in one heap: wsys's device memory; on a
+  // non-coherent device with cached mappings, a non-coherent cached type
+  // on top (memory_types.h).
   VkPhysicalDeviceMemoryProperties mem{};
   fn.GetPhysicalDeviceMemoryProperties(h, &mem);
   if (mem.memoryTypeCount == 0) {
     log_error("lavapipe reports no memory types: not offered");
     return nullptr;
   }
-  pd->memory = mem;
-  pd->memory.memoryHeapCount = 1;
-  pd->memory.memoryHeaps[0].size = pd->heap_bytes;
-  pd->memory.memoryHeaps[0].flags = VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
-  for (uint32_t i = 1; i < VK_MAX_MEMORY_HEAPS; i++) pd->memory.memoryHeaps[i] = {};
-  for (uint32_t i = 0; i < pd->memory.memoryTypeCount; i++) pd->memory.memoryTypes[i].heapIndex = 0;
+  if (!build_memory_types(mem, props.properties.limits.nonCoherentAtomSize, info, pd->heap_bytes,
+                          &pd->memory)) {
+    log_error("lavapipe has no host-visible memory type to put wsys's cached type on: not offered");
+    return nullptr;
+  }
   return pd;
 }
 

@@ -60,7 +60,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   Device* d = find_device(device);
   if (!d || !info || !out) return VK_ERROR_INITIALIZATION_FAILED;
   const PhysicalDevice& pd = *d->physical;
-  if (info->memoryTypeIndex >= pd.memory.memoryTypeCount) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  if (info->memoryTypeIndex >= pd.memory.props.memoryTypeCount) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
 
   const auto* exp = find_in_chain<VkExportMemoryAllocateInfo>(
       info->pNext, VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO);
@@ -83,6 +83,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   auto mem = std::make_unique<Memory>();
   mem->size = info->allocationSize;
   mem->type_index = info->memoryTypeIndex;
+  mem->cpu_cached = pd.memory.cpu_cached(info->memoryTypeIndex);
   mem->dedicated = dedicated && (dedicated->image != VK_NULL_HANDLE ||
                                  dedicated->buffer != VK_NULL_HANDLE);
   int import_fd = -1;
@@ -115,7 +116,8 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   } else {
     if (mem->size == 0 || mem->size > pd.max_allocation_bytes) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     mem->exportable = exp && exp->handleTypes != 0;
-    uint32_t flags = mem->exportable ? uint32_t{kAllocShareable} : 0u;
+    uint32_t flags = (mem->exportable ? uint32_t{kAllocShareable} : 0u) |
+                     (mem->cpu_cached ? uint32_t{kAllocCpuCached} : 0u);
     const char* label = mem->dedicated ? (dedicated->image ? "vk:image" : "vk:buffer")
                                        : (mem->exportable ? "vk:exportable" : "vk:memory");
     Result<BoRef> bo = d->wsys->bo_alloc(align_up(mem->size, kHostImportAlign), flags, label);
@@ -143,7 +145,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   lai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   lai.pNext = &host;
   lai.allocationSize = mem->executor_size;
-  lai.memoryTypeIndex = info->memoryTypeIndex;
+  lai.memoryTypeIndex = pd.memory.executor_index[info->memoryTypeIndex];
   VkResult r = d->fn.AllocateMemory(device, &lai, alloc, out);
   if (r != VK_SUCCESS) return r;
 
@@ -175,6 +177,10 @@ VKAPI_ATTR void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
   // lavapipe forgets the pointer first; then the BO goes back to wsys's
   // cache (madvise DONTNEED where the kernel has it) as `mem` dies.
   d->fn.FreeMemory(device, memory, alloc);
+  // A write-back mapping may still hold dirty lines of this user's: cleaned
+  // and dropped now, so none lands later on what the next user of the BO
+  // (or the GPU) wrote. Nothing to do, and no ioctl, on a coherent device.
+  if (mem && mem->cpu_cached) (void)mem->bo->invalidate(0, mem->bo->size());
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
@@ -193,13 +199,22 @@ VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
   // set of page-table entries and fault-ins for nothing, and count every
   // touched page twice in the process's RSS.
   *data = static_cast<uint8_t*>(mem->executor_address) + offset;
+  // The mapped range, which vkFlushMappedMemoryRanges checks (memory_sync.cpp).
+  std::lock_guard<std::mutex> g(d->lock);
+  mem->mapped = true;
+  mem->map_offset = offset;
+  mem->map_end = size == VK_WHOLE_SIZE ? mem->size : offset + size;
   return VK_SUCCESS;
 }
 
-// The mapping belongs to the BO and lives as long as it does.
+// The mapping belongs to the BO and lives as long as it does; only the
+// record of the mapped range goes.
 VKAPI_ATTR void VKAPI_CALL UnmapMemory(VkDevice device, VkDeviceMemory memory) {
-  (void)device;
-  (void)memory;
+  Device* d = find_device(device);
+  Memory* mem = d ? find_memory(*d, memory) : nullptr;
+  if (!mem) return;
+  std::lock_guard<std::mutex> g(d->lock);
+  mem->mapped = false;
 }
 
 // Every page of a BO is committed while it is handed out.
@@ -225,7 +240,9 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
 }
 
 // Defined for non-opaque handle types only: a dma-buf on a real device,
-// which any memory type can import (every type is a wsys BO).
+// which any memory type can import (every type is a wsys BO; an imported
+// BO's mapping is not write-back, so the cached type's flushes are no-ops
+// on it, which is what such a mapping needs).
 VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
                                                         VkExternalMemoryHandleTypeFlagBits type,
                                                         int fd, VkMemoryFdPropertiesKHR* props) {
@@ -235,8 +252,7 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
   if (!d || type != VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT || !d->physical->dma_buf ||
       fd < 0 || ::fcntl(fd, F_GETFD) < 0)
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-  uint32_t n = d->physical->memory.memoryTypeCount;
-  props->memoryTypeBits = n >= 32 ? ~0u : (1u << n) - 1;
+  props->memoryTypeBits = d->physical->memory.all_bits();
   return VK_SUCCESS;
 }
 

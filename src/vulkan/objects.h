@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vulkan/memory_types.h"
 #include "vulkan/vk.h"
 #include "wsys/bo.hpp"
 #include "wsys/device.hpp"
@@ -53,7 +54,7 @@ struct PhysicalDevice {
   std::string device_name;   // VkPhysicalDeviceProperties::deviceName
   uint64_t heap_bytes = 0;
   VkDeviceSize max_allocation_bytes = 0;
-  VkPhysicalDeviceMemoryProperties memory{};  // what the application sees
+  MemoryTypes memory;  // what the application sees, and lavapipe's type behind each
   std::vector<VkExtensionProperties> extensions;  // likewise
   // BOs export as real dma-bufs other drivers can import (a real device;
   // the model's are memfds): VK_EXT_external_memory_dma_buf is offered.
@@ -104,7 +105,12 @@ struct Memory {
   VkDeviceSize size = 0;             // allocationSize
   VkDeviceSize executor_size = 0;    // what lavapipe imported (4 KiB multiple)
   void* executor_address = nullptr;  // what lavapipe imported: the GPU view, or the CPU mapping
-  uint32_t type_index = 0;
+  uint32_t type_index = 0;           // the application's numbering (memory_types.h)
+  bool cpu_cached = false;           // a kAllocCpuCached BO: flushes do cache maintenance
+  // The range vkMapMemory mapped (under Device::lock; memory_sync.cpp checks
+  // flushed ranges against it).
+  bool mapped = false;
+  VkDeviceSize map_offset = 0, map_end = 0;
   bool exportable = false;
   bool imported = false;
   bool dedicated = false;
@@ -118,6 +124,18 @@ struct DeviceFns {
   PFN_vkFreeMemory FreeMemory = nullptr;
 };
 
+// The memory requirement commands whose memoryTypeBits the ICD translates
+// where its memory types are not lavapipe's (memory_requirements.cpp): the
+// sparse paths' on a device with sparse state, else lavapipe's.
+struct RequirementFns {
+  PFN_vkGetBufferMemoryRequirements GetBufferMemoryRequirements = nullptr;
+  PFN_vkGetBufferMemoryRequirements2 GetBufferMemoryRequirements2 = nullptr;
+  PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirements = nullptr;
+  PFN_vkGetImageMemoryRequirements GetImageMemoryRequirements = nullptr;
+  PFN_vkGetImageMemoryRequirements2 GetImageMemoryRequirements2 = nullptr;
+  PFN_vkGetDeviceImageMemoryRequirements GetDeviceImageMemoryRequirements = nullptr;
+};
+
 struct Device {
   Device();
   ~Device();  // out of line: SparseDevice is complete in device.cpp only
@@ -125,6 +143,7 @@ struct Device {
   PhysicalDevice* physical = nullptr;
   std::shared_ptr<wsys::Device> wsys;
   DeviceFns fn;
+  RequirementFns requirements;  // set where physical->memory.remapped
   // lavapipe gets CPU mappings instead of the GPU view (a real device has
   // no GPU view; WSYS_VK_EXECUTOR_VIEW=cpu forces it on the model).
   bool executor_via_cpu = false;

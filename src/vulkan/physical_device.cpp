@@ -37,6 +37,8 @@ void put_identity(const PhysicalDevice& pd, VkPhysicalDeviceProperties* p) {
   std::memset(p->deviceName, 0, sizeof p->deviceName);
   std::memcpy(p->deviceName, pd.device_name.data(),
               std::min(pd.device_name.size(), sizeof p->deviceName - 1));
+  // The non-coherent type's flushes act on whole atoms (memory_types.h).
+  if (pd.memory.cpu_cached_bits) p->limits.nonCoherentAtomSize = pd.memory.non_coherent_atom;
   if (pd.sparse) {
     p->limits.sparseAddressSpaceSize = pd.sparse_address_space_bytes;
     // Residency for buffers only (images bind opaquely). Unbound pages are
@@ -126,14 +128,14 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties2(VkPhysicalDevice h,
 
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties(VkPhysicalDevice h,
                                                              VkPhysicalDeviceMemoryProperties* p) {
-  if (PhysicalDevice* pd = find_physical_device(h)) *p = pd->memory;
+  if (PhysicalDevice* pd = find_physical_device(h)) *p = pd->memory.props;
 }
 
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties2(
     VkPhysicalDevice h, VkPhysicalDeviceMemoryProperties2* p) {
   PhysicalDevice* pd = find_physical_device(h);
   if (!pd) return;
-  p->memoryProperties = pd->memory;
+  p->memoryProperties = pd->memory.props;
   auto* budget = find_in_chain<VkPhysicalDeviceMemoryBudgetPropertiesEXT>(
       p->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT);
   if (!budget) return;

@@ -84,7 +84,7 @@ struct SparseBufferRecord {
   VkDeviceSize size = 0;                            // VkBufferCreateInfo::size
   VkDeviceSize aligned_size = 0;                    // rounded up to the sparse block
   VkBufferCreateFlags flags = 0;
-  uint32_t memory_type_bits = 0;  // lavapipe's
+  uint32_t memory_type_bits = 0;  // the application's numbering (memory_types.h)
 };
 
 // One sparse VkImage (SPARSE_BINDING: opaque binds only). Its resource is
@@ -94,7 +94,7 @@ struct SparseImageRecord {
   VkDeviceMemory executor_memory = VK_NULL_HANDLE;  // lavapipe's import of the range's view
   VkDeviceSize size = 0;  // the memory requirements' size: lavapipe's, rounded up to the block
   VkImageCreateFlags flags = 0;
-  uint32_t memory_type_bits = 0;  // lavapipe's
+  uint32_t memory_type_bits = 0;  // the application's numbering (memory_types.h)
 };
 
 // One block-range bind or unbind, checked and holding what it needs.

@@ -124,7 +124,7 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateBuffer(VkDevice device, const VkBufferCreat
   if (r != VK_SUCCESS) return r;
   VkMemoryRequirements req{};
   s->fn.GetBufferMemoryRequirements(device, *out, &req);
-  rec->memory_type_bits = req.memoryTypeBits;
+  rec->memory_type_bits = d->physical->memory.to_app_bits(req.memoryTypeBits);
 
   // lavapipe imports the whole range's view as host memory; the buffer
   // lives at its start.

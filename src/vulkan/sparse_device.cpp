@@ -3,6 +3,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "vulkan/entry_points.h"
 #include "vulkan/proc_table.h"
 #include "vulkan/sparse.h"
 
@@ -55,15 +56,6 @@ const ProcEntry kSparseCommands[] = {
     {"vkGetSemaphoreCounterValue", proc(icd::GetSemaphoreCounterValue)},
     {"vkGetSemaphoreCounterValueKHR", proc(icd::GetSemaphoreCounterValue)},
 };
-
-// lavapipe's `name`, else its `alt` spelling (the extension's, for an
-// application whose API version predates the core one).
-template <typename Fn>
-Fn device_fn(Device& d, const char* name, const char* alt = nullptr) {
-  PFN_vkVoidFunction f = d.fn.GetDeviceProcAddr(d.handle, name);
-  if (!f && alt) f = d.fn.GetDeviceProcAddr(d.handle, alt);
-  return reinterpret_cast<Fn>(f);
-}
 
 }  // namespace
 

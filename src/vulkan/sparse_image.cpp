@@ -110,7 +110,7 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateImage(VkDevice device, const VkImageCreateI
   auto rec = std::make_unique<SparseImageRecord>();
   rec->size = req.size;
   rec->flags = ci->flags;
-  rec->memory_type_bits = req.memoryTypeBits;
+  rec->memory_type_bits = d->physical->memory.to_app_bits(req.memoryTypeBits);
   // Unbound pages are the writable sink, as for buffers: a store there is
   // discarded, a load reads whatever the sink holds.
   Result<std::shared_ptr<wsys::SparseBuffer>> sb =

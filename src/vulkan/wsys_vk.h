@@ -25,6 +25,10 @@ typedef struct WsysVkMemoryStats {
   uint64_t cache_hits, cache_misses, cache_puts, cache_purged_on_reuse, cache_evicted;
   uint64_t cache_entries, cache_bytes;
   uint64_t vm_bind_calls, va_maps, va_unmaps;
+  /* CPU cache maintenance ranges sent to the kernel (BO_SYNC) by
+   * vkFlushMappedMemoryRanges, vkInvalidateMappedMemoryRanges and
+   * vkFreeMemory of the non-coherent memory type; 0 on a coherent device. */
+  uint64_t cache_sync_ops;
 } WsysVkMemoryStats;
 
 #define WSYS_VK_MEMORY_IMPORTED 0x1u

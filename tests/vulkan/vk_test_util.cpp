@@ -212,9 +212,12 @@ void Buffer::reset() {
   device = VK_NULL_HANDLE;
 }
 
-VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
-                     VkBufferUsageFlags usage, Buffer* out, External ext, int import_fd,
-                     VkDeviceSize import_size, VkExternalMemoryHandleTypeFlagBits handle) {
+namespace {
+
+VkResult make_buffer_of(const Instance& inst, const Device& dev, VkDeviceSize size,
+                        VkBufferUsageFlags usage, VkMemoryPropertyFlags flags, Buffer* out,
+                        External ext, int import_fd, VkDeviceSize import_size,
+                        VkExternalMemoryHandleTypeFlagBits handle) {
   out->reset();
   out->device = dev.get();
   out->size = size;
@@ -231,8 +234,7 @@ VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
   if (r != VK_SUCCESS) return r;
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(dev.get(), out->buffer, &req);
-  uint32_t type = inst.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                                           VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  uint32_t type = inst.memory_type(req.memoryTypeBits, flags);
   if (type == UINT32_MAX) return VK_ERROR_FEATURE_NOT_PRESENT;
   VkExportMemoryAllocateInfo exp{};
   exp.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO;
@@ -257,6 +259,22 @@ VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
   r = vkBindBufferMemory(dev.get(), out->buffer, out->memory, 0);
   if (r != VK_SUCCESS) return r;
   return vkMapMemory(dev.get(), out->memory, 0, VK_WHOLE_SIZE, 0, &out->map);
+}
+
+}  // namespace
+
+VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
+                     VkBufferUsageFlags usage, Buffer* out, External ext, int import_fd,
+                     VkDeviceSize import_size, VkExternalMemoryHandleTypeFlagBits handle) {
+  return make_buffer_of(inst, dev, size, usage,
+                        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                        out, ext, import_fd, import_size, handle);
+}
+
+VkResult make_buffer_with(const Instance& inst, const Device& dev, VkDeviceSize size,
+                          VkBufferUsageFlags usage, VkMemoryPropertyFlags flags, Buffer* out) {
+  return make_buffer_of(inst, dev, size, usage, flags, out, External::None, -1, 0,
+                        VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT);
 }
 
 ScaleAdd::~ScaleAdd() {

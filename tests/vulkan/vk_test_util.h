@@ -141,5 +141,9 @@ VkResult make_buffer(const Instance& inst, const Device& dev, VkDeviceSize size,
                      int import_fd = -1, VkDeviceSize import_size = 0,
                      VkExternalMemoryHandleTypeFlagBits handle =
                          VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT);
+// The same without external memory, in the first allowed memory type with
+// all of `flags` (VK_ERROR_FEATURE_NOT_PRESENT when there is none).
+VkResult make_buffer_with(const Instance& inst, const Device& dev, VkDeviceSize size,
+                          VkBufferUsageFlags usage, VkMemoryPropertyFlags flags, Buffer* out);
 
 }  // namespace wsys::vktest

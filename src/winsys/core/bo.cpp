@@ -76,11 +76,21 @@ Result<void> sync_range(Device& dev, kmod::Device& k, kmod::Bo& kbo, uint32_t fl
 }  // namespace
 
 Result<void> Bo::flush(uint64_t offset, uint64_t size) {
-  return sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, false);
+  return count_sync(
+      sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, false));
 }
 
 Result<void> Bo::invalidate(uint64_t offset, uint64_t size) {
-  return sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, true);
+  return count_sync(
+      sync_range(*device_, device_->kmod(), *kbo_, flags_, this->size(), offset, size, true));
+}
+
+Result<void> Bo::count_sync(Result<void> r) {
+  // One range reached the kernel (a coherent device or an uncached buffer
+  // returns before the ioctl and is not counted).
+  if (r.ok() && (flags_ & kAllocCpuCached) && !device_->info().coherent)
+    device_->impl_->cache_sync_ops.fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 std::string Bo::label() const {

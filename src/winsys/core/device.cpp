@@ -540,6 +540,7 @@ DeviceStats Device::stats() const {
     s.device_vm_user_queues = impl_->device_vm_queues;
   }
   s.zero_fills = ld(impl_->zero_fills);
+  s.cache_sync_ops = ld(impl_->cache_sync_ops);
   s.va_maps = ld(impl_->va_maps);
   s.va_unmaps = ld(impl_->va_unmaps);
   s.va_async_unmaps = ld(impl_->va_async_unmaps);

@@ -74,6 +74,7 @@ struct Device::Impl {
   std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
   // import_host by path (HostImportPath order; not in the segment).
   std::atomic<uint64_t> host_paths[6] = {};
+  std::atomic<uint64_t> cache_sync_ops{0};  // BO_SYNC ranges; not in the segment
   bool trim_under_pressure = false;  // set once at init
 
   // The pinning policy (user_queue_added/removed): queues on the device VM
