@@ -32,6 +32,17 @@ bool is_model_dmabuf(int fd) {
          std::strncmp(target + 7, kMemfdName, sizeof kMemfdName - 1) == 0;
 }
 
+int create_model_dmabuf(uint64_t size) {
+  int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int e = errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;
+    ::close(fd);
+    return e;
+  }
+  return fd;
+}
+
 SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
     : dev_(dev), memfd_(memfd), size_(size), inode_(ino), imported_(imported) {}
 

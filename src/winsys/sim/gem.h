@@ -67,6 +67,15 @@ class SimBo {
   // lock (fence.h).
   std::shared_ptr<class Fence> last_job_fence;
 
+  // A shared buffer of the model's allocator imported here (a model
+  // extension, shared_alloc.h): the GPU's attachment, and whether a GPU
+  // bind (panthor) or the import itself (panfrost) has mapped it: from
+  // then until the object dies the buffer counts as mapped. Set once at
+  // import; shared_gpu_mapped guarded by the device lock's callers' order
+  // (atomic exchange).
+  std::shared_ptr<class SharedAttachment> shared_attach;
+  std::atomic<bool> shared_gpu_mapped{false};
+
   // Label (BO_SET_LABEL / SET_LABEL_BO). Guarded by the device lock.
   std::string label;
 
@@ -121,5 +130,8 @@ using SimBoPtr = std::shared_ptr<SimBo>;
 
 // True if `fd` is a model GEM memfd (what PRIME import accepts).
 bool is_model_dmabuf(int fd);
+// A new model dma-buf memfd of `size` bytes (O_CLOEXEC, no pages yet), as
+// the shared-buffer allocator hands out (shared_alloc.h); -errno on failure.
+int create_model_dmabuf(uint64_t size);
 
 }  // namespace wsys::sim

@@ -12,6 +12,7 @@
 #include "winsys/sim/dep_check.h"
 #include "winsys/sim/fault_inject.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/shared_alloc.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
 #include "winsys/sim/userq.h"
@@ -132,8 +133,13 @@ constexpr unsigned kDriverEnd = 0xA0;   // DRM_COMMAND_END
 int SimFile::ioctl(unsigned long cmd, void* user_arg) {
   unsigned nr = _IOC_NR(cmd);
   const IoctlDesc* d = nullptr;
-  if (nr >= DRM_WSYS_SIM_EXT_QUERY_NR && nr < kDriverEnd)
-    d = userq_supported(*dev_) ? ext_desc(nr) : nullptr;
+  if (nr >= DRM_WSYS_SIM_EXT_QUERY_NR && nr < kDriverEnd) {
+    // EXT_QUERY answers wherever any extension is offered; the user-queue
+    // ioctls only where user queues are.
+    const bool query = nr == DRM_WSYS_SIM_EXT_QUERY_NR;
+    if (userq_supported(*dev_) || (query && deferred_alloc_supported()))
+      d = ext_desc(nr);
+  }
   else if (nr >= kDriverBase && nr < kDriverEnd)
     d = dev_->is_panthor() ? panthor_desc(nr) : panfrost_desc(nr);
   else

@@ -1,5 +1,6 @@
 // User queues, a model extension: see userq.h and drm-uapi/wsys_sim_ext.h.
 #include "winsys/sim/userq.h"
+#include "winsys/sim/shared_alloc.h"
 
 #include <linux/futex.h>
 #include <sys/mman.h>
@@ -626,7 +627,8 @@ bool mapped(SimVm& vm, uint64_t va, uint64_t size) {
 int ioctl_wsys_sim_ext_query(SimFile& f, void* data) {
   auto* a = static_cast<drm_wsys_sim_ext_query*>(data);
   a->version = 1;
-  a->features = userq_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_USER_QUEUES : 0;
+  a->features = (userq_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_USER_QUEUES : 0) |
+                (deferred_alloc_supported() ? WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC : 0);
   return 0;
 }
 
