@@ -61,15 +61,18 @@
 /* The constraint that refused an attach (ATTACH.unmet, QUERY.last_unmet). */
 #define WSYS_ALLOC_UNMET_NONE		0u
 #define WSYS_ALLOC_UNMET_DMA_MASK	1u	/* no zone lies under the mask */
-#define WSYS_ALLOC_UNMET_CONTIGUOUS	2u	/* placed in several extents */
-#define WSYS_ALLOC_UNMET_SEGMENT_SIZE	3u	/* an extent too big / contiguous > max segment */
-#define WSYS_ALLOC_UNMET_SEGMENTS	4u	/* too many extents (or size > segments x max) */
-#define WSYS_ALLOC_UNMET_BOUNDARY	5u	/* an extent crosses the segment boundary */
+#define WSYS_ALLOC_UNMET_CONTIGUOUS	2u	/* placed in several extents, or too big to be one */
+#define WSYS_ALLOC_UNMET_SEGMENT_SIZE	3u	/* one segment allowed, max_segment_size < size */
+#define WSYS_ALLOC_UNMET_SEGMENTS	4u	/* needs more segments than max_segments */
+#define WSYS_ALLOC_UNMET_BOUNDARY	5u	/* one segment allowed, segment_boundary < size */
 #define WSYS_ALLOC_UNMET_ALIGNMENT	6u	/* an extent start misaligned */
 #define WSYS_ALLOC_UNMET_PITCH		7u	/* pitch/stride not a multiple of the device's */
 #define WSYS_ALLOC_UNMET_SIZE		8u	/* pitch x height exceeds the buffer */
 
-/* DMA constraints of one device (40 bytes). */
+/* DMA constraints of one device (40 bytes). A segment is one scatter-list
+ * entry: at most max_segment_size bytes, never crossing a multiple of
+ * segment_boundary; a longer extent is split into several segments, so
+ * those two limit a placement only through max_segments. */
 #define WSYS_ALLOC_CONSTRAINT_CONTIGUOUS	(1u << 0)
 struct drm_wsys_alloc_constraints {
 	__u64 dma_mask;		/* highest bus address reachable; 0: 64-bit */

@@ -8,9 +8,6 @@ namespace wsys::sim {
 
 namespace {
 uint64_t min_nonzero(uint64_t a, uint64_t b) { return !a ? b : !b ? a : std::min(a, b); }
-uint64_t max_extent_for(const DmaConstraints& c) {
-  return min_nonzero(PhysLayout::kMaxOrderBytes, c.max_segment_size);
-}
 }  // namespace
 
 DmaConstraints merge_constraints(const DmaConstraints& a, const DmaConstraints& b) {
@@ -24,6 +21,27 @@ DmaConstraints merge_constraints(const DmaConstraints& a, const DmaConstraints& 
   return m;
 }
 
+// The largest piece one scatter-list segment can describe (0: no limit).
+uint64_t segment_limit(const DmaConstraints& c) {
+  return min_nonzero(c.max_segment_size, c.segment_boundary);
+}
+
+uint64_t segments_of(const Placement& p, const DmaConstraints& c) {
+  uint64_t n = 0;
+  for (const PhysExtent& e : p.extents) {
+    uint64_t a = e.addr;
+    const uint64_t end = e.addr + e.size;
+    while (a < end) {
+      uint64_t len = end - a;
+      if (c.max_segment_size) len = std::min(len, c.max_segment_size);
+      if (c.segment_boundary) len = std::min(len, ((a / c.segment_boundary) + 1) * c.segment_boundary - a);
+      a += len;
+      n++;
+    }
+  }
+  return n;
+}
+
 uint32_t constraints_feasible(const DmaConstraints& c, uint64_t size, const PhysLayout& layout) {
   // Some zone must start under the mask with room below it.
   bool reachable = false;
@@ -32,35 +50,33 @@ uint32_t constraints_feasible(const DmaConstraints& c, uint64_t size, const Phys
     if (r.size && r.addr + std::min(size, r.size) - 1 <= c.dma_mask) reachable = true;
   }
   if (!reachable) return WSYS_ALLOC_UNMET_DMA_MASK;
-  const bool one = c.contiguous || c.max_segments == 1;
-  if (one) {
-    if (c.max_segment_size && c.max_segment_size < size) return WSYS_ALLOC_UNMET_SEGMENT_SIZE;
-    if (c.segment_boundary && c.segment_boundary < size) return WSYS_ALLOC_UNMET_BOUNDARY;
-    if (c.contiguous && c.dma_mask < layout.zone_range(PhysZone::Cma).addr &&
-        size > PhysLayout::kMaxOrderBytes)
-      return WSYS_ALLOC_UNMET_DMA_MASK;  // too big for the page allocator, CMA out of reach
-    if (size > PhysLayout::kMaxOrderBytes && size > layout.zone_range(PhysZone::Cma).size)
-      return WSYS_ALLOC_UNMET_CONTIGUOUS;
-    return 0;
-  }
+  // Even perfectly aligned, the buffer needs this many segments.
   if (c.max_segments) {
-    const uint64_t per = std::min<uint64_t>(max_extent_for(c), c.segment_boundary ? c.segment_boundary : ~0ull);
-    if (per * c.max_segments < size) return WSYS_ALLOC_UNMET_SEGMENTS;
+    const uint64_t per = segment_limit(c);
+    if (per && (size + per - 1) / per > c.max_segments) {
+      if (c.max_segments == 1)
+        return per == c.max_segment_size ? WSYS_ALLOC_UNMET_SEGMENT_SIZE : WSYS_ALLOC_UNMET_BOUNDARY;
+      return WSYS_ALLOC_UNMET_SEGMENTS;
+    }
+  }
+  if (c.contiguous || c.max_segments == 1) {
+    const PhysExtent cma = layout.zone_range(PhysZone::Cma);
+    if (size > PhysLayout::kMaxOrderBytes) {
+      // Only CMA has blocks this big.
+      if (size > cma.size) return WSYS_ALLOC_UNMET_CONTIGUOUS;
+      if (cma.addr + size - 1 > c.dma_mask) return WSYS_ALLOC_UNMET_DMA_MASK;
+    }
   }
   return 0;
 }
 
 uint32_t placement_meets(const Placement& p, const DmaConstraints& c) {
   if (c.contiguous && p.extents.size() > 1) return WSYS_ALLOC_UNMET_CONTIGUOUS;
-  if (c.max_segments && p.extents.size() > c.max_segments) return WSYS_ALLOC_UNMET_SEGMENTS;
   for (const PhysExtent& e : p.extents) {
     if (e.addr + e.size - 1 > c.dma_mask) return WSYS_ALLOC_UNMET_DMA_MASK;
-    if (c.max_segment_size && e.size > c.max_segment_size) return WSYS_ALLOC_UNMET_SEGMENT_SIZE;
-    if (c.segment_boundary &&
-        e.addr / c.segment_boundary != (e.addr + e.size - 1) / c.segment_boundary)
-      return WSYS_ALLOC_UNMET_BOUNDARY;
     if (e.addr % c.alignment) return WSYS_ALLOC_UNMET_ALIGNMENT;
   }
+  if (c.max_segments && segments_of(p, c) > c.max_segments) return WSYS_ALLOC_UNMET_SEGMENTS;
   return 0;
 }
 
@@ -88,12 +104,18 @@ bool solve_placement(PhysLayout& layout, const DmaConstraints& c, uint64_t size,
     }
     return false;
   }
+  // With a segment budget, extents start on segment-sized boundaries so
+  // each splits into whole segments.
+  uint64_t align = c.alignment;
+  if (c.max_segments && segment_limit(c))
+    align = std::max(align, std::min(segment_limit(c), PhysLayout::kMaxOrderBytes));
   for (PhysZone z : {PhysZone::Normal, PhysZone::Dma32}) {
     std::vector<PhysExtent> ex;
-    if (layout.alloc_scattered(z, size, max_extent_for(c), c.segment_boundary, c.alignment,
-                               c.dma_mask, c.max_segments, &ex)) {
+    if (layout.alloc_scattered(z, size, PhysLayout::kMaxOrderBytes, 0, align, c.dma_mask, 0,
+                               &ex)) {
       *out = Placement{z, std::move(ex)};
-      return true;
+      if (!placement_meets(*out, c)) return true;
+      layout.free(z, out->extents);
     }
   }
   return false;

@@ -12,6 +12,10 @@ namespace wsys::sim {
 
 struct DmaConstraints {
   uint64_t dma_mask = ~0ull;       // highest reachable bus address
+  // A segment is one scatter-list entry: a contiguous piece of at most
+  // max_segment_size bytes not crossing a segment_boundary multiple. A
+  // bigger extent is split into several (as the DMA layer does), so these
+  // two only bind together with max_segments.
   uint64_t max_segment_size = 0;   // 0: none
   uint64_t segment_boundary = 0;   // 0: none
   uint32_t max_segments = 0;       // 0: none
@@ -36,6 +40,10 @@ uint32_t constraints_feasible(const DmaConstraints& c, uint64_t size, const Phys
 // 0 if `p` meets `c`, else the WSYS_ALLOC_UNMET_* code of the first unmet
 // constraint.
 uint32_t placement_meets(const Placement& p, const DmaConstraints& c);
+
+// The scatter-list segments `p` needs for a device with `c`: each extent
+// split at max_segment_size and at every segment boundary.
+uint64_t segments_of(const Placement& p, const DmaConstraints& c);
 
 // Allocates a placement for `size` bytes meeting `c`. Policy: contiguous
 // requests up to one max-order block come from the page allocator's zones

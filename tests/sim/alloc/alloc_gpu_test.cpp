@@ -145,22 +145,31 @@ TEST(AllocGpu, PanfrostImportIsAFirstUse) {
   EXPECT_EQ(query(*s.alloc, s.fd).state & WSYS_ALLOC_STATE_MAPPED, 0u);
 }
 
-TEST(AllocGpu, ImportRefusedWhenTheGpuCannotMeetTheBuffer) {
-  // A placement above what the GPU's physical address bits reach cannot
-  // happen in the model's layout (12 GiB < 2^40), so refusal is shown with
-  // a camera attach that conflicts with a display-finalized big buffer,
-  // then a GPU import that is fine: the GPU adds no constraint beyond its
-  // mask.
+TEST(AllocGpu, ImportAfterACameraFirstUseKeepsItsPlacement) {
+  // The GPU adds only its physical address mask, which every zone of the
+  // model meets: importing a buffer the camera already placed (scattered,
+  // under 4 GiB) and binding it changes nothing; the display, needing one
+  // extent, is refused while the camera maps it.
   Shared s(8 * kMiB);
-  uint32_t d = 0, c = 0, unmet = 0;
   auto camera = open_aux("wsys-camera");
   ASSERT_TRUE(camera);
-  ASSERT_EQ(periph_attach(*s.display, s.fd, 4096, 2048, &d), 0);
-  EXPECT_EQ(periph_attach(*camera, s.fd, 4096, 2048, &c, &unmet), -EINVAL);
+  uint32_t c = 0, d = 0, unmet = 0, h = 0, vm = 0;
+  ASSERT_EQ(periph_attach(*camera, s.fd, 4096, 2048, &c), 0);
+  ASSERT_EQ(attach_op(*camera, DRM_IOCTL_WSYS_PERIPH_MAP, c), 0);
+  const drm_wsys_alloc_query before = query(*s.alloc, s.fd);
   auto f = open_model_file("panthor");
   ASSERT_TRUE(f);
-  uint32_t h = 0;
-  EXPECT_EQ(prime_import(*f, s.fd, &h), 0);
+  ASSERT_EQ(prime_import(*f, s.fd, &h), 0);
+  ASSERT_EQ(vm_create(*f, &vm), 0);
+  ASSERT_EQ(map_sync(*f, vm, h, 0, 0x100000000ull, 8 * kMiB), 0);
+  const drm_wsys_alloc_query after = query(*s.alloc, s.fd);
+  EXPECT_EQ(after.first_addr, before.first_addr);
+  EXPECT_EQ(after.extent_count, before.extent_count);
+  EXPECT_EQ(after.migrations, 0u);
+  if (before.extent_count > 1) {
+    EXPECT_EQ(periph_attach(*s.display, s.fd, 4096, 2048, &d, &unmet), -EINVAL);
+    EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_CONTIGUOUS);
+  }
 }
 
 }  // namespace

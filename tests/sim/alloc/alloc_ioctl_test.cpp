@@ -141,8 +141,7 @@ TEST_F(AllocIoctl, CameraAloneGetsBoundedSegmentsUnder4G) {
   ASSERT_EQ(attach_op(*camera_, DRM_IOCTL_WSYS_PERIPH_MAP, id), 0);
   drm_wsys_alloc_query q = query(*alloc_, b);
   EXPECT_EQ(q.zone, WSYS_ALLOC_ZONE_DMA32);
-  EXPECT_LE(q.largest_extent, 1 * kMiB);
-  EXPECT_GE(q.extent_count, 12u);
+  EXPECT_EQ(q.first_addr % kMiB, 0u);  // whole 1 MiB segments
   EXPECT_LE(q.extent_count, 16u);
   EXPECT_LT(q.highest_addr, k4G);
 }
@@ -167,19 +166,21 @@ TEST_F(AllocIoctl, PitchAndSizeAreChecked) {
   EXPECT_EQ(periph_attach(*camera_, b, 128, 16, &id, &unmet), 0);
 }
 
-TEST_F(AllocIoctl, EveryConstraintKindAloneIsMet) {
+TEST_F(AllocIoctl, EveryConstraintKindIsMet) {
   struct Case {
     const char* name;
     drm_wsys_alloc_constraints c;
   };
   drm_wsys_alloc_constraints base{};
-  Case cases[6] = {{"mask", base}, {"contig", base}, {"segsize", base},
-                   {"segments", base}, {"boundary", base}, {"align", base}};
+  Case cases[6] = {{"mask", base},         {"contig", base},   {"segments", base},
+                   {"segsize+segments", base}, {"boundary+segments", base}, {"align", base}};
   cases[0].c.dma_mask = 0x3fffffffull;  // 1 GiB
   cases[1].c.flags = WSYS_ALLOC_CONSTRAINT_CONTIGUOUS;
-  cases[2].c.max_segment_size = 64 * 1024;
-  cases[3].c.max_segments = 2;
-  cases[4].c.segment_boundary = 1 * kMiB;
+  cases[2].c.max_segments = 2;  // no size limit: one segment per extent
+  cases[3].c.max_segment_size = 1 * kMiB;
+  cases[3].c.max_segments = 6;  // exactly 6 MiB: only whole aligned MiBs fit
+  cases[4].c.segment_boundary = 2 * kMiB;
+  cases[4].c.max_segments = 3;
   cases[5].c.alignment = 2 * kMiB;
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);
@@ -195,14 +196,14 @@ TEST_F(AllocIoctl, EveryConstraintKindAloneIsMet) {
     if (k.c.flags) {
       EXPECT_EQ(q.extent_count, 1u);
     }
-    if (k.c.max_segment_size) {
-      EXPECT_LE(q.largest_extent, k.c.max_segment_size);
-    }
     if (k.c.max_segments) {
       EXPECT_LE(q.extent_count, k.c.max_segments);
     }
+    if (k.c.max_segment_size) {
+      EXPECT_EQ(q.first_addr % k.c.max_segment_size, 0u);
+    }
     if (k.c.segment_boundary) {
-      EXPECT_LE(q.largest_extent, k.c.segment_boundary);
+      EXPECT_EQ(q.first_addr % k.c.segment_boundary, 0u);
     }
     if (k.c.alignment) {
       EXPECT_EQ(q.first_addr % k.c.alignment, 0u);
@@ -226,17 +227,30 @@ TEST_F(AllocIoctl, CombinedConstraintsMeetTheUnion) {
 }
 
 TEST_F(AllocIoctl, ConflictingConstraintsAreRefusedWithTheReason) {
-  // Display wants one extent; camera segments are at most 1 MiB: a 4 MiB
-  // buffer cannot have both, whatever the order.
-  int b = new_buffer(4 * kMiB);
+  // The display wants one extent; 8 MiB is above the page allocator's
+  // largest block, so only CMA can hold it, and CMA lies above a 256 MiB
+  // DMA mask: the two cannot hold together, whatever the order.
+  int b = new_buffer(8 * kMiB);
   uint32_t d = 0, c = 0, unmet = 0;
-  ASSERT_EQ(periph_attach(*display_, b, 4096, 1024, &d), 0);
-  EXPECT_EQ(periph_attach(*camera_, b, 4096, 1024, &c, &unmet), -EINVAL);
-  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_SEGMENT_SIZE);
+  ASSERT_EQ(periph_attach(*display_, b, 4096, 2048, &d), 0);
+  drm_wsys_alloc_constraints low{};
+  low.dma_mask = 0x0fffffff;
+  EXPECT_EQ(attach(*alloc_, b, WSYS_ALLOC_DOMAIN_OTHER, low, &c, &unmet), -EINVAL);
+  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_DMA_MASK);
   bool logged = false;
   for (const std::string& l : SharedAllocator::model().log_lines())
-    logged = logged || l.find("max-segment-size") != std::string::npos;
+    logged = logged || l.find("dma-mask") != std::string::npos;
   EXPECT_TRUE(logged);
+  // One segment of at most 64 KiB cannot describe 8 MiB.
+  drm_wsys_alloc_constraints one{};
+  one.max_segments = 1;
+  one.max_segment_size = 64 * 1024;
+  EXPECT_EQ(attach(*alloc_, b, WSYS_ALLOC_DOMAIN_OTHER, one, &c, &unmet), -EINVAL);
+  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_SEGMENT_SIZE);
+  one.max_segment_size = 0;
+  one.segment_boundary = 1 * kMiB;
+  EXPECT_EQ(attach(*alloc_, b, WSYS_ALLOC_DOMAIN_OTHER, one, &c, &unmet), -EINVAL);
+  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_BOUNDARY);
   // The refused attach changed nothing: the display still finalizes.
   ASSERT_EQ(attach_op(*display_, DRM_IOCTL_WSYS_PERIPH_MAP, d), 0);
   EXPECT_EQ(query(*alloc_, b).attachments, 1u);
@@ -309,10 +323,11 @@ TEST_F(AllocIoctl, UpfrontPicksTheContiguousHeapForAnythingShowable) {
   EXPECT_EQ(stats(*alloc_).cma_used, s0.cma_used + 1 * kMiB);
   // Up front never migrates: a constraint the CMA placement breaks is refused.
   drm_wsys_alloc_constraints k{};
-  k.max_segment_size = 64 * 1024;
+  k.dma_mask = 0x3fffffff;  // 1 GiB: the CMA region is above it
   uint32_t id = 0, unmet = 0;
   EXPECT_EQ(attach(*alloc_, b, WSYS_ALLOC_DOMAIN_OTHER, k, &id, &unmet), -EINVAL);
-  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_SEGMENT_SIZE);
+  EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_DMA_MASK);
+  EXPECT_EQ(query(*alloc_, b).migrations, 0u);
   int g = new_buffer(1 * kMiB, WSYS_ALLOC_USE_GPU, WSYS_ALLOC_FLAG_UPFRONT);
   EXPECT_EQ(query(*alloc_, g).zone, WSYS_ALLOC_ZONE_NORMAL);
 }
