@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "drm-uapi/drm_core.h"
+#include "drm-uapi/wsys_sim_ext.h"
 #include "winsys/kmod/backends.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/kmod/wait.h"
@@ -354,6 +355,12 @@ Result<uint64_t> Device::syncobj_query(uint32_t handle) {
   a.count_handles = 1;
   if (int r = file().ioctl(DRM_IOCTL_SYNCOBJ_QUERY, &a)) return Error(r);
   return point;
+}
+
+bool probe_ext_feature(drm::DrmFile& file, uint32_t feature) {
+  drm_wsys_sim_ext_query q{};
+  if (file.ioctl(DRM_IOCTL_WSYS_SIM_EXT_QUERY, &q) != 0) return false;
+  return q.version >= 1 && (q.features & feature) == feature;
 }
 
 }  // namespace wsys::kmod

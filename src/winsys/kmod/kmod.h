@@ -75,6 +75,11 @@ struct DeviceProps {
   // (drm-uapi/wsys_sim_ext.h), in no released kernel; probed, never
   // assumed from a version (the model offers it on panthor >= 1.5).
   bool has_user_queues = false;
+  // Shared buffers with deferred backing (issue 19): a MODEL EXTENSION
+  // (drm-uapi/wsys_sim_alloc.h), probed with EXT_QUERY on both drivers:
+  // the model's central allocator exists (kmod/shared_alloc.h) and PRIME
+  // import of its buffers attaches with this GPU's DMA constraints.
+  bool has_deferred_alloc = false;
   // The coherency protocol the kernel chose (panthor gpu_info 1.7, panfrost
   // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
   // kCoherencyUnknown on older kernels.
