@@ -57,6 +57,14 @@ struct SharedPlacement {
   uint32_t migrations = 0;
 };
 
+// The central allocator's figures (process-wide on the model).
+struct SharedAllocatorStats {
+  uint64_t contiguous_pool_bytes = 0, contiguous_used = 0, contiguous_peak = 0;
+  uint64_t cache_flushes = 0, cache_invalidates = 0;
+  uint64_t cache_ops_avoided = 0;  // what maintenance at every access would have added
+  uint64_t migrations = 0, placement_failures = 0, refused_attaches = 0;
+};
+
 class SharedBuffer {
  public:
   // `size` bytes (rounded up to pages), no backing yet. -EINVAL for size 0
@@ -88,6 +96,15 @@ class SharedBuffer {
   // The CPU is about to read and/or write it through a mapping of fd():
   // a first use, and the point where cache maintenance happens if needed.
   Result<void> begin_cpu_access(bool read, bool write);
+
+  // The GPU is about to read and/or write it (a job using it): where the
+  // allocator decides whether CPU caches need maintenance. The kernel cannot
+  // see which buffers a job touches on a queue-based GPU, so the frontend
+  // announces it.
+  Result<void> begin_gpu_access(bool read, bool write);
+
+  // -EOPNOTSUPP without a central allocator.
+  static Result<SharedAllocatorStats> allocator_stats();
 
   // The reason of the last refused attach: this object's attach(), else
   // any attach of the buffer the allocator refused (a GPU import, ...).

@@ -146,5 +146,32 @@ TEST(SharedBuffer, AnUnusedBufferMovesForALateAttach) {
   EXPECT_TRUE(b->placement()->in_use);
 }
 
+TEST(SharedBuffer, HandOversCountCacheMaintenanceOnlyWhenNeeded) {
+  auto b = make(256 * 1024, kSharedUseCamera | kSharedUseGpu);
+  ASSERT_TRUE(b);
+  auto cam = b->attach(SharedDevice::Camera, 1024, 256);
+  ASSERT_TRUE(cam.ok());
+  ASSERT_TRUE(b->map(SharedDevice::Camera, *cam).ok());
+  auto s0 = SharedBuffer::allocator_stats();
+  ASSERT_TRUE(s0.ok());
+  EXPECT_GT(s0->contiguous_pool_bytes, 0u);
+  // Camera writes, GPU reads: a device-to-device hand-over, nothing to do.
+  ASSERT_TRUE(b->use(SharedDevice::Camera, *cam, 1).ok());
+  ASSERT_TRUE(b->begin_gpu_access(true, false).ok());
+  auto s1 = SharedBuffer::allocator_stats();
+  ASSERT_TRUE(s1.ok());
+  EXPECT_EQ(s1->cache_flushes, s0->cache_flushes);
+  EXPECT_EQ(s1->cache_invalidates, s0->cache_invalidates);
+  EXPECT_EQ(s1->cache_ops_avoided, s0->cache_ops_avoided + 2);
+  // The CPU writes, then the GPU reads: one clean.
+  ASSERT_TRUE(b->begin_cpu_access(false, true).ok());
+  ASSERT_TRUE(b->begin_gpu_access(true, false).ok());
+  auto s2 = SharedBuffer::allocator_stats();
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->cache_invalidates, s1->cache_invalidates + 1);  // the camera wrote before the CPU
+  EXPECT_EQ(s2->cache_flushes, s1->cache_flushes + 1);
+  EXPECT_FALSE(b->begin_gpu_access(false, false).ok());
+}
+
 }  // namespace
 }  // namespace wsys

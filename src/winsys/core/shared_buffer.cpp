@@ -122,6 +122,28 @@ Result<void> SharedBuffer::begin_cpu_access(bool read, bool write) {
   return from_rc(impl_->alloc->begin_access(fd_, kmod::SharedDomain::Cpu, read, write));
 }
 
+Result<void> SharedBuffer::begin_gpu_access(bool read, bool write) {
+  return from_rc(impl_->alloc->begin_access(fd_, kmod::SharedDomain::Gpu, read, write));
+}
+
+Result<SharedAllocatorStats> SharedBuffer::allocator_stats() {
+  auto impl = process_impl();
+  if (!impl) return Error(impl.error());
+  auto s = (*impl)->alloc->stats();
+  if (!s) return Error(s.error());
+  SharedAllocatorStats o;
+  o.contiguous_pool_bytes = s->cma_size;
+  o.contiguous_used = s->cma_used;
+  o.contiguous_peak = s->cma_peak;
+  o.cache_flushes = s->cache_flushes;
+  o.cache_invalidates = s->cache_invalidates;
+  o.cache_ops_avoided = s->cache_ops_avoided;
+  o.migrations = s->migrations;
+  o.placement_failures = s->finalize_failures;
+  o.refused_attaches = s->refused_attaches;
+  return o;
+}
+
 SharedRefusal SharedBuffer::refusal() const {
   if (uint32_t mine = refusal_.load(std::memory_order_relaxed)) return static_cast<SharedRefusal>(mine);
   auto info = impl_->alloc->query(fd_);
