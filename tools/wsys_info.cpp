@@ -203,6 +203,7 @@ void print_capabilities(const std::string& spec) {
   add(p.has_jm_contexts, "jm_contexts");
   add(p.kernel_managed_va, "kernel_managed_va");
   add(p.has_user_queues, "user_queues(model-extension)");
+  add(p.has_deferred_alloc, "deferred_alloc(model-extension)");
   prop("capabilities", caps.empty() ? "(none)" : caps);
   if ((*k)->file().is_model())
     prop("model extensions",
@@ -210,6 +211,10 @@ void print_capabilities(const std::string& spec) {
              (p.has_user_queues ? "; user queues with eviction fences (include/drm-uapi/"
                                   "wsys_sim_ext.h, docs/user-queues.md)"
                                 : "") +
+             (p.has_deferred_alloc ? "; shared buffers allocated on first use with every "
+                                     "importer's DMA constraints (include/drm-uapi/"
+                                     "wsys_sim_alloc.h, docs/deferred-allocation.md)"
+                                   : "") +
              " -- not panthor/panfrost behaviour");
 }
 
