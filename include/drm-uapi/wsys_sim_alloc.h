@@ -114,8 +114,9 @@ struct drm_wsys_alloc_attach_op {
 /* SYNC: an access by `domain` begins (like DMA_BUF_IOCTL_SYNC START, and
  * for devices the hand-over to them). The model cannot see a raw mmap of
  * the dma-buf fd: CPU access is announced with SYNC(CPU), which is a
- * first use. Cache maintenance is done only when the previous domain
- * requires it, and counted (STATS). */
+ * first use. A device domain on a buffer not placed yet is -EINVAL (a
+ * device accesses only what it mapped). Cache maintenance is done only
+ * when the previous domain requires it, and counted (STATS). */
 #define WSYS_ALLOC_SYNC_READ		(1u << 0)
 #define WSYS_ALLOC_SYNC_WRITE		(1u << 1)
 struct drm_wsys_alloc_sync {

@@ -272,27 +272,25 @@ int SharedAllocator::sync(SharedBuffer& b, uint32_t domain, uint32_t flags) {
   if (!flags || (flags & ~(WSYS_ALLOC_SYNC_READ | WSYS_ALLOC_SYNC_WRITE))) return -EINVAL;
   if (domain != WSYS_ALLOC_DOMAIN_CPU && !is_device_domain(domain)) return -EINVAL;
   std::lock_guard<std::mutex> g(mu_);
-  if (domain == WSYS_ALLOC_DOMAIN_CPU) {
-    if (int r = finalize_locked(b)) return r;
-    b.cpu_used_ = true;
-    // Baseline: an invalidate before every CPU access.
-    if (b.device_wrote_) {
-      counters_.cache_invalidates++;
-      b.device_wrote_ = false;
+  // One access: maintenance if the other side wrote since (`pending`),
+  // else one operation the every-access baseline would have done.
+  auto maintain = [this](bool& pending, uint64_t& done) {
+    if (pending) {
+      done++;
+      pending = false;
     } else {
       counters_.cache_ops_avoided++;
     }
+  };
+  if (domain == WSYS_ALLOC_DOMAIN_CPU) {
+    if (int r = finalize_locked(b)) return r;
+    b.cpu_used_ = true;
+    maintain(b.device_wrote_, counters_.cache_invalidates);  // baseline: before every CPU access
     if (flags & WSYS_ALLOC_SYNC_WRITE) b.cpu_dirty_ = true;
     return 0;
   }
   if (!b.finalized_) return -EINVAL;  // a device accesses only a mapped (finalized) buffer
-  // Baseline: a clean before every device access.
-  if (b.cpu_dirty_) {
-    counters_.cache_flushes++;
-    b.cpu_dirty_ = false;
-  } else {
-    counters_.cache_ops_avoided++;
-  }
+  maintain(b.cpu_dirty_, counters_.cache_flushes);  // baseline: a clean before every device access
   if (flags & WSYS_ALLOC_SYNC_WRITE) b.device_wrote_ = true;
   return 0;
 }
