@@ -320,6 +320,7 @@ typedef struct wsys_shared_buffer wsys_shared_buffer;
 #define WSYS_SHARED_USE_DISPLAY (1u << 1)
 #define WSYS_SHARED_USE_CAMERA  (1u << 2)
 #define WSYS_SHARED_USE_CPU     (1u << 3)
+/* `device` arguments: */
 enum wsys_shared_device { WSYS_SHARED_DISPLAY = 0, WSYS_SHARED_CAMERA = 1 };
 int wsys_shared_buffer_create(uint64_t size, uint32_t uses, wsys_shared_buffer **out);
 void wsys_shared_buffer_destroy(wsys_shared_buffer *sb);
@@ -328,15 +329,15 @@ int wsys_shared_buffer_fd(const wsys_shared_buffer *sb);
 /* The GPU of `dev` attaches; the device binds it at once (a first use). */
 int wsys_shared_buffer_import(wsys_shared_buffer *sb, wsys_device *dev, wsys_bo **out);
 /* A display (pitch) or camera (stride) attaches; -EINVAL: see _refusal. */
-int wsys_shared_buffer_attach(wsys_shared_buffer *sb, enum wsys_shared_device d, uint32_t pitch,
+int wsys_shared_buffer_attach(wsys_shared_buffer *sb, uint32_t device, uint32_t pitch,
                               uint32_t height, uint32_t *out_attachment);
-int wsys_shared_buffer_map(wsys_shared_buffer *sb, enum wsys_shared_device d, uint32_t attachment);
-int wsys_shared_buffer_unmap(wsys_shared_buffer *sb, enum wsys_shared_device d,
+int wsys_shared_buffer_map(wsys_shared_buffer *sb, uint32_t device, uint32_t attachment);
+int wsys_shared_buffer_unmap(wsys_shared_buffer *sb, uint32_t device,
                              uint32_t attachment);
-int wsys_shared_buffer_detach(wsys_shared_buffer *sb, enum wsys_shared_device d,
+int wsys_shared_buffer_detach(wsys_shared_buffer *sb, uint32_t device,
                               uint32_t attachment);
 /* Display: scans out, *out_sum gets the byte sum; camera: fills with `fill`. */
-int wsys_shared_buffer_use(wsys_shared_buffer *sb, enum wsys_shared_device d, uint32_t attachment,
+int wsys_shared_buffer_use(wsys_shared_buffer *sb, uint32_t device, uint32_t attachment,
                            uint8_t fill, uint64_t *out_sum);
 int wsys_shared_buffer_begin_cpu_access(wsys_shared_buffer *sb, int read, int write);
 /* The last refused attach's unmet constraint (0 none) and its name. */

@@ -348,7 +348,7 @@ static void shared_buffers(wsys_device *dev) {
   uint32_t cam = 0, disp = 0, bad = 0;
   CHECK(wsys_shared_buffer_attach(sb, WSYS_SHARED_DISPLAY, 100, 16, &bad) == -EINVAL);
   CHECK(strcmp(wsys_shared_refusal_name(wsys_shared_buffer_refusal(sb)), "pitch-alignment") == 0);
-  CHECK(wsys_shared_buffer_attach(sb, (enum wsys_shared_device)7, 1024, 16, &bad) == -EINVAL);
+  CHECK(wsys_shared_buffer_attach(sb, 7, 1024, 16, &bad) == -EINVAL);
   CHECK_OK(wsys_shared_buffer_attach(sb, WSYS_SHARED_CAMERA, 1024, 1024, &cam));
   CHECK_OK(wsys_shared_buffer_attach(sb, WSYS_SHARED_DISPLAY, 1024, 1024, &disp));
   struct wsys_shared_placement pl;

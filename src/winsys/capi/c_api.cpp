@@ -803,10 +803,11 @@ int wsys_user_queue_export(wsys_user_queue* q, uint64_t seqno, uint32_t syncobj,
 // ---- shared buffers ----
 
 namespace {
-wsys::SharedDevice shared_device(wsys_shared_device d) {
+wsys::SharedDevice shared_device(uint32_t d) {
   return d == WSYS_SHARED_CAMERA ? wsys::SharedDevice::Camera : wsys::SharedDevice::Display;
 }
-bool valid_device(int d) { return d == WSYS_SHARED_DISPLAY || d == WSYS_SHARED_CAMERA; }
+// A plain integer, never an out-of-range enum value (undefined in C++).
+bool valid_device(uint32_t d) { return d == WSYS_SHARED_DISPLAY || d == WSYS_SHARED_CAMERA; }
 }  // namespace
 
 int wsys_shared_buffer_create(uint64_t size, uint32_t uses, wsys_shared_buffer** out) {
@@ -833,7 +834,7 @@ int wsys_shared_buffer_import(wsys_shared_buffer* sb, wsys_device* dev, wsys_bo*
   });
 }
 
-int wsys_shared_buffer_attach(wsys_shared_buffer* sb, wsys_shared_device d, uint32_t pitch,
+int wsys_shared_buffer_attach(wsys_shared_buffer* sb, uint32_t d, uint32_t pitch,
                               uint32_t height, uint32_t* out_attachment) {
   if (!sb || !out_attachment || !valid_device(d)) return -EINVAL;
   return guarded([&] {
@@ -844,22 +845,22 @@ int wsys_shared_buffer_attach(wsys_shared_buffer* sb, wsys_shared_device d, uint
   });
 }
 
-int wsys_shared_buffer_map(wsys_shared_buffer* sb, wsys_shared_device d, uint32_t attachment) {
+int wsys_shared_buffer_map(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
   if (!sb || !valid_device(d)) return -EINVAL;
   return guarded([&] { return sb->sb->map(shared_device(d), attachment).error(); });
 }
 
-int wsys_shared_buffer_unmap(wsys_shared_buffer* sb, wsys_shared_device d, uint32_t attachment) {
+int wsys_shared_buffer_unmap(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
   if (!sb || !valid_device(d)) return -EINVAL;
   return guarded([&] { return sb->sb->unmap(shared_device(d), attachment).error(); });
 }
 
-int wsys_shared_buffer_detach(wsys_shared_buffer* sb, wsys_shared_device d, uint32_t attachment) {
+int wsys_shared_buffer_detach(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
   if (!sb || !valid_device(d)) return -EINVAL;
   return guarded([&] { return sb->sb->detach(shared_device(d), attachment).error(); });
 }
 
-int wsys_shared_buffer_use(wsys_shared_buffer* sb, wsys_shared_device d, uint32_t attachment,
+int wsys_shared_buffer_use(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment,
                            uint8_t fill, uint64_t* out_sum) {
   if (!sb || !valid_device(d)) return -EINVAL;
   return guarded([&] {
