@@ -88,21 +88,18 @@ int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
 }
 
 // A buffer of the model's shared allocator (a model extension,
-// shared_alloc.h): importing it is an attach with the GPU's constraints;
-// on panfrost, which maps every object into the file's GPU VA as it is
-// opened, also a first use. Refusals are the allocator's (-EINVAL with
-// the unmet constraint in its log, -ENOMEM).
-int attach_shared_buffer(SimFile& f, int fd, SimBo& bo) {
+// shared_alloc.h): importing it is an attach with the GPU's constraints,
+// made before the object is visible to other files (on panfrost the
+// import is also a first use, below). Refusals are the allocator's
+// (-EINVAL with the unmet constraint in its log, -ENOMEM).
+static int attach_shared_buffer(SimFile& f, int fd, SharedAttachmentPtr* out) {
   if (!deferred_alloc_supported()) return 0;
   SharedBufferPtr sb = SharedAllocator::model().find(fd);
   if (!sb) return 0;
   const uint32_t pa_bits = (f.device()->gpu().mmu_features >> 8) & 0xff;
   uint32_t unmet = 0;
-  if (int r = sb->allocator().attach(sb, WSYS_ALLOC_DOMAIN_GPU, gpu_dma_constraints(pa_bits),
-                                     &bo.shared_attach, &unmet))
-    return r;
-  if (!f.device()->is_panthor()) return map_shared_for_gpu(bo);
-  return 0;
+  return sb->allocator().attach(sb, WSYS_ALLOC_DOMAIN_GPU, gpu_dma_constraints(pa_bits), out,
+                                &unmet);
 }
 
 int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
@@ -115,10 +112,15 @@ int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
   // same object, so the file gets the same handle.
   SimBoPtr bo = f.device()->bo_by_inode(st.st_ino);
   if (!bo) {
+    SharedAttachmentPtr shared;
+    if (int r = attach_shared_buffer(f, p->fd, &shared)) return r;
     int err = 0;
-    bo = SimBo::import(f.device(), p->fd, &err);
+    bo = SimBo::import(f.device(), p->fd, &err, std::move(shared));
     if (!bo) return err;
-    if (int r = attach_shared_buffer(f, p->fd, *bo)) return r;
+    // panfrost maps every object into the file's GPU VA as it is opened.
+    if (!f.device()->is_panthor()) {
+      if (int r = map_shared_for_gpu(*bo)) return r;
+    }
   }
   bo->exported = true;  // shared: never purged by the shrinker
   if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {

@@ -88,7 +88,8 @@ std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* e
   return bo;
 }
 
-std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
+std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err,
+                                     std::shared_ptr<SharedAttachment> shared) {
   struct stat st;
   if (fstat(dmabuf_fd, &st) != 0 || !is_model_dmabuf(dmabuf_fd)) {
     *err = -EINVAL;
@@ -100,6 +101,7 @@ std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
     return nullptr;
   }
   std::shared_ptr<SimBo> bo(new SimBo(dev, fd, static_cast<uint64_t>(st.st_size), st.st_ino, true));
+  bo->shared_attach = std::move(shared);
   dev->register_bo(bo);
   return bo;
 }

@@ -31,7 +31,10 @@ class SimBo {
   static std::shared_ptr<SimBo> create(SimDevice* dev, uint64_t size_bytes, int* err,
                                        bool lazy = false);
   // Wraps an imported dma-buf fd (dup'd; the caller keeps its fd).
-  static std::shared_ptr<SimBo> import(SimDevice* dev, int dmabuf_fd, int* err);
+  // `shared`: the GPU's attachment when the fd is a shared-allocator
+  // buffer, set before the object becomes visible to other files.
+  static std::shared_ptr<SimBo> import(SimDevice* dev, int dmabuf_fd, int* err,
+                                       std::shared_ptr<class SharedAttachment> shared = nullptr);
   ~SimBo();
   SimBo(const SimBo&) = delete;
   SimBo& operator=(const SimBo&) = delete;
