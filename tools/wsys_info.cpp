@@ -205,6 +205,7 @@ void print_capabilities(const std::string& spec) {
   add(p.has_user_queues, "user_queues(model-extension)");
   add(p.has_host_import, "host_import(model-extension)");
   add(p.has_udmabuf, "udmabuf");
+  add(p.has_deferred_alloc, "deferred_alloc(model-extension)");
   prop("capabilities", caps.empty() ? "(none)" : caps);
   if ((*k)->file().is_model())
     prop("model extensions",
@@ -215,6 +216,10 @@ void print_capabilities(const std::string& spec) {
              (p.has_host_import ? "; host memory import: steal and backed (include/drm-uapi/"
                                   "wsys_sim_ext.h, docs/host-memory.md)"
                                 : "") +
+             (p.has_deferred_alloc ? "; shared buffers allocated on first use with every "
+                                     "importer's DMA constraints (include/drm-uapi/"
+                                     "wsys_sim_alloc.h, docs/deferred-allocation.md)"
+                                   : "") +
              " -- not panthor/panfrost behaviour");
 }
 

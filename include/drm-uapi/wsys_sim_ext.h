@@ -97,6 +97,13 @@
 #define WSYS_SIM_EXT_FEATURE_USER_QUEUES	(1u << 0)
 /* bit 1: host memory import (HOST_IMPORT, HOST_BO_STATE). */
 #define WSYS_SIM_EXT_FEATURE_HOST_IMPORT	(1u << 1)
+/* Bit 2: deferred allocation (issue 19, drm-uapi/wsys_sim_alloc.h): the
+ * model's shared allocator exists, PRIME import of its buffers attaches
+ * with this GPU's DMA constraints and the first bind (panthor) or the
+ * import (panfrost) finalizes their placement. Offered by both model
+ * drivers (EXT_QUERY is then answered on panfrost too) unless
+ * WSYS_SIM_DEFERRED_ALLOC=0. No ioctl of its own on the GPU devices. */
+#define WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC	(1u << 2)
 struct drm_wsys_sim_ext_query {
 	__u32 version;		/* out */
 	__u32 features;		/* out */

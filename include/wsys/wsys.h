@@ -348,6 +348,48 @@ int wsys_trace_end(wsys_trace_span *span); /* NULL: 0, nothing to do */
 /* An id another thread's span can follow (0 for NULL or when not tracing). */
 uint64_t wsys_trace_flow(wsys_trace_span *span);
 
+/* ---- shared buffers (GPU, display, camera) -------------------------------- */
+
+/* A buffer placed on first use from every attached device's DMA constraints
+ * (include/wsys/shared_buffer.hpp). The kernel model offers the central
+ * allocator as an extension (docs/deferred-allocation.md); elsewhere
+ * create is -EOPNOTSUPP. One owner: wsys_shared_buffer_destroy. */
+typedef struct wsys_shared_buffer wsys_shared_buffer;
+#define WSYS_SHARED_USE_GPU     (1u << 0)
+#define WSYS_SHARED_USE_DISPLAY (1u << 1)
+#define WSYS_SHARED_USE_CAMERA  (1u << 2)
+#define WSYS_SHARED_USE_CPU     (1u << 3)
+/* `device` arguments: */
+enum wsys_shared_device { WSYS_SHARED_DISPLAY = 0, WSYS_SHARED_CAMERA = 1 };
+int wsys_shared_buffer_create(uint64_t size, uint32_t uses, wsys_shared_buffer **out);
+void wsys_shared_buffer_destroy(wsys_shared_buffer *sb);
+/* The dma-buf fd (owned by the buffer); -EINVAL for NULL. */
+int wsys_shared_buffer_fd(const wsys_shared_buffer *sb);
+/* The GPU of `dev` attaches; the device binds it at once (a first use). */
+int wsys_shared_buffer_import(wsys_shared_buffer *sb, wsys_device *dev, wsys_bo **out);
+/* A display (pitch) or camera (stride) attaches; -EINVAL: see _refusal. */
+int wsys_shared_buffer_attach(wsys_shared_buffer *sb, uint32_t device, uint32_t pitch,
+                              uint32_t height, uint32_t *out_attachment);
+int wsys_shared_buffer_map(wsys_shared_buffer *sb, uint32_t device, uint32_t attachment);
+int wsys_shared_buffer_unmap(wsys_shared_buffer *sb, uint32_t device,
+                             uint32_t attachment);
+int wsys_shared_buffer_detach(wsys_shared_buffer *sb, uint32_t device,
+                              uint32_t attachment);
+/* Display: scans out, *out_sum gets the byte sum; camera: fills with `fill`. */
+int wsys_shared_buffer_use(wsys_shared_buffer *sb, uint32_t device, uint32_t attachment,
+                           uint8_t fill, uint64_t *out_sum);
+int wsys_shared_buffer_begin_cpu_access(wsys_shared_buffer *sb, int read, int write);
+/* The last refused attach's unmet constraint (0 none) and its name. */
+uint32_t wsys_shared_buffer_refusal(const wsys_shared_buffer *sb);
+const char *wsys_shared_refusal_name(uint32_t refusal);
+struct wsys_shared_placement {
+  uint32_t size; /* sizeof(struct wsys_shared_placement) */
+  uint32_t placed, in_use, cpu_used, contiguous_pool;
+  uint32_t extents, attachments, migrations;
+  uint64_t highest_address;
+};
+int wsys_shared_buffer_get_placement(const wsys_shared_buffer *sb, struct wsys_shared_placement *out);
+
 /* A static string describing a negative errno ("Invalid argument"). */
 const char *wsys_strerror(int err);
 

@@ -28,8 +28,13 @@ VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) & ~(a
 // The memory types a host pointer can be imported into.
 uint32_t host_visible_types(const PhysicalDevice& pd) {
   uint32_t bits = 0;
-  for (uint32_t i = 0; i < pd.memory.memoryTypeCount && i < 32; i++)
-    if (pd.memory.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+  // The application's numbering (memory_types.h). Not the non-coherent
+  // cached types: their flushes are BO_SYNC on kAllocCpuCached BOs, which
+  // an imported host range is not.
+  const VkPhysicalDeviceMemoryProperties& m = pd.memory.props;
+  for (uint32_t i = 0; i < m.memoryTypeCount && i < 32; i++)
+    if ((m.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+        !pd.memory.cpu_cached(i))
       bits |= 1u << i;
   return bits;
 }
@@ -177,10 +182,8 @@ VKAPI_ATTR void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
   // lavapipe forgets the pointer first; then the BO goes back to wsys's
   // cache (madvise DONTNEED where the kernel has it) as `mem` dies.
   d->fn.FreeMemory(device, memory, alloc);
-  // A write-back mapping may still hold dirty lines of this user's: cleaned
-  // and dropped now, so none lands later on what the next user of the BO
-  // (or the GPU) wrote. Nothing to do, and no ioctl, on a coherent device.
-  if (mem && mem->cpu_cached) (void)mem->bo->invalidate(0, mem->bo->size());
+  // A write-back mapping's dirty lines are cleaned by core when the BO goes
+  // back to its cache (Device::release), for every user of kAllocCpuCached.
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,

@@ -374,6 +374,44 @@ static void host_memory(wsys_device *dev) {
   free(p);
 }
 
+/* Shared buffers (the model's allocator extension): attach before the first
+ * use, placement from the union, a refusal with its reason, real memory
+ * from the camera to the display, import into the GPU device. */
+static void shared_buffers(wsys_device *dev) {
+  wsys_shared_buffer *sb = NULL;
+  CHECK(wsys_shared_buffer_create(0, WSYS_SHARED_USE_GPU, &sb) == -EINVAL);
+  CHECK(wsys_shared_buffer_fd(NULL) == -EINVAL);
+  CHECK_OK(wsys_shared_buffer_create(1 << 20, WSYS_SHARED_USE_CAMERA | WSYS_SHARED_USE_DISPLAY |
+                                                  WSYS_SHARED_USE_GPU, &sb));
+  if (!sb) return;
+  CHECK(wsys_shared_buffer_fd(sb) >= 0);
+  uint32_t cam = 0, disp = 0, bad = 0;
+  CHECK(wsys_shared_buffer_attach(sb, WSYS_SHARED_DISPLAY, 100, 16, &bad) == -EINVAL);
+  CHECK(strcmp(wsys_shared_refusal_name(wsys_shared_buffer_refusal(sb)), "pitch-alignment") == 0);
+  CHECK(wsys_shared_buffer_attach(sb, 7, 1024, 16, &bad) == -EINVAL);
+  CHECK_OK(wsys_shared_buffer_attach(sb, WSYS_SHARED_CAMERA, 1024, 1024, &cam));
+  CHECK_OK(wsys_shared_buffer_attach(sb, WSYS_SHARED_DISPLAY, 1024, 1024, &disp));
+  struct wsys_shared_placement pl;
+  memset(&pl, 0, sizeof pl);
+  pl.size = sizeof pl;
+  CHECK_OK(wsys_shared_buffer_get_placement(sb, &pl));
+  CHECK(pl.placed == 0 && pl.attachments == 2);
+  CHECK_OK(wsys_shared_buffer_map(sb, WSYS_SHARED_CAMERA, cam));
+  CHECK_OK(wsys_shared_buffer_map(sb, WSYS_SHARED_DISPLAY, disp));
+  CHECK_OK(wsys_shared_buffer_use(sb, WSYS_SHARED_CAMERA, cam, 1, NULL));
+  uint64_t sum = 0;
+  CHECK_OK(wsys_shared_buffer_use(sb, WSYS_SHARED_DISPLAY, disp, 0, &sum));
+  CHECK(sum == (1u << 20));
+  CHECK_OK(wsys_shared_buffer_get_placement(sb, &pl));
+  CHECK(pl.placed == 1 && pl.extents == 1 && pl.highest_address < (1ull << 32));
+  wsys_bo *bo = NULL;
+  CHECK_OK(wsys_shared_buffer_import(sb, dev, &bo));
+  CHECK(wsys_bo_size(bo) >= (1u << 20));
+  wsys_bo_unref(bo);
+  CHECK_OK(wsys_shared_buffer_detach(sb, WSYS_SHARED_DISPLAY, disp));
+  wsys_shared_buffer_destroy(sb);
+}
+
 int main(void) {
   argument_checks();
   const char *drivers[] = {"panthor", "panfrost"};
@@ -390,6 +428,7 @@ int main(void) {
     scratch(dev);
     user_queues(dev, i == 0);
     host_memory(dev);
+    shared_buffers(dev);
     if (i == 0) {
       vms(dev);
     } else {

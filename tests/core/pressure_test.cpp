@@ -213,5 +213,29 @@ TEST(CpuCached, FlushAndInvalidateReachTheKernelOnlyWhereTheGpuDoesNotSnoop) {
   EXPECT_EQ(d->stats().cache_sync_ops - counted_before, sd->cache_sync_ops() - before);
 }
 
+// A cached buffer going back to the BO cache is cleaned and invalidated
+// first (one BO_SYNC of the whole buffer on a non-coherent GPU), so a dirty
+// line of its old user never lands on what the next user or the GPU wrote;
+// one destroyed outright needs nothing.
+TEST(CpuCached, ReleaseIntoTheCacheCleansTheCpuCache) {
+  auto d = open("panthor", false);
+  ASSERT_TRUE(d);
+  if (!d->info().cpu_cached_mappings) GTEST_SKIP() << "no cached mappings before panthor 1.7";
+  sim::SimDevice* sd = sim::SimDevice::get("panthor", nullptr);
+  ASSERT_NE(sd, nullptr);
+  const uint64_t before = sd->cache_sync_ops();
+  {
+    auto b = d->bo_alloc(64 << 10, kAllocCpuCached, "cached");
+    ASSERT_TRUE(b.ok());
+  }  // into the cache
+  EXPECT_EQ(d->cache().bytes_cached(), 64u << 10);
+  EXPECT_EQ(sd->cache_sync_ops() - before, d->info().coherent ? 0u : 1u);
+  {
+    auto b = d->bo_alloc(64 << 10, kAllocCpuCached | kAllocNoCache, "cached");
+    ASSERT_TRUE(b.ok());
+  }  // destroyed
+  EXPECT_EQ(sd->cache_sync_ops() - before, d->info().coherent ? 0u : 1u);
+}
+
 }  // namespace
 }  // namespace wsys

@@ -53,6 +53,12 @@ TEST(KmodCaps, HostMemoryIsNeverAVersionGate) {
   EXPECT_FALSE(panfrost(6).has_host_import || panfrost(6).has_udmabuf);
 }
 
+// So is deferred allocation (issue 19): never granted by a version.
+TEST(KmodCaps, DeferredAllocIsNeverAVersionGate) {
+  for (int minor = 0; minor <= 9; minor++) EXPECT_FALSE(panthor(minor).has_deferred_alloc) << minor;
+  for (int minor = 0; minor <= 6; minor++) EXPECT_FALSE(panfrost(minor).has_deferred_alloc) << minor;
+}
+
 TEST(KmodCaps, WhatEachDriverCanDo) {
   const DeviceProps t = panthor(5), f = panfrost(4);
   EXPECT_FALSE(t.has_madvise);

@@ -17,6 +17,8 @@
 #include "drm-uapi/panthor_drm.h"
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/drm_core.h"
+#include "drm-uapi/wsys_sim_alloc.h"
+#include "drm-uapi/wsys_sim_ext.h"
 
 #include <fcntl.h>
 #include <stddef.h>
@@ -559,6 +561,21 @@ _Static_assert((__u32)(DRM_PANFROST_PARAM_THREAD_TLS_ALLOC) == 0x27u, "DRM_PANFR
 _Static_assert((__u32)(DRM_PANFROST_PARAM_AFBC_FEATURES) == 0x28u, "DRM_PANFROST_PARAM_AFBC_FEATURES");
 _Static_assert((__u32)(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP) == 0x29u, "DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP");
 _Static_assert((__u32)(DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY) == 0x2Au, "DRM_PANFROST_PARAM_SYSTEM_TIMESTAMP_FREQUENCY");
+
+/* The model extension's allocator and display/camera devices
+ * (wsys_sim_alloc.h): sizes, so the numbers (which encode them) stay put. */
+_Static_assert(sizeof(struct drm_wsys_alloc_constraints) == 40, "drm_wsys_alloc_constraints");
+_Static_assert(sizeof(struct drm_wsys_alloc_create) == 24, "drm_wsys_alloc_create");
+_Static_assert(sizeof(struct drm_wsys_alloc_attach) == 56, "drm_wsys_alloc_attach");
+_Static_assert(offsetof(struct drm_wsys_alloc_attach, c) == 8, "drm_wsys_alloc_attach.c");
+_Static_assert(sizeof(struct drm_wsys_alloc_attach_op) == 8, "drm_wsys_alloc_attach_op");
+_Static_assert(sizeof(struct drm_wsys_alloc_sync) == 16, "drm_wsys_alloc_sync");
+_Static_assert(sizeof(struct drm_wsys_alloc_query) == 64, "drm_wsys_alloc_query");
+_Static_assert(sizeof(struct drm_wsys_alloc_stats) == 80, "drm_wsys_alloc_stats");
+_Static_assert(sizeof(struct drm_wsys_periph_info) == 56, "drm_wsys_periph_info");
+_Static_assert(sizeof(struct drm_wsys_periph_attach) == 24, "drm_wsys_periph_attach");
+_Static_assert(sizeof(struct drm_wsys_periph_use) == 16, "drm_wsys_periph_use");
+_Static_assert(WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC == 4u, "EXT_QUERY bit 2");
 
 /* Something with external linkage so the static library is not empty. */
 int wsys_uapi_c_abi_checked(void);

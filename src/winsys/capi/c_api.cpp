@@ -13,6 +13,7 @@
 #include "wsys/device.hpp"
 #include "wsys/heap.hpp"
 #include "wsys/scratch.hpp"
+#include "wsys/shared_buffer.hpp"
 #include "wsys/sparse.hpp"
 #include "wsys/trace.hpp"
 #include "wsys/user_queue.hpp"
@@ -42,6 +43,10 @@ struct wsys_bind_batch {
 
 struct wsys_sparse {
   std::shared_ptr<wsys::SparseBuffer> sp;
+};
+
+struct wsys_shared_buffer {
+  std::shared_ptr<wsys::SharedBuffer> sb;
 };
 
 struct wsys_heap {
@@ -863,3 +868,105 @@ uint64_t wsys_trace_flow(wsys_trace_span* span) {
 }
 
 }  // extern "C"
+
+// ---- shared buffers ----
+
+namespace {
+wsys::SharedDevice shared_device(uint32_t d) {
+  return d == WSYS_SHARED_CAMERA ? wsys::SharedDevice::Camera : wsys::SharedDevice::Display;
+}
+// A plain integer, never an out-of-range enum value (undefined in C++).
+bool valid_device(uint32_t d) { return d == WSYS_SHARED_DISPLAY || d == WSYS_SHARED_CAMERA; }
+}  // namespace
+
+int wsys_shared_buffer_create(uint64_t size, uint32_t uses, wsys_shared_buffer** out) {
+  if (!out) return -EINVAL;
+  return guarded([&] {
+    auto b = wsys::SharedBuffer::create(size, uses);
+    if (!b.ok()) return b.error();
+    *out = new wsys_shared_buffer{std::move(*b)};
+    return 0;
+  });
+}
+
+void wsys_shared_buffer_destroy(wsys_shared_buffer* sb) { delete sb; }
+
+int wsys_shared_buffer_fd(const wsys_shared_buffer* sb) { return sb ? sb->sb->fd() : -EINVAL; }
+
+int wsys_shared_buffer_import(wsys_shared_buffer* sb, wsys_device* dev, wsys_bo** out) {
+  if (!sb || !dev || !out) return -EINVAL;
+  return guarded([&] {
+    auto b = sb->sb->import_into(*dev->dev);
+    if (!b.ok()) return b.error();
+    *out = handle_of(b->release());
+    return 0;
+  });
+}
+
+int wsys_shared_buffer_attach(wsys_shared_buffer* sb, uint32_t d, uint32_t pitch,
+                              uint32_t height, uint32_t* out_attachment) {
+  if (!sb || !out_attachment || !valid_device(d)) return -EINVAL;
+  return guarded([&] {
+    auto a = sb->sb->attach(shared_device(d), pitch, height);
+    if (!a.ok()) return a.error();
+    *out_attachment = *a;
+    return 0;
+  });
+}
+
+int wsys_shared_buffer_map(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
+  if (!sb || !valid_device(d)) return -EINVAL;
+  return guarded([&] { return sb->sb->map(shared_device(d), attachment).error(); });
+}
+
+int wsys_shared_buffer_unmap(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
+  if (!sb || !valid_device(d)) return -EINVAL;
+  return guarded([&] { return sb->sb->unmap(shared_device(d), attachment).error(); });
+}
+
+int wsys_shared_buffer_detach(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment) {
+  if (!sb || !valid_device(d)) return -EINVAL;
+  return guarded([&] { return sb->sb->detach(shared_device(d), attachment).error(); });
+}
+
+int wsys_shared_buffer_use(wsys_shared_buffer* sb, uint32_t d, uint32_t attachment,
+                           uint8_t fill, uint64_t* out_sum) {
+  if (!sb || !valid_device(d)) return -EINVAL;
+  return guarded([&] {
+    auto r = sb->sb->use(shared_device(d), attachment, fill);
+    if (!r.ok()) return r.error();
+    if (out_sum) *out_sum = *r;
+    return 0;
+  });
+}
+
+int wsys_shared_buffer_begin_cpu_access(wsys_shared_buffer* sb, int read, int write) {
+  if (!sb || (!read && !write)) return -EINVAL;
+  return guarded([&] { return sb->sb->begin_cpu_access(read != 0, write != 0).error(); });
+}
+
+uint32_t wsys_shared_buffer_refusal(const wsys_shared_buffer* sb) {
+  return sb ? static_cast<uint32_t>(sb->sb->refusal()) : 0;
+}
+
+const char* wsys_shared_refusal_name(uint32_t refusal) {
+  return wsys::shared_refusal_name(static_cast<wsys::SharedRefusal>(refusal));
+}
+
+int wsys_shared_buffer_get_placement(const wsys_shared_buffer* sb,
+                                     struct wsys_shared_placement* out) {
+  if (!sb || !out || out->size < sizeof(wsys_shared_placement)) return -EINVAL;
+  return guarded([&] {
+    auto p = sb->sb->placement();
+    if (!p.ok()) return p.error();
+    out->placed = p->placed;
+    out->in_use = p->in_use;
+    out->cpu_used = p->cpu_used;
+    out->contiguous_pool = p->contiguous_pool;
+    out->extents = p->extents;
+    out->attachments = p->attachments;
+    out->migrations = p->migrations;
+    out->highest_address = p->highest_address;
+    return 0;
+  });
+}

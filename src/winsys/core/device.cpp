@@ -353,7 +353,14 @@ void Device::release(Bo* bo) {
     if (it != impl_->shared.end() && it->second == bo) impl_->shared.erase(it);
   }
   const uint64_t size = bo->size();
-  if (bo->hook_.shared || bo->no_cache_ || !cache_->put(bo->hook_)) {
+  const bool cacheable = !bo->hook_.shared && !bo->no_cache_;
+  // A write-back CPU mapping on a GPU that does not snoop may still hold
+  // dirty lines of this user's: cleaned and dropped before the buffer can
+  // be reused, so none lands later on what the next user (or the GPU)
+  // wrote. No ioctl on a coherent device or for an uncached buffer.
+  if (cacheable && (bo->flags_ & kAllocCpuCached) && !info_.coherent)
+    (void)bo->invalidate(0, size);
+  if (!cacheable || !cache_->put(bo->hook_)) {
     destroy_bo(bo);
     if (span) {
       span.end({{"size", size}, {"cached", false}});

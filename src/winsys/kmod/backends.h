@@ -21,6 +21,10 @@ Result<std::unique_ptr<Device>> create_panfrost_device(std::unique_ptr<drm::DrmF
 void set_panthor_capabilities(const drm::DriverVersion& v, DeviceProps& p);
 void set_panfrost_capabilities(const drm::DriverVersion& v, DeviceProps& p);
 
+// True if the kernel answers the model extensions' EXT_QUERY
+// (drm-uapi/wsys_sim_ext.h) with `feature` set; false on any real kernel.
+bool probe_ext_feature(drm::DrmFile& file, uint32_t feature);
+
 namespace detail {
 
 // The open file and everything that must outlive the Device object while

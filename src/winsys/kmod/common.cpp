@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "drm-uapi/drm_core.h"
+#include "drm-uapi/wsys_sim_ext.h"
 #include "winsys/kmod/backends.h"
 #include "winsys/kmod/kmod.h"
 #include "winsys/kmod/wait.h"
@@ -367,6 +368,12 @@ Result<int> Device::syncobj_export_sync_file(uint32_t handle) {
   a.fd = -1;
   if (int r = file().ioctl(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &a)) return Error(r);
   return a.fd;
+}
+
+bool probe_ext_feature(drm::DrmFile& file, uint32_t feature) {
+  drm_wsys_sim_ext_query q{};
+  if (file.ioctl(DRM_IOCTL_WSYS_SIM_EXT_QUERY, &q) != 0) return false;
+  return q.version >= 1 && (q.features & feature) == feature;
 }
 
 }  // namespace wsys::kmod

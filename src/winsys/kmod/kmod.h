@@ -82,6 +82,11 @@ struct DeviceProps {
   // /dev/udmabuf exists and opens: memfd pages can become a dma-buf the
   // GPU imports (PRIME), the real kernels' route to backed host memory.
   bool has_udmabuf = false;
+  // Shared buffers with deferred backing (issue 19): a MODEL EXTENSION
+  // (drm-uapi/wsys_sim_alloc.h), probed with EXT_QUERY on both drivers:
+  // the model's central allocator exists (kmod/shared_alloc.h) and PRIME
+  // import of its buffers attaches with this GPU's DMA constraints.
+  bool has_deferred_alloc = false;
   // The coherency protocol the kernel chose (panthor gpu_info 1.7, panfrost
   // PARAM_SELECTED_COHERENCY 1.6): 0 ACE-Lite, 1 ACE, 31 none;
   // kCoherencyUnknown on older kernels.

@@ -8,13 +8,24 @@
 #include <cstring>
 
 #include "drm-uapi/drm_core.h"
+#include "drm-uapi/wsys_sim_alloc.h"
 #include "winsys/sim/ioctls.h"
 #include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/shared_alloc.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
 
 namespace wsys::sim {
+
+int map_shared_for_gpu(SimBo& bo) {
+  if (!bo.shared_attach || bo.shared_gpu_mapped.load(std::memory_order_acquire)) return 0;
+  SharedAttachment& a = *bo.shared_attach;
+  if (int r = a.buffer()->allocator().map(a)) return r;
+  // Two racing first binds: the loser gives its map back.
+  if (bo.shared_gpu_mapped.exchange(true, std::memory_order_acq_rel)) a.buffer()->allocator().unmap(a);
+  return 0;
+}
 
 namespace {
 // Copies as much of `s` as fits the user's buffer, then reports the full
@@ -79,6 +90,21 @@ int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
   return 0;
 }
 
+// A buffer of the model's shared allocator (a model extension,
+// shared_alloc.h): importing it is an attach with the GPU's constraints,
+// made before the object is visible to other files (on panfrost the
+// import is also a first use, below). Refusals are the allocator's
+// (-EINVAL with the unmet constraint in its log, -ENOMEM).
+static int attach_shared_buffer(SimFile& f, int fd, SharedAttachmentPtr* out) {
+  if (!deferred_alloc_supported()) return 0;
+  SharedBufferPtr sb = SharedAllocator::model().find(fd);
+  if (!sb) return 0;
+  const uint32_t pa_bits = (f.device()->gpu().mmu_features >> 8) & 0xff;
+  uint32_t unmet = 0;
+  return sb->allocator().attach(sb, WSYS_ALLOC_DOMAIN_GPU, gpu_dma_constraints(pa_bits), out,
+                                &unmet);
+}
+
 int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
   auto* p = static_cast<drm_prime_handle*>(data);
   if (fcntl(p->fd, F_GETFD) < 0) return -EBADF;
@@ -89,9 +115,15 @@ int ioctl_prime_fd_to_handle(SimFile& f, void* data) {
   // same object, so the file gets the same handle.
   SimBoPtr bo = f.device()->bo_by_inode(st.st_ino);
   if (!bo) {
+    SharedAttachmentPtr shared;
+    if (int r = attach_shared_buffer(f, p->fd, &shared)) return r;
     int err = 0;
-    bo = SimBo::import(f.device(), p->fd, &err);
+    bo = SimBo::import(f.device(), p->fd, &err, std::move(shared));
     if (!bo) return err;
+    // panfrost maps every object into the file's GPU VA as it is opened.
+    if (!f.device()->is_panthor()) {
+      if (int r = map_shared_for_gpu(*bo)) return r;
+    }
   }
   bo->exported = true;  // shared: never purged by the shrinker
   if (PanthorReclaim* rc = f.device()->shrinker().reclaimer()) {

@@ -33,6 +33,17 @@ bool is_model_dmabuf(int fd) {
          std::strncmp(target + 7, kMemfdName, sizeof kMemfdName - 1) == 0;
 }
 
+int create_model_dmabuf(uint64_t size) {
+  int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int e = errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;
+    ::close(fd);
+    return e;
+  }
+  return fd;
+}
+
 SimBo::SimBo(SimDevice* dev, int memfd, uint64_t size, ino_t ino, bool imported)
     : dev_(dev), memfd_(memfd), size_(size), inode_(ino), imported_(imported) {}
 
@@ -80,7 +91,8 @@ std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* e
   return bo;
 }
 
-std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
+std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err,
+                                     std::shared_ptr<SharedAttachment> shared) {
   struct stat st;
   if (fstat(dmabuf_fd, &st) != 0 || !is_model_dmabuf(dmabuf_fd)) {
     *err = -EINVAL;
@@ -92,6 +104,7 @@ std::shared_ptr<SimBo> SimBo::import(SimDevice* dev, int dmabuf_fd, int* err) {
     return nullptr;
   }
   std::shared_ptr<SimBo> bo(new SimBo(dev, fd, static_cast<uint64_t>(st.st_size), st.st_ino, true));
+  bo->shared_attach = std::move(shared);
   dev->register_bo(bo);
   return bo;
 }

@@ -42,6 +42,10 @@ class SimBo {
                                               int* err);
   static std::shared_ptr<SimBo> create_backed(SimDevice* dev, int fd, uint64_t file_offset,
                                               uint64_t size, int* err);
+  // `shared`: the GPU's attachment when the fd is a shared-allocator
+  // buffer, set before the object becomes visible to other files.
+  static std::shared_ptr<SimBo> import(SimDevice* dev, int dmabuf_fd, int* err,
+                                       std::shared_ptr<class SharedAttachment> shared = nullptr);
   ~SimBo();
   SimBo(const SimBo&) = delete;
   SimBo& operator=(const SimBo&) = delete;
@@ -93,6 +97,15 @@ class SimBo {
   // object in its BO list (panfrost_submit.cpp). Guarded by the SyncState
   // lock (fence.h).
   std::shared_ptr<class Fence> last_job_fence;
+
+  // A shared buffer of the model's allocator imported here (a model
+  // extension, shared_alloc.h): the GPU's attachment, and whether a GPU
+  // bind (panthor) or the import itself (panfrost) has mapped it: from
+  // then until the object dies the buffer counts as mapped. Set once at
+  // import; shared_gpu_mapped guarded by the device lock's callers' order
+  // (atomic exchange).
+  std::shared_ptr<class SharedAttachment> shared_attach;
+  std::atomic<bool> shared_gpu_mapped{false};
 
   // Label (BO_SET_LABEL / SET_LABEL_BO). Guarded by the device lock.
   std::string label;
@@ -151,5 +164,8 @@ using SimBoPtr = std::shared_ptr<SimBo>;
 
 // True if `fd` is a model GEM memfd (what PRIME import accepts).
 bool is_model_dmabuf(int fd);
+// A new model dma-buf memfd of `size` bytes (O_CLOEXEC, no pages yet), as
+// the shared-buffer allocator hands out (shared_alloc.h); -errno on failure.
+int create_model_dmabuf(uint64_t size);
 
 }  // namespace wsys::sim

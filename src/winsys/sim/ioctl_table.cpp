@@ -13,6 +13,7 @@
 #include "winsys/sim/fault_inject.h"
 #include "winsys/sim/host_import.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/shared_alloc.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/user_copy.h"
 #include "winsys/sim/userq.h"
@@ -30,8 +31,9 @@ struct IoctlDesc {
   bool (*offered)(const SimDevice&) = nullptr;
 };
 
+// EXT_QUERY answers wherever any extension is offered.
 bool ext_offered(const SimDevice& dev) {
-  return userq_supported(dev) || host_import_supported(dev);
+  return userq_supported(dev) || host_import_supported(dev) || deferred_alloc_supported();
 }
 
 // DRM core ioctls, indexed by nr.

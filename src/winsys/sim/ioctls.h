@@ -15,6 +15,10 @@ int ioctl_get_cap(SimFile& f, void* data);
 int ioctl_gem_close(SimFile& f, void* data);
 int ioctl_prime_handle_to_fd(SimFile& f, void* data);
 int ioctl_prime_fd_to_handle(SimFile& f, void* data);
+// The GPU's first use of an imported shared buffer (a model extension,
+// shared_alloc.h): finalizes its placement; no-op for other objects and
+// after the first time. 0 or -ENOMEM.
+int map_shared_for_gpu(SimBo& bo);
 
 // Syncobjs (syncobj_ioctls.cpp)
 int ioctl_syncobj_create(SimFile& f, void* data);

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "drm-uapi/panfrost_drm.h"
+#include "drm-uapi/wsys_sim_alloc.h"
 #include "winsys/sim/executor.h"
 #include "winsys/sim/fence.h"
 #include "winsys/sim/gpu_fault.h"
 #include "winsys/sim/host_import.h"
 #include "winsys/sim/ioctls.h"
+#include "winsys/sim/shared_alloc.h"
 #include "winsys/sim/signalling.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_file.h"
@@ -248,6 +250,17 @@ int ioctl_panfrost_submit(SimFile& f, void* data) {
   if (job->vm) host_import_revalidate(*job->vm);
   job->fence = std::make_shared<Fence>();
   gpu_fault_install();  // before the first executor runs
+
+  // Shared buffers of the model's allocator (a model extension) in the BO
+  // list: the job is a GPU access, so the allocator decides here whether
+  // CPU caches need maintenance. panfrost's list says nothing about
+  // direction: read and write.
+  for (const SimBoPtr& bo : job->bos) {
+    if (!bo->shared_attach) continue;
+    SharedBuffer& sb = *bo->shared_attach->buffer();
+    const uint32_t rw = WSYS_ALLOC_SYNC_READ | WSYS_ALLOC_SYNC_WRITE;
+    if (int r = sb.allocator().sync(sb, WSYS_ALLOC_DOMAIN_GPU, rw)) return r;
+  }
 
   const int slot_index = (a->requirements & kReqFs) ? 0 : 1;
   std::shared_ptr<FileJobs> fj = jobs_of(f, true);

@@ -100,6 +100,8 @@ int prepare_op(SimFile& f, SimVm& vm, const drm_panthor_vm_bind_op& op, VmOpPtr*
       SimBoPtr bo = f.lookup_bo(op.bo_handle);
       if (!bo) return -EINVAL;
       if (op.flags & ~kMapFlags) return -EINVAL;
+      // A shared buffer's first GPU use (model extension): place it now.
+      if (int r = map_shared_for_gpu(*bo)) return r;
       return vm.prepare_map(bo, op.bo_offset, op.va, op.size, sim_map_flags(op.flags), out);
     }
     case kTypeUnmap:

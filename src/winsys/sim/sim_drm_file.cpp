@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "drm-uapi/drm_core.h"
+#include "winsys/sim/shared_alloc.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/userq.h"
@@ -49,6 +50,11 @@ Result<void*> sim_mmap(SimFile& file, void* addr, size_t length, int prot, int f
   if ((flags & MAP_TYPE) != MAP_SHARED && (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
     return Error(-EINVAL);
   if (!bo->mmap_allowed) return Error(-EINVAL);
+  // A shared buffer's CPU mapping is a first use (model extension).
+  if (bo->shared_attach) {
+    SharedBuffer& sb = *bo->shared_attach->buffer();
+    if (int r = sb.allocator().cpu_map(sb)) return Error(r);
+  }
   void* p = ::mmap(addr, length, prot, flags, bo->memfd(), static_cast<off_t>(bo->file_offset()));
   if (p == MAP_FAILED) return Error(-errno);
   return p;

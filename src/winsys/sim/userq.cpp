@@ -1,5 +1,6 @@
 // User queues, a model extension: see userq.h and drm-uapi/wsys_sim_ext.h.
 #include "winsys/sim/userq.h"
+#include "winsys/sim/shared_alloc.h"
 
 #include <linux/futex.h>
 #include <sys/mman.h>
@@ -628,7 +629,8 @@ int ioctl_wsys_sim_ext_query(SimFile& f, void* data) {
   auto* a = static_cast<drm_wsys_sim_ext_query*>(data);
   a->version = 1;
   a->features = (userq_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_USER_QUEUES : 0u) |
-                (host_import_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_HOST_IMPORT : 0u);
+                (host_import_supported(*f.device()) ? WSYS_SIM_EXT_FEATURE_HOST_IMPORT : 0u) |
+                (deferred_alloc_supported() ? WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC : 0u);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "drm-uapi/drm_core.h"
 
+#include "drm-uapi/wsys_sim_ext.h"
 #include "winsys/kmod/panfrost/panfrost.h"
 #include "winsys/kmod/small_array.h"
 
@@ -100,6 +101,8 @@ Result<void> PanfrostDevice::init() {
   p.has_timeline_syncobj = timeline.ok() && *timeline != 0;
 
   set_panfrost_capabilities(v, p);
+  // A model extension: probed, not versioned.
+  p.has_deferred_alloc = probe_ext_feature(file(), WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC);
   return {};
 }
 

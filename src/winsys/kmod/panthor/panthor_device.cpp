@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "drm-uapi/drm_core.h"
+#include "drm-uapi/wsys_sim_ext.h"
 #include "winsys/kmod/panthor/panthor.h"
 #include "winsys/kmod/small_array.h"
 
@@ -126,6 +127,7 @@ Result<void> PanthorDevice::init() {
 
   set_panthor_capabilities(v, p);
   p.has_user_queues = probe_user_queues();  // a model extension: probed, not versioned
+  p.has_deferred_alloc = probe_ext_feature(file(), WSYS_SIM_EXT_FEATURE_DEFERRED_ALLOC);
   return {};
 }
 
