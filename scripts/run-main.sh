@@ -3,8 +3,10 @@
 # device (the kernel model when no Mali render node is present):
 #   1. wsys-info: the devices wsys can use;
 #   2. wsys-vk-demo, a Vulkan program, on the wsys Vulkan ICD;
-#   3. wsys-gl-demo, a GL program, on Gallium zink over the wsys ICD;
-# each of 2 and 3 followed by wsys's memory report for its VkDevice, and
+#   3. wsys-shared-vk-demo: camera -> compute on the ICD -> display, with
+#      dma-buf memory from the kernel model's central allocator;
+#   4. wsys-gl-demo, a GL program, on Gallium zink over the wsys ICD;
+# each of 2 and 4 followed by wsys's memory report for its VkDevice, and
 # writing a memory trace (WSYS_TRACE, docs/trace.md) that wsys-plot draws:
 # $WSYS_MAIN_OUT (default BUILD/main-job)/{vk,gl}-memory.svg.
 # Arguments are passed to wsys-info.
@@ -38,6 +40,14 @@ echo "== Vulkan: wsys-vk-demo on the wsys ICD =="
 WSYS_TRACE="$OUT/vk-trace-%p.json" \
   ./scripts/wsys-vk-env.sh -C "$BUILD" "$BUILD/tools/wsys-vk-demo"
 plot vk
+
+echo
+echo "== Shared buffers: wsys-shared-vk-demo, camera -> compute on the wsys ICD -> display =="
+# The central allocator, camera and display are kernel-model extensions
+# (docs/deferred-allocation.md): the demo says so and exits 77 elsewhere.
+rc=0
+./scripts/wsys-vk-env.sh -C "$BUILD" "$BUILD/tools/wsys-shared-vk-demo" || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then exit "$rc"; fi
 
 echo
 echo "== GL: wsys-gl-demo on zink over the wsys ICD =="

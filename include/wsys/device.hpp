@@ -125,6 +125,11 @@ struct DeviceInfo {
   // released kernel) and /dev/udmabuf (memfd -> dma-buf, real kernels).
   bool host_import = false;
   bool udmabuf = false;
+  // Its PRIME import of a central allocator's buffers (wsys::SharedBuffer)
+  // attaches with the GPU's DMA constraints, placing them on first use:
+  // the model's deferred-allocation extension (in no released kernel;
+  // docs/deferred-allocation.md).
+  bool shared_buffers = false;
   // The GPU snoops the CPU's caches (the kernel's selected coherency is
   // ACE-Lite or ACE; assumed on kernels that do not say).
   bool coherent = true;

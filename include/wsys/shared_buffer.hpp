@@ -70,6 +70,13 @@ class SharedBuffer {
   // `size` bytes (rounded up to pages), no backing yet. -EINVAL for size 0
   // or no use; -EOPNOTSUPP without a central allocator.
   static Result<std::shared_ptr<SharedBuffer>> create(uint64_t size, uint32_t uses);
+  // The allocator's buffer behind a dma-buf fd someone else made (another
+  // API's export, a frame handed over): `fd` is duplicated, not taken.
+  // Such an object holds no allocator reference of its own, so the buffer
+  // lives as long as its creator's reference or an attachment does.
+  // -EBADF for a closed fd, -EINVAL for an fd that is not the allocator's,
+  // -EOPNOTSUPP without a central allocator.
+  static Result<std::shared_ptr<SharedBuffer>> from_fd(int fd);
   ~SharedBuffer();
   SharedBuffer(const SharedBuffer&) = delete;
   SharedBuffer& operator=(const SharedBuffer&) = delete;
@@ -117,7 +124,7 @@ class SharedBuffer {
   SharedBuffer(std::shared_ptr<Impl> impl, int fd, uint32_t handle, uint64_t size);
   std::shared_ptr<Impl> impl_;
   int fd_;
-  uint32_t handle_;
+  uint32_t handle_;  // 0: no allocator reference (from_fd)
   uint64_t size_;
   std::atomic<uint32_t> refusal_{0};  // the last refusal of this object's attach()
 };

@@ -9,6 +9,7 @@
 #include "vulkan/entry_points.h"
 #include "vulkan/extensions.h"
 #include "vulkan/memory_report.hpp"
+#include "vulkan/shared_memory.h"
 #include "vulkan/sparse.h"
 
 namespace wsys::vk {
@@ -32,6 +33,14 @@ namespace {
 bool offers(const PhysicalDevice& pd, const char* ext) {
   for (const VkExtensionProperties& e : pd.extensions)
     if (std::strcmp(e.extensionName, ext) == 0) return true;
+  return false;
+}
+
+// The application listed `ext` in vkCreateDevice.
+bool enabled(const VkDeviceCreateInfo* ci, const char* ext) {
+  for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
+    if (ci->ppEnabledExtensionNames[i] && std::strcmp(ci->ppEnabledExtensionNames[i], ext) == 0)
+      return true;
   return false;
 }
 
@@ -150,6 +159,15 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice h, const VkDeviceCr
     *out = VK_NULL_HANDLE;
     return VK_ERROR_INITIALIZATION_FAILED;
   }
+  // dma-buf memory from the model's central allocator: the GPU attaches
+  // at the first submission (shared_memory.h).
+  if (pd->dma_buf_shared && enabled(ci, "VK_EXT_external_memory_dma_buf") &&
+      !shared_memory_init(*dev)) {
+    if (dev->sparse) sparse_device_finish(*dev);
+    dev->fn.DestroyDevice(*out, alloc);
+    *out = VK_NULL_HANDLE;
+    return VK_ERROR_INITIALIZATION_FAILED;
+  }
   if (pd->memory.remapped) memory_requirements_init(*dev);
   {
     std::lock_guard<std::mutex> g(pd->devices_lock);
@@ -165,6 +183,7 @@ VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device, const VkAllocationCall
   if (!dev) return;
   // The bind workers call into lavapipe's device: they go first.
   if (dev->sparse) sparse_device_finish(*dev);
+  if (dev->shared) shared_memory_finish(*dev);
   dev->fn.DestroyDevice(device, alloc);
   // Memory the application never freed died with lavapipe's device; its
   // BOs go back to the cache now, so the report shows them as cached.

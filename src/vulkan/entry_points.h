@@ -81,6 +81,9 @@ WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
     VkDevice device, VkExternalMemoryHandleTypeFlagBits type, const void* ptr,
     VkMemoryHostPointerPropertiesEXT* props);
+// shared_api.cpp
+WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysSharedFnsWSYS(VkDevice device, WsysVkSharedFns* fns);
+
 WSYS_VK_ENTRY VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMemory memory,
                                                         WsysVkMemoryInfo* info);
 

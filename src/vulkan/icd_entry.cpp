@@ -7,6 +7,7 @@
 #include "vulkan/entry_points.h"
 #include "vulkan/executor.h"
 #include "vulkan/proc_table.h"
+#include "vulkan/shared_memory.h"
 #include "vulkan/sparse.h"
 
 #define WSYS_VK_EXPORT extern "C" __attribute__((visibility("default")))
@@ -36,6 +37,7 @@ const ProcEntry kDeviceCommands[] = {
     {"vkGetMemoryHostPointerPropertiesEXT", proc(icd::GetMemoryHostPointerPropertiesEXT)},
     {"vkGetWsysMemoryStatsWSYS", proc(icd::GetWsysMemoryStatsWSYS)},
     {"vkGetWsysMemoryInfoWSYS", proc(icd::GetWsysMemoryInfoWSYS)},
+    {"vkGetWsysSharedFnsWSYS", proc(icd::GetWsysSharedFnsWSYS)},
     {"vkGetWsysMemoryReportWSYS", proc(icd::GetWsysMemoryReportWSYS)},
 };
 
@@ -97,6 +99,10 @@ VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, cons
   // with cached mappings); they call the sparse commands where those apply.
   if (executor_fn && d->physical->memory.remapped)
     if (PFN_vkVoidFunction f = remapped_memory_command(name)) return f;
+  // Queue commands around the model's dma-buf memory (shared_memory.h),
+  // which call the sparse ones in turn.
+  if (executor_fn && d->shared)
+    if (PFN_vkVoidFunction f = shared_memory_command(name)) return f;
   // Buffer and queue commands are the ICD's only on a device with sparse
   // features enabled (and only where lavapipe has the command enabled
   // too): every other device calls lavapipe's directly.

@@ -97,7 +97,8 @@ std::unique_ptr<PhysicalDevice> make_physical(Instance* inst, VkPhysicalDevice h
   pd->max_allocation_bytes =
       m3.maxMemoryAllocationSize ? std::min<VkDeviceSize>(m3.maxMemoryAllocationSize, pd->heap_bytes)
                                  : pd->heap_bytes;
-  pd->dma_buf = !info.model;
+  pd->dma_buf_shared = info.model && info.shared_buffers;
+  pd->dma_buf = !info.model || pd->dma_buf_shared;
   pd->host_memory = info.host_import || info.udmabuf;
   pd->extensions = advertised_extensions(exts, pd->dma_buf, pd->host_memory);
   make_uuids(id.driverUUID, id.deviceUUID, info, pd->driver_uuid, pd->device_uuid);

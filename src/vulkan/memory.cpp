@@ -4,13 +4,21 @@
 // reads and writes as the GPU would, so every access lavapipe makes goes
 // through wsys's VM. Without a GPU view (a real device) lavapipe gets the
 // BO's CPU mapping.
+//
+// dma-buf memory on the kernel model is the central allocator's
+// (shared_memory.h): an import is the GPU's attach with its constraints; an
+// export is an allocator buffer the GPU attaches to at the first submission,
+// so the display or camera the application hands the fd to can attach
+// before anything is placed.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "vulkan/chain.h"
 #include "vulkan/entry_points.h"
+#include "vulkan/shared_memory.h"
 #include "vulkan/vk_result.h"
 #include "wsys/trace.hpp"
 
@@ -54,7 +62,39 @@ void sample_peak(Device& d) {
   }
 }
 
+constexpr VkExternalMemoryHandleTypeFlags kDmaBuf = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
+
+// Exported dma-buf memory on the model: an allocator buffer with no
+// placement yet, which lavapipe reaches through a CPU mapping of the
+// dma-buf (a mapping is not a first use; the model cannot see it) until
+// and after the GPU attaches at the first submission.
+VkResult make_shared_export(Device& d, Memory& mem) {
+  if (mem.size == 0 || mem.size > d.physical->max_allocation_bytes)
+    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  Result<std::shared_ptr<SharedBuffer>> sb =
+      SharedBuffer::create(align_up(mem.size, kHostImportAlign),
+                           kSharedUseGpu | kSharedUseDisplay | kSharedUseCamera | kSharedUseCpu);
+  if (!sb.ok())
+    return vk_result_of(sb.error(), FailureKind::DeviceMemory, "vkAllocateMemory",
+                        "creating the shared buffer");
+  mem.shared = std::move(*sb);
+  mem.shared_map_bytes = mem.shared->size();
+  void* p = ::mmap(nullptr, mem.shared_map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   mem.shared->fd(), 0);
+  if (p == MAP_FAILED)
+    return vk_result_of(-errno, FailureKind::HostResource, "vkAllocateMemory",
+                        "mapping the shared buffer for lavapipe");
+  mem.shared_map = p;
+  mem.exportable = true;
+  mem.cpu_cached = false;  // the allocator tracks its cache domains (SYNC), not BO_SYNC
+  return VK_SUCCESS;
+}
+
 }  // namespace
+
+Memory::~Memory() {
+  if (shared_map) ::munmap(shared_map, shared_map_bytes);
+}
 
 namespace icd {
 
@@ -84,6 +124,11 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
   }
   if (exp && (exp->handleTypes & ~pd.handle_types())) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  // The model's dma-bufs are the allocator's, handled on devices that
+  // enabled the extension only (their queues announce GPU use).
+  const bool shared_export = pd.dma_buf_shared && exp && (exp->handleTypes & kDmaBuf);
+  const bool shared_import = pd.dma_buf_shared && imp && imp->handleType == kDmaBuf;
+  if ((shared_export || shared_import) && !d->shared) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
 
   auto mem = std::make_unique<Memory>();
   mem->size = info->allocationSize;
@@ -106,6 +151,18 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   } else if (imp && imp->handleType != 0) {
     if (!pd.handle_type_ok(imp->handleType) || imp->fd < 0)
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    if (shared_import) {
+      // Only the allocator's buffers are dma-bufs on the model (a GEM
+      // export is a memfd: that is an opaque fd).
+      Result<std::shared_ptr<SharedBuffer>> sb = SharedBuffer::from_fd(imp->fd);
+      if (!sb.ok())
+        return vk_result_of(sb.error(), FailureKind::ExternalHandle, "vkAllocateMemory",
+                            "the fd is not a dma-buf of the central allocator");
+      mem->shared = std::move(*sb);
+      mem->cpu_cached = false;
+    }
+    // The GPU's attach: on the model an allocator buffer is checked against
+    // the GPU's constraints here (a refusal is -EINVAL).
     Result<BoRef> bo = d->wsys->bo_import(imp->fd);
     if (!bo.ok())
       return vk_result_of(bo.error(), FailureKind::ExternalHandle, "vkAllocateMemory",
@@ -118,6 +175,8 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
     if (mem->size == 0) mem->size = mem->bo->size();
     if (align_up(mem->size, kHostImportAlign) > mem->bo->size())
       return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  } else if (shared_export) {
+    if (VkResult r = make_shared_export(*d, *mem); r != VK_SUCCESS) return r;
   } else {
     if (mem->size == 0 || mem->size > pd.max_allocation_bytes) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     mem->exportable = exp && exp->handleTypes != 0;
@@ -133,7 +192,9 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   }
 
   mem->executor_size = align_up(mem->size, kHostImportAlign);
-  if (!d->executor_via_cpu) mem->executor_address = d->wsys->gpu_view(mem->bo->gpu_va());
+  if (mem->shared_map) mem->executor_address = mem->shared_map;
+  if (!d->executor_via_cpu && !mem->executor_address)
+    mem->executor_address = d->wsys->gpu_view(mem->bo->gpu_va());
   if (!mem->executor_address) {
     Result<void*> cpu = mem->bo->map();
     if (!cpu.ok())
@@ -158,6 +219,7 @@ VKAPI_ATTR VkResult VKAPI_CALL AllocateMemory(VkDevice device, const VkMemoryAll
   if (import_fd >= 0) ::close(import_fd);
   {
     std::lock_guard<std::mutex> g(d->lock);
+    if (mem->shared && d->shared) d->shared->memories.insert(mem.get());
     d->memory[*out] = std::move(mem);
   }
   sample_peak(*d);
@@ -177,6 +239,7 @@ VKAPI_ATTR void VKAPI_CALL FreeMemory(VkDevice device, VkDeviceMemory memory,
     if (it != d->memory.end()) {
       mem = std::move(it->second);
       d->memory.erase(it);
+      if (d->shared) d->shared->memories.erase(mem.get());
     }
   }
   // lavapipe forgets the pointer first; then the BO goes back to wsys's
@@ -195,6 +258,15 @@ VKAPI_ATTR VkResult VKAPI_CALL MapMemory(VkDevice device, VkDeviceMemory memory,
   if (!mem || !data) return VK_ERROR_MEMORY_MAP_FAILED;
   if (offset >= mem->size || (size != VK_WHOLE_SIZE && (size == 0 || size > mem->size - offset)))
     return VK_ERROR_MEMORY_MAP_FAILED;
+  // An allocator buffer: the CPU's access is announced (a first use: it
+  // is placed with the constraints attached so far, and caches are
+  // maintained if a device wrote since). Later CPU accesses through the
+  // same mapping are not seen, as with any persistent dma-buf mapping.
+  if (mem->shared) {
+    if (Result<void> r = mem->shared->begin_cpu_access(true, true); !r.ok())
+      return vk_result_of(r.error(), FailureKind::DeviceMemory, "vkMapMemory",
+                          "the CPU's access to a dma-buf");
+  }
   // The address lavapipe was given: on a real device the BO's CPU
   // mapping; on the model the GPU view, the same pages through the device
   // VM (CPU and "GPU" share the VM there, as with SVM). One mapping per BO
@@ -225,7 +297,7 @@ VKAPI_ATTR void VKAPI_CALL GetDeviceMemoryCommitment(VkDevice device, VkDeviceMe
                                                      VkDeviceSize* committed) {
   Device* d = find_device(device);
   Memory* mem = d ? find_memory(*d, memory) : nullptr;
-  if (committed) *committed = mem ? mem->bo->size() : 0;
+  if (committed) *committed = !mem ? 0 : mem->bo ? mem->bo->size() : mem->executor_size;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGetFdInfoKHR* info,
@@ -234,7 +306,12 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
   Memory* mem = d && info ? find_memory(*d, info->memory) : nullptr;
   if (!mem || !fd || !d->physical->handle_type_ok(info->handleType) || !mem->exportable)
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-  Result<int> r = mem->bo->export_fd();
+  // On the model a dma-buf is an allocator buffer; memory that is not
+  // one has only an opaque fd. An allocator buffer's fd serves as both
+  // (an opaque import of it is the same GPU attach).
+  if (d->physical->dma_buf_shared && info->handleType == kDmaBuf && !mem->shared)
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  Result<int> r = mem->shared ? mem->shared->export_fd() : mem->bo->export_fd();
   if (!r.ok())
     return vk_result_of(r.error(), FailureKind::HostResource, "vkGetMemoryFdKHR",
                         "exporting the BO");
@@ -245,7 +322,8 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdKHR(VkDevice device, const VkMemoryGet
 // Defined for non-opaque handle types only: a dma-buf on a real device,
 // which any memory type can import (every type is a wsys BO; an imported
 // BO's mapping is not write-back, so the cached type's flushes are no-ops
-// on it, which is what such a mapping needs).
+// on it, which is what such a mapping needs). On the model only the
+// central allocator's buffers are dma-bufs: any other fd is refused.
 VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
                                                         VkExternalMemoryHandleTypeFlagBits type,
                                                         int fd, VkMemoryFdPropertiesKHR* props) {
@@ -254,6 +332,8 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryFdPropertiesKHR(VkDevice device,
   props->memoryTypeBits = 0;
   if (!d || type != VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT || !d->physical->dma_buf ||
       fd < 0 || ::fcntl(fd, F_GETFD) < 0)
+    return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+  if (d->physical->dma_buf_shared && !SharedBuffer::from_fd(fd).ok())
     return VK_ERROR_INVALID_EXTERNAL_HANDLE;
   props->memoryTypeBits = d->physical->memory.all_bits();
   return VK_SUCCESS;
@@ -280,16 +360,19 @@ VKAPI_ATTR VkResult VKAPI_CALL GetWsysMemoryInfoWSYS(VkDevice device, VkDeviceMe
   Memory* mem = d ? find_memory(*d, memory) : nullptr;
   if (!mem || !out) return VK_ERROR_INITIALIZATION_FAILED;
   *out = WsysVkMemoryInfo{};
-  out->gpu_va = mem->bo->gpu_va();
-  out->bo_size = mem->bo->size();
+  if (mem->bo) {  // not yet for exported dma-buf memory before the GPU's first use
+    out->gpu_va = mem->bo->gpu_va();
+    out->bo_size = mem->bo->size();
+    out->gem_handle = mem->bo->handle();
+  }
   out->executor_size = mem->executor_size;
-  out->gem_handle = mem->bo->handle();
   out->flags = (mem->imported ? WSYS_VK_MEMORY_IMPORTED : 0u) |
                (mem->exportable ? WSYS_VK_MEMORY_EXPORTABLE : 0u) |
                (mem->dedicated ? WSYS_VK_MEMORY_DEDICATED : 0u) |
-               (d->executor_via_cpu ? WSYS_VK_MEMORY_EXECUTOR_VIA_CPU : 0u);
+               (d->executor_via_cpu || mem->shared_map ? WSYS_VK_MEMORY_EXECUTOR_VIA_CPU : 0u) |
+               (mem->shared ? WSYS_VK_MEMORY_SHARED : 0u);
   out->executor_address = mem->executor_address;
-  out->gpu_view = d->wsys->gpu_view(mem->bo->gpu_va());
+  out->gpu_view = mem->bo ? d->wsys->gpu_view(mem->bo->gpu_va()) : nullptr;
   return VK_SUCCESS;
 }
 

@@ -18,12 +18,14 @@
 #include "vulkan/vk.h"
 #include "wsys/bo.hpp"
 #include "wsys/device.hpp"
+#include "wsys/shared_buffer.hpp"
 
 namespace wsys::vk {
 
 struct Instance;
 struct Device;
 struct SparseDevice;  // sparse.h
+struct SharedMemoryDevice;  // shared_memory.h
 
 // lavapipe's instance-level commands, looked up with the real VkInstance
 // (lavapipe answers only global commands for a null one).
@@ -56,9 +58,13 @@ struct PhysicalDevice {
   VkDeviceSize max_allocation_bytes = 0;
   MemoryTypes memory;  // what the application sees, and lavapipe's type behind each
   std::vector<VkExtensionProperties> extensions;  // likewise
-  // BOs export as real dma-bufs other drivers can import (a real device;
-  // the model's are memfds): VK_EXT_external_memory_dma_buf is offered.
+  // VK_EXT_external_memory_dma_buf is offered: on a real device BOs export
+  // as real dma-bufs other drivers can import; on the model (whose GEM
+  // exports are memfds) only where it has the central allocator
+  // (DeviceInfo::shared_buffers, a model extension), and then dma-buf
+  // memory is the allocator's buffers (dma_buf_shared, shared_memory.h).
   bool dma_buf = false;
+  bool dma_buf_shared = false;
   // VK_EXT_external_memory_host is wsys's to offer: host pointers become
   // wsys BOs (Device::import_host Shared: the model's HOST_IMPORT, or
   // udmabuf; docs/host-memory.md).
@@ -101,7 +107,16 @@ struct Instance {
 
 // One VkDeviceMemory: a wsys BO that lavapipe sees as host memory.
 struct Memory {
+  ~Memory();  // memory.cpp: unmaps shared_map
+  // Null only for exported dma-buf memory on the model until the GPU's
+  // first use (shared_memory.h).
   BoRef bo;
+  // dma-buf memory on the model: the central allocator's buffer (exported:
+  // made by vkAllocateMemory; imported: the application's fd), and for
+  // exported memory lavapipe's CPU mapping of it.
+  std::shared_ptr<SharedBuffer> shared;
+  void* shared_map = nullptr;
+  VkDeviceSize shared_map_bytes = 0;
   VkDeviceSize size = 0;             // allocationSize
   VkDeviceSize executor_size = 0;    // what lavapipe imported (4 KiB multiple)
   void* executor_address = nullptr;  // what lavapipe imported: the GPU view, or the CPU mapping
@@ -158,13 +173,16 @@ struct Device {
   // enabled a sparse feature (then GetDeviceProcAddr returns lavapipe's own
   // buffer and queue commands, with no lookup in between).
   std::unique_ptr<SparseDevice> sparse;
+  // The model's dma-buf memory (shared_memory.h); null unless the
+  // application enabled VK_EXT_external_memory_dma_buf on such a device.
+  std::unique_ptr<SharedMemoryDevice> shared;
 };
 
 // --- handle tables (registry.cpp); lookups are safe from any thread ---
 Instance* find_instance(VkInstance h);
 PhysicalDevice* find_physical_device(VkPhysicalDevice h);
 Device* find_device(VkDevice h);
-Device* find_queue_device(VkQueue h);  // queues of devices with sparse state only
+Device* find_queue_device(VkQueue h);  // queues of devices with sparse or dma-buf state only
 
 void add_instance(std::unique_ptr<Instance> inst);
 std::unique_ptr<Instance> remove_instance(VkInstance h);

@@ -15,8 +15,9 @@ namespace {
 
 // What wsys offers for a handle type: its BOs export and import as
 // dma-bufs (on the model, the GEM object's memfd), for an opaque fd
-// everywhere and as a dma-buf handle on a real device. Either handle is
-// the same fd, so each type is compatible with the other.
+// everywhere and as a dma-buf handle on a real device; on the model a
+// dma-buf handle is the central allocator's buffer (shared_memory.h).
+// Either handle is the same fd, so each type is compatible with the other.
 VkExternalMemoryProperties external_properties(const PhysicalDevice& pd,
                                                VkExternalMemoryHandleTypeFlagBits type) {
   VkExternalMemoryProperties p{};
@@ -30,6 +31,12 @@ VkExternalMemoryProperties external_properties(const PhysicalDevice& pd,
       VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT | VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
   p.exportFromImportedHandleTypes = pd.handle_types();
   p.compatibleHandleTypes = pd.handle_types();
+  // On the model a dma-buf is the central allocator's buffer: memory
+  // imported from an opaque fd (a GEM object's memfd) is not one, so it
+  // exports as an opaque fd only. Memory made for both types is an
+  // allocator buffer, whose fd serves as either.
+  if (pd.dma_buf_shared && type == VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)
+    p.exportFromImportedHandleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
   return p;
 }
 

@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "vulkan/chain.h"
+#include "vulkan/shared_memory.h"
 #include "vulkan/sparse.h"
 #include "wsys/trace.hpp"
 
@@ -284,6 +285,10 @@ const char* check_memory_bind(Device& d, const std::shared_ptr<wsys::SparseBuffe
     std::lock_guard<std::mutex> g(d.lock);
     auto it = d.memory.find(m.memory);
     if (it == d.memory.end()) return "unknown memory";
+    // Exported dma-buf memory the GPU has not used yet: this bind is its
+    // first use (shared_memory.h).
+    if (!shared_memory_attach_gpu(d, *it->second).ok())
+      return "the dma-buf memory's GPU attach failed (WSYS_SIM_ALLOC_LOG=1 says why)";
     b.bo = it->second->bo;
     mem_size = it->second->size;
     type = it->second->type_index;

@@ -173,5 +173,38 @@ TEST(SharedBuffer, HandOversCountCacheMaintenanceOnlyWhenNeeded) {
   EXPECT_FALSE(b->begin_gpu_access(false, false).ok());
 }
 
+// from_fd: the same allocator buffer behind another fd; anything else is
+// refused; the object holds no reference of its own.
+TEST(SharedBuffer, FromFdFindsTheAllocatorsBufferOnly) {
+  auto b = make(3 * kMiB, kSharedUseGpu | kSharedUseDisplay);
+  ASSERT_TRUE(b);
+  auto fd = b->export_fd();
+  ASSERT_TRUE(fd.ok());
+  auto same = SharedBuffer::from_fd(*fd);
+  ::close(*fd);
+  ASSERT_TRUE(same.ok()) << same.error();
+  EXPECT_EQ((*same)->size(), b->size());
+  EXPECT_NE((*same)->fd(), b->fd());
+  auto a = (*same)->attach(SharedDevice::Display, 4096, 16);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*same)->map(SharedDevice::Display, *a).ok());
+  auto p = b->placement();  // seen through the creator's object
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->placed);
+  EXPECT_EQ(p->extents, 1u);
+  ASSERT_TRUE((*same)->unmap(SharedDevice::Display, *a).ok());
+  ASSERT_TRUE((*same)->detach(SharedDevice::Display, *a).ok());
+  same = Error(-EINVAL);  // drops the from_fd object: the creator's buffer lives on
+  EXPECT_TRUE(b->placement().ok());
+
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  EXPECT_EQ(SharedBuffer::from_fd(pipefd[0]).error(), -EINVAL);
+  ::close(pipefd[0]);
+  ::close(pipefd[1]);
+  EXPECT_EQ(SharedBuffer::from_fd(pipefd[0]).error(), -EBADF);
+  EXPECT_EQ(SharedBuffer::from_fd(-1).error(), -EBADF);
+}
+
 }  // namespace
 }  // namespace wsys

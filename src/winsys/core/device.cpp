@@ -151,6 +151,7 @@ Result<void> Device::init(const DeviceOptions& options) {
   info_.sparse_map = p.has_sparse_map;
   info_.host_import = p.has_host_import;
   info_.udmabuf = p.has_udmabuf;
+  info_.shared_buffers = p.has_deferred_alloc;
   info_.coherent = p.selected_coherency != kmod::DeviceProps::kCoherencyNone;
   info_.cpu_cached_mappings = p.has_wb_mmap && p.has_cache_maintenance;
   long page = sysconf(_SC_PAGESIZE);

@@ -62,7 +62,7 @@ SharedBuffer::SharedBuffer(std::shared_ptr<Impl> impl, int fd, uint32_t handle, 
     : impl_(std::move(impl)), fd_(fd), handle_(handle), size_(size) {}
 
 SharedBuffer::~SharedBuffer() {
-  impl_->alloc->release(handle_);
+  if (handle_) impl_->alloc->release(handle_);
   ::close(fd_);
 }
 
@@ -75,6 +75,19 @@ Result<std::shared_ptr<SharedBuffer>> SharedBuffer::create(uint64_t size, uint32
   auto info = (*impl)->alloc->query(made->fd);
   const uint64_t real = info ? info->size : size;
   return std::shared_ptr<SharedBuffer>(new SharedBuffer(*impl, made->fd, made->handle, real));
+}
+
+Result<std::shared_ptr<SharedBuffer>> SharedBuffer::from_fd(int fd) {
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0) return Error(-EBADF);
+  auto impl = process_impl();
+  if (!impl) return Error(impl.error());
+  // QUERY answers only for the allocator's own dma-bufs (-EINVAL for any
+  // other fd), so it is the check as well as the size.
+  auto info = (*impl)->alloc->query(fd);
+  if (!info) return Error(info.error() == -EBADF ? -EBADF : -EINVAL);
+  int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (mine < 0) return Error(-errno);
+  return std::shared_ptr<SharedBuffer>(new SharedBuffer(*impl, mine, 0, info->size));
 }
 
 Result<int> SharedBuffer::export_fd() const {

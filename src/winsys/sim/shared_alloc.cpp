@@ -10,6 +10,7 @@
 
 #include "drm-uapi/wsys_sim_alloc.h"
 #include "winsys/sim/gem.h"
+#include "winsys/sim/sim_device.h"
 
 namespace wsys::sim {
 
@@ -133,6 +134,12 @@ int SharedAllocator::create(uint64_t size, uint32_t uses, bool upfront, SharedBu
   {
     std::lock_guard<std::mutex> g(mu_);
     if (upfront) {
+      if (!charge_locked(*b)) {
+        counters_.finalize_failures++;
+        log_locked("upfront allocation of " + std::to_string(size) + " bytes: over the memory budget");
+        b->inode_ = 0;
+        return -ENOMEM;
+      }
       PhysZone want;
       DmaConstraints c = upfront_heap(uses, &want);
       Placement p;
@@ -145,6 +152,7 @@ int SharedAllocator::create(uint64_t size, uint32_t uses, bool upfront, SharedBu
         ok = solve_placement(layout_, c, size, &p);
       }
       if (!ok) {
+        uncharge_locked(*b);
         counters_.finalize_failures++;
         log_locked("upfront allocation of " + std::to_string(size) + " bytes: heap full");
         b->inode_ = 0;  // not registered: the destructor must not look for it
@@ -180,6 +188,32 @@ void SharedAllocator::release(SharedBuffer* b) {
     if (it != by_inode_.end() && it->second.expired()) by_inode_.erase(it);
   }
   if (b->finalized_) layout_.free(b->placement_.zone, b->placement_.extents);
+  uncharge_locked(*b);
+}
+
+// Budget: a placed buffer with real memory (a memfd; bookkeeping-only
+// buffers have none) is system memory that every model GPU shares, so its
+// size is charged to the memory budget of each GPU device the process has
+// opened, from placement to release; migration keeps the charge. With
+// try_charge, never the shrinker: the allocator's lock is held here, and
+// the shrinker takes locks of objects whose holders may be waiting for the
+// allocator. Over a budget the first use is -ENOMEM (and can be retried).
+// A device opened after the placement is not charged for it.
+bool SharedAllocator::charge_locked(SharedBuffer& b) {
+  if (b.memfd_ < 0) return true;
+  for (SimDevice* d : SimDevice::opened()) {
+    if (!d->try_charge(b.size_)) {
+      uncharge_locked(b);
+      return false;
+    }
+    b.charged_.push_back(d);
+  }
+  return true;
+}
+
+void SharedAllocator::uncharge_locked(SharedBuffer& b) {
+  for (SimDevice* d : b.charged_) d->uncharge(b.size_);
+  b.charged_.clear();
 }
 
 DmaConstraints SharedAllocator::union_locked(const SharedBuffer& b,
@@ -243,8 +277,14 @@ void SharedAllocator::detach(SharedAttachment* a) {
 
 int SharedAllocator::finalize_locked(SharedBuffer& b) {
   if (b.finalized_) return 0;
+  if (!charge_locked(b)) {
+    counters_.finalize_failures++;
+    log_locked("first use of " + std::to_string(b.size_) + " bytes: over the memory budget");
+    return -ENOMEM;
+  }
   Placement p;
   if (!solve_placement(layout_, union_locked(b, nullptr), b.size_, &p)) {
+    uncharge_locked(b);
     counters_.finalize_failures++;
     log_locked("first use of " + std::to_string(b.size_) + " bytes: no room for the constraints");
     return -ENOMEM;

@@ -102,6 +102,8 @@ class SharedBuffer {
   std::vector<SharedAttachment*> attachments_;
   uint32_t last_unmet_ = 0, migrations_ = 0;
   bool cpu_dirty_ = false, device_wrote_ = false;
+  // The GPU devices whose memory budget its placement is charged to.
+  std::vector<class SimDevice*> charged_;
   friend class SharedAllocator;
   friend class SharedAttachment;
 };
@@ -152,6 +154,10 @@ class SharedAllocator {
 
  private:
   int finalize_locked(SharedBuffer& b);
+  // The memory budget (WSYS_SIM_MEMORY_BUDGET) of every model GPU device:
+  // see shared_alloc.cpp. False (nothing charged) when a device is full.
+  bool charge_locked(SharedBuffer& b);
+  void uncharge_locked(SharedBuffer& b);
   DmaConstraints union_locked(const SharedBuffer& b, const DmaConstraints* extra) const;
   void log_locked(std::string line);
   void detach(SharedAttachment* a);

@@ -27,11 +27,25 @@ SimDevice::SimDevice(std::string driver, GpuIdentity gpu, DriverVersion dv)
       panthor_(driver == "panthor"),
       next_offset_pages_(kFirstOffsetPage) {}
 
+namespace {
+// The process-wide devices, created by SimDevice::get.
+std::mutex g_devices_lock;
+SimDevice* g_panthor = nullptr;
+SimDevice* g_panfrost = nullptr;
+}  // namespace
+
+std::vector<SimDevice*> SimDevice::opened() {
+  std::lock_guard<std::mutex> g(g_devices_lock);
+  std::vector<SimDevice*> v;
+  if (g_panthor) v.push_back(g_panthor);
+  if (g_panfrost) v.push_back(g_panfrost);
+  return v;
+}
+
 SimDevice* SimDevice::get(const std::string& driver, std::string* why) {
-  static std::mutex m;
-  static SimDevice* panthor = nullptr;
-  static SimDevice* panfrost = nullptr;
-  std::lock_guard<std::mutex> g(m);
+  SimDevice*& panthor = g_panthor;
+  SimDevice*& panfrost = g_panfrost;
+  std::lock_guard<std::mutex> g(g_devices_lock);
   SimDevice** slot = driver == "panthor" ? &panthor : driver == "panfrost" ? &panfrost : nullptr;
   if (!slot) {
     if (why) *why = "the kernel model has no driver '" + driver + "'";

@@ -31,6 +31,10 @@ class SimDevice {
   // use with WSYS_SIM_GPU and WSYS_SIM_DRIVER_VERSION applied). Null with
   // *why set if it cannot be.
   static SimDevice* get(const std::string& driver, std::string* why);
+  // The devices get() has created so far (never destroyed), for what every
+  // model GPU shares: the central allocator charges its placements to each
+  // one's budget (shared_alloc.h).
+  static std::vector<SimDevice*> opened();
 
   const std::string& driver() const { return version_.name; }
   bool is_panthor() const { return panthor_; }

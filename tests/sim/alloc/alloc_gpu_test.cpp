@@ -2,7 +2,8 @@
 // model extension): PRIME import is an attach with the GPU's constraints,
 // panthor's first VM_BIND and a CPU mmap are first uses, panfrost's import
 // is one; EXT_QUERY reports the feature on both drivers; a GPU mapping
-// pins the placement against migration.
+// pins the placement against migration; placements are charged to the
+// GPU devices' memory budget.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/wsys_sim_ext.h"
 #include "sim_test_util.h"
+#include "winsys/sim/shrinker.h"
+#include "winsys/sim/sim_device.h"
 #include "vm/vm_test_util.h"
 
 namespace wsys::sim::test {
@@ -209,6 +212,45 @@ TEST(AllocGpu, ImportAfterACameraFirstUseKeepsItsPlacement) {
     EXPECT_EQ(periph_attach(*s.display, s.fd, 4096, 2048, &d, &unmet), -EINVAL);
     EXPECT_EQ(unmet, WSYS_ALLOC_UNMET_CONTIGUOUS);
   }
+}
+
+// A placement is system memory the GPUs share: charged to each opened GPU
+// device's budget (WSYS_SIM_MEMORY_BUDGET) at the first use, not at ALLOC,
+// released at FREE; over the budget the first use is -ENOMEM, the buffer
+// stays unplaced and a retry with room succeeds.
+TEST(AllocGpu, PlacementsAreChargedToTheGpuMemoryBudget) {
+  auto gpu = open_model_file("panthor");
+  ASSERT_TRUE(gpu);
+  SimDevice* dev = SimDevice::get("panthor", nullptr);
+  ASSERT_NE(dev, nullptr);
+  Shrinker& sh = dev->shrinker();
+  const uint64_t budget = sh.budget();
+  const uint64_t base = sh.charged();
+
+  Shared a(4 * kMiB);
+  EXPECT_EQ(sh.charged(), base) << "no backing, no charge";
+  ASSERT_EQ(sync(*a.alloc, a.fd, WSYS_ALLOC_DOMAIN_CPU, WSYS_ALLOC_SYNC_WRITE), 0);
+  EXPECT_EQ(sh.charged(), base + 4 * kMiB);
+
+  Shared b(4 * kMiB);
+  sh.set_budget(sh.charged() + 1 * kMiB);
+  const uint64_t failures = stats(*b.alloc).finalize_failures;
+  EXPECT_EQ(sync(*b.alloc, b.fd, WSYS_ALLOC_DOMAIN_CPU, WSYS_ALLOC_SYNC_WRITE), -ENOMEM);
+  EXPECT_EQ(query(*b.alloc, b.fd).state & WSYS_ALLOC_STATE_FINALIZED, 0u);
+  EXPECT_EQ(stats(*b.alloc).finalize_failures, failures + 1);
+  EXPECT_EQ(sh.charged(), base + 4 * kMiB) << "a refused placement charges nothing";
+  sh.set_budget(budget);
+  ASSERT_EQ(sync(*b.alloc, b.fd, WSYS_ALLOC_DOMAIN_CPU, WSYS_ALLOC_SYNC_WRITE), 0);
+  EXPECT_EQ(sh.charged(), base + 8 * kMiB);
+
+  // FREE drops the last reference: the placement and its charge go.
+  drm_wsys_alloc_free f{};
+  f.handle = b.handle;
+  ASSERT_EQ(b.alloc->ioctl(DRM_IOCTL_WSYS_ALLOC_FREE, &f), 0);
+  EXPECT_EQ(sh.charged(), base + 4 * kMiB);
+  f.handle = a.handle;
+  ASSERT_EQ(a.alloc->ioctl(DRM_IOCTL_WSYS_ALLOC_FREE, &f), 0);
+  EXPECT_EQ(sh.charged(), base);
 }
 
 }  // namespace
