@@ -23,7 +23,9 @@ int rc(const Result<T>& r) {
   return r.ok() ? 0 : r.error();
 }
 
-bool device_ok(uint32_t d) { return d == WSYS_VK_SHARED_DISPLAY || d == WSYS_VK_SHARED_CAMERA; }
+bool device_ok(uint32_t d) {
+  return d == WSYS_VK_SHARED_DISPLAY || d == WSYS_VK_SHARED_CAMERA;
+}
 SharedDevice device_of(uint32_t d) {
   return d == WSYS_VK_SHARED_DISPLAY ? SharedDevice::Display : SharedDevice::Camera;
 }
@@ -44,9 +46,13 @@ int sb_from_fd(int fd, WsysVkSharedBuffer** out) {
   return wrap(SharedBuffer::from_fd(fd), out);
 }
 
-void sb_destroy(WsysVkSharedBuffer* b) { delete b; }
+void sb_destroy(WsysVkSharedBuffer* b) {
+  delete b;
+}
 
-int sb_fd(const WsysVkSharedBuffer* b) { return b ? b->sb->fd() : -EINVAL; }
+int sb_fd(const WsysVkSharedBuffer* b) {
+  return b ? b->sb->fd() : -EINVAL;
+}
 
 int sb_attach(WsysVkSharedBuffer* b, uint32_t device, uint32_t pitch, uint32_t height,
               uint32_t* attachment, uint32_t* refusal) {
@@ -118,7 +124,9 @@ int sb_stats(WsysVkSharedStats* out) {
   return 0;
 }
 
-const char* sb_refusal_name(uint32_t r) { return shared_refusal_name(static_cast<SharedRefusal>(r)); }
+const char* sb_refusal_name(uint32_t r) {
+  return shared_refusal_name(static_cast<SharedRefusal>(r));
+}
 
 }  // namespace
 
@@ -128,9 +136,9 @@ VKAPI_ATTR VkResult VKAPI_CALL GetWsysSharedFnsWSYS(VkDevice device, WsysVkShare
   Device* d = find_device(device);
   if (!d || !fns) return VK_ERROR_INITIALIZATION_FAILED;
   if (!d->physical->dma_buf_shared) return VK_ERROR_FEATURE_NOT_PRESENT;
-  *fns = WsysVkSharedFns{sb_create, sb_from_fd, sb_destroy, sb_fd, sb_attach, sb_map, sb_unmap,
-                         sb_detach, sb_use, sb_begin_cpu_access, sb_placement, sb_stats,
-                         sb_refusal_name};
+  *fns = WsysVkSharedFns{sb_create,    sb_from_fd, sb_destroy,     sb_fd,  sb_attach,
+                         sb_map,       sb_unmap,   sb_detach,      sb_use, sb_begin_cpu_access,
+                         sb_placement, sb_stats,   sb_refusal_name};
   return VK_SUCCESS;
 }
 

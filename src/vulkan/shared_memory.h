@@ -35,8 +35,8 @@ struct SharedMemoryDevice {
   PFN_vkQueueSubmit QueueSubmit = nullptr;
   PFN_vkQueueSubmit2 QueueSubmit2 = nullptr;
   // Under Device::lock.
-  std::vector<VkQueue> known_queues;         // registered for find_queue_device
-  std::unordered_set<Memory*> memories;      // allocator-backed memory of the device
+  std::vector<VkQueue> known_queues;     // registered for find_queue_device
+  std::unordered_set<Memory*> memories;  // allocator-backed memory of the device
 };
 
 // At vkCreateDevice, when the application enabled the extension on a

@@ -56,8 +56,8 @@ class DmaBuf : public ::testing::Test {
         vkGetDeviceProcAddr(dev.get(), "vkGetWsysSharedFnsWSYS"));
     ASSERT_NE(get, nullptr);
     VK_OK(get(dev.get(), &fns));
-    get_fd = reinterpret_cast<PFN_vkGetMemoryFdKHR>(
-        vkGetDeviceProcAddr(dev.get(), "vkGetMemoryFdKHR"));
+    get_fd =
+        reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(dev.get(), "vkGetMemoryFdKHR"));
     fd_props = reinterpret_cast<PFN_vkGetMemoryFdPropertiesKHR>(
         vkGetDeviceProcAddr(dev.get(), "vkGetMemoryFdPropertiesKHR"));
     ASSERT_NE(get_fd, nullptr);
@@ -94,9 +94,9 @@ class DmaBuf : public ::testing::Test {
     mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
     mai.pNext = import_fd >= 0 ? static_cast<const void*>(&imp) : &exp;
     mai.allocationSize = import_fd >= 0 ? size : req.size;
-    mai.memoryTypeIndex = inst.memory_type(
-        req.memoryTypeBits,
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    mai.memoryTypeIndex =
+        inst.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     if (VkResult r = vkAllocateMemory(dev.get(), &mai, nullptr, &out->memory); r != VK_SUCCESS) {
       out->memory = VK_NULL_HANDLE;
       return r;
@@ -263,7 +263,8 @@ TEST_F(DmaBuf, CameraFrameComputedIntoADisplayedBuffer) {
 TEST_F(DmaBuf, DisplayAttachAfterTheGpuPlacedItIsRefusedWithTheReason) {
   Buffer out;
   VK_OK(external_buffer(kBytes, kDmaBuf, -1, &out));
-  VK_OK(dev.run([&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, out.buffer, 0, kBytes, 0x01010101u); }));
+  VK_OK(dev.run(
+      [&](VkCommandBuffer cb) { vkCmdFillBuffer(cb, out.buffer, 0, kBytes, 0x01010101u); }));
   int fd = export_fd(out.memory, kDmaBuf);
   ASSERT_GE(fd, 0);
   Shared s{&fns};
@@ -373,4 +374,6 @@ TEST_F(DmaBuf, BadFdsAreInvalidExternalHandles) {
 }  // namespace
 }  // namespace wsys::vktest
 
-int main(int argc, char** argv) { return wsys::vktest::test_main(argc, argv); }
+int main(int argc, char** argv) {
+  return wsys::vktest::test_main(argc, argv);
+}

@@ -112,8 +112,9 @@ TEST_F(Memory, DeviceCreationTakesWsysExtensionsAndRefusesHiddenOnes) {
   Device d2;
   VK_OK(d2.init(inst, {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME}));
   Device d3;
-  EXPECT_EQ(d3.init(inst, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, "VK_EXT_external_memory_dma_buf"}),
-            dma_buf_offered() ? VK_SUCCESS : VK_ERROR_EXTENSION_NOT_PRESENT);
+  EXPECT_EQ(
+      d3.init(inst, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, "VK_EXT_external_memory_dma_buf"}),
+      dma_buf_offered() ? VK_SUCCESS : VK_ERROR_EXTENSION_NOT_PRESENT);
   Device d4;
   EXPECT_EQ(d4.init(inst, {"VK_WSYS_no_such_extension"}), VK_ERROR_EXTENSION_NOT_PRESENT);
 }

@@ -42,13 +42,13 @@ constexpr int kFrames = 12;
 constexpr VkExternalMemoryHandleTypeFlagBits kDmaBuf =
     VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
 
-#define CHECK(expr)                                                            \
-  do {                                                                         \
-    VkResult r_ = (expr);                                                      \
-    if (r_ != VK_SUCCESS) {                                                    \
-      std::fprintf(stderr, "wsys-shared-vk-demo: %s: %d\n", #expr, (int)r_);   \
-      return false;                                                            \
-    }                                                                          \
+#define CHECK(expr)                                                          \
+  do {                                                                       \
+    VkResult r_ = (expr);                                                    \
+    if (r_ != VK_SUCCESS) {                                                  \
+      std::fprintf(stderr, "wsys-shared-vk-demo: %s: %d\n", #expr, (int)r_); \
+      return false;                                                          \
+    }                                                                        \
   } while (0)
 
 struct Frame {  // a buffer bound to dma-buf memory, and its allocator side
@@ -249,7 +249,8 @@ bool Demo::make_frame(Frame& f, bool camera) {
   CHECK(r);
   CHECK(vkBindBufferMemory(device, f.buffer, f.memory, 0));
   if (camera) return true;
-  auto get_fd = reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(device, "vkGetMemoryFdKHR"));
+  auto get_fd =
+      reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(device, "vkGetMemoryFdKHR"));
   VkMemoryGetFdInfoKHR gi{};
   gi.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR;
   gi.memory = f.memory;

@@ -136,7 +136,8 @@ int SharedAllocator::create(uint64_t size, uint32_t uses, bool upfront, SharedBu
     if (upfront) {
       if (!charge_locked(*b)) {
         counters_.finalize_failures++;
-        log_locked("upfront allocation of " + std::to_string(size) + " bytes: over the memory budget");
+        log_locked("upfront allocation of " + std::to_string(size) +
+                   " bytes: over the memory budget");
         b->inode_ = 0;
         return -ENOMEM;
       }

@@ -14,9 +14,9 @@
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/wsys_sim_ext.h"
 #include "sim_test_util.h"
+#include "vm/vm_test_util.h"
 #include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
-#include "vm/vm_test_util.h"
 
 namespace wsys::sim::test {
 namespace {
