@@ -20,10 +20,11 @@ PACKAGES="
   xvfb mesa-utils libgl-dev libx11-dev
 "
 # The tests and benchmarks on top (libpng16-16 and zlib1g: what a deqp-vk
-# build needs at run time, for the conformance suite when one is given).
+# build needs at run time, for the conformance suite when one is given;
+# glmark2-x11: bench/glmark2_ratio's workload).
 TEST_PACKAGES="
   libgtest-dev libgmock-dev libbenchmark-dev
-  piglit libpng16-16 zlib1g vulkan-validationlayers
+  piglit libpng16-16 zlib1g vulkan-validationlayers glmark2-x11
   clang-14 libclang-rt-14-dev
 "
 case "${1:-}" in

@@ -136,6 +136,10 @@ class Bo {
   bool imported_ = false;
   bool no_cache_ = false;  // kAllocNoCache, or zeroed + no-mmap
   int8_t stats_label_ = -1;  // the live statistics' label slot it counts in
+  // label_'s slot, remembered so a reused buffer skips the slot search
+  // (-1: not known; set_label forgets it). Touched only while the Bo is
+  // its holder's alone (allocation) or under lock_ (set_label).
+  int8_t label_slot_ = -1;
   uint64_t gpu_va_ = 0;
   uint32_t va_block_ = UINT32_MAX;  // VaAllocation record (panthor)
   std::atomic<void*> cpu_{nullptr};
@@ -145,6 +149,10 @@ class Bo {
   // Uses not yet seen signalled, one per syncobj (capacity kept across
   // cache reuse: steady-state mark_used allocates nothing).
   PendingUses uses_;
+  // !uses_.empty(), stored under lock_: busy() and wait() of a buffer
+  // without uses (every cache put on a device without implicit sync) skip
+  // the lock.
+  std::atomic<bool> has_uses_{false};
 };
 
 // An owning reference to a Bo.

@@ -192,12 +192,14 @@ class BoCache {
 
   BoCacheStats stats() const;
   uint64_t bytes_cached() const;
-  // Mirrors entries and bytes_cached into these words (relaxed stores under
-  // the cache's lock) for a reader that must not take the lock: the live
-  // statistics segment. Null: none. Set before the cache is used.
-  void mirror_totals(std::atomic<uint64_t>* entries, std::atomic<uint64_t>* bytes_cached) {
+  // Mirrors entries, bytes_cached and puts into these words (relaxed stores
+  // under the cache's lock) for a reader that must not take the lock: the
+  // live statistics segment. Null: none. Set before the cache is used.
+  void mirror_totals(std::atomic<uint64_t>* entries, std::atomic<uint64_t>* bytes_cached,
+                     std::atomic<uint64_t>* puts = nullptr) {
     mirror_entries_ = entries;
     mirror_bytes_ = bytes_cached;
+    mirror_puts_ = puts;
   }
   // A copy (by value: set_config may run on another thread).
   BoCacheConfig config() const;
@@ -219,6 +221,7 @@ class BoCache {
   Class& lists_of(const BoCacheHook& e);
   bool accepts_locked(const BoCacheHook& e) const;
   void link_locked(BoCacheHook& e, bool busy, uint64_t now);
+  bool link_put_locked(BoCacheHook& e, bool busy, uint64_t now, bool lazy, Chain& chain);
   void unlink_locked(BoCacheHook& e);
   void take_locked(BoCacheHook& e);
   void evict_locked(BoCacheHook& e, Cause cause, Chain& chain);
@@ -248,12 +251,17 @@ class BoCache {
   BoCacheStats totals_;          // `classes` left empty here
   std::atomic<uint64_t>* mirror_entries_ = nullptr;
   std::atomic<uint64_t>* mirror_bytes_ = nullptr;
+  std::atomic<uint64_t>* mirror_puts_ = nullptr;
   void mirror_locked() {
     if (mirror_bytes_) {
       mirror_entries_->store(totals_.entries, std::memory_order_relaxed);
       mirror_bytes_->store(totals_.bytes_cached, std::memory_order_relaxed);
     }
+    if (mirror_puts_) mirror_puts_->store(totals_.puts, std::memory_order_relaxed);
   }
+  // A copy of lazy_madvise for put()'s choice of path, lock-free (put()
+  // checks the config again under the lock).
+  std::atomic<bool> lazy_madvise_{false};
 };
 
 }  // namespace wsys

@@ -569,11 +569,69 @@ TEST(DeviceFakeLog, OneLinePerEventOnlyWhenEnabled) {
 
 // --- threads ---
 
+// The label slot a reused buffer counts in follows the label it is
+// allocated with (the slot remembered on the Bo must not go stale), and a
+// buffer relabelled while held is counted out of the slot it was counted in.
+TEST_P(DeviceFake, LabelCountsFollowEachReuse) {
+  auto f = make(GetParam());
+  auto usage = [&](const char* name) {
+    for (const LabelUsage& u : f->dev->stats().labels)
+      if (u.label == name) return u;
+    return LabelUsage{};
+  };
+  uint32_t handle = 0;
+  {
+    auto a = f->dev->bo_alloc(64 << 10, 0, "lbl-a");
+    ASSERT_TRUE(a.ok());
+    handle = (*a)->handle();
+    EXPECT_EQ(usage("lbl-a").bos_live, 1u);
+    EXPECT_EQ(usage("lbl-a").bytes_live, 64u << 10);
+  }
+  EXPECT_EQ(usage("lbl-a").bos_live, 0u);
+  EXPECT_EQ(usage("lbl-a").bytes_live, 0u);
+  {
+    auto b = f->dev->bo_alloc(64 << 10, 0, "lbl-b");  // a hit, another label
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ((*b)->handle(), handle);
+    EXPECT_EQ((*b)->label(), "lbl-b");
+    EXPECT_EQ(usage("lbl-a").bos_live, 0u);
+    EXPECT_EQ(usage("lbl-b").bos_live, 1u);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto c = f->dev->bo_alloc(64 << 10, 0, "lbl-a");  // hits with the first label again
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ((*c)->handle(), handle);
+    EXPECT_EQ(usage("lbl-a").bos_live, 1u);
+    EXPECT_EQ(usage("lbl-b").bos_live, 0u);
+  }
+  EXPECT_EQ(usage("lbl-a").allocs, 4u);
+  EXPECT_EQ(usage("lbl-b").allocs, 1u);
+  {
+    auto d = f->dev->bo_alloc(64 << 10, 0, "lbl-a");
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*d)->set_label("lbl-c").ok());  // counted under lbl-a until released
+    EXPECT_EQ(usage("lbl-a").bos_live, 1u);
+  }
+  EXPECT_EQ(usage("lbl-a").bos_live, 0u);
+  EXPECT_EQ(usage("lbl-a").bytes_live, 0u);
+  auto e = f->dev->bo_alloc(64 << 10, 0, "lbl-c");  // the relabelled buffer, its new label
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(usage("lbl-c").bos_live, 1u);
+  EXPECT_EQ(usage("lbl-a").bos_live, 0u);
+  DeviceStats s = f->dev->stats();
+  EXPECT_EQ(s.bos_live, 1u);
+  EXPECT_EQ(s.bytes_live, 64u << 10);
+  EXPECT_EQ(s.bytes_requested, 64u << 10);
+  EXPECT_EQ(s.peak_bytes_live, 64u << 10);
+}
+
 TEST_P(DeviceFake, ConcurrentAllocAndReleaseStayConsistent) {
   BoCacheConfig cc;
   cc.max_cached_bytes = 8 << 20;
   auto f = make(GetParam(), cc);
   std::atomic<int> errors{0};
+  std::atomic<uint64_t> allocs{0};
+  const char* const labels[3] = {"conc-0", "conc-1", "conc-2"};
   std::vector<std::thread> t;
   for (int i = 0; i < 6; ++i) {
     t.emplace_back([&, i] {
@@ -583,8 +641,10 @@ TEST_P(DeviceFake, ConcurrentAllocAndReleaseStayConsistent) {
         seed = seed * 1664525u + 1013904223u;
         uint64_t size = 4096ull << ((seed >> 8) % 6);
         if (held.size() < 8 && (seed & 1)) {
-          auto b = f->dev->bo_alloc(size, 0);
+          // Odd sizes too: bytes_requested differs from bytes_live.
+          auto b = f->dev->bo_alloc(size - (seed >> 20) % 4096, 0, labels[(seed >> 12) % 3]);
           if (!b.ok()) { errors++; continue; }
+          allocs++;
           auto m = (*b)->map();
           if (!m.ok()) { errors++; continue; }
           static_cast<uint32_t*>(*m)[0] = static_cast<uint32_t>(i);
@@ -602,8 +662,21 @@ TEST_P(DeviceFake, ConcurrentAllocAndReleaseStayConsistent) {
   DeviceStats s = f->dev->stats();
   EXPECT_EQ(s.bos_live, 0u);
   EXPECT_EQ(s.bytes_live, 0u);
+  EXPECT_EQ(s.bytes_requested, 0u);
+  EXPECT_GT(s.peak_bytes_live, 0u);
+  EXPECT_LE(s.peak_bytes_live, 6u * 8 * (128u << 10)) << "at most 8 buffers of 128 KiB per thread";
   EXPECT_EQ(f->fake->live_bos(), s.cache.entries);
   EXPECT_EQ(s.bo_creates - s.bo_destroys, s.cache.entries);
+  // Every word the count lock guards: no update lost between threads.
+  EXPECT_EQ(s.cache.hits + s.cache.misses, allocs.load());
+  uint64_t label_allocs = 0;
+  for (const LabelUsage& u : s.labels) {
+    if (u.label.rfind("conc-", 0) != 0) continue;
+    label_allocs += u.allocs;
+    EXPECT_EQ(u.bos_live, 0u) << u.label;
+    EXPECT_EQ(u.bytes_live, 0u) << u.label;
+  }
+  EXPECT_EQ(label_allocs, allocs.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, DeviceFake, ::testing::Values(false, true),

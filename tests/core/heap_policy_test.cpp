@@ -183,6 +183,24 @@ TEST(HeapPolicy, ShouldShrinkNeedsIdleAndOversized) {
   EXPECT_FALSE(p.should_shrink(target + 2 * kMiB, last_use, last_use + 1000 * kSec));
 }
 
+// A heap that commits on demand is released once idle, whatever the
+// recommendation: only idleness and memory above a new heap's count.
+TEST(HeapPolicy, ReleaseIdleNeedsIdleAndMoreThanTheFloor) {
+  HeapSizingPolicy p = make();
+  p.record_frame(40 * kMiB, 0);  // recommendation 50 MiB: not oversized below 100
+  const uint64_t last_use = 5 * kSec;
+  EXPECT_FALSE(p.should_shrink(40 * kMiB, last_use, last_use + 10 * kSec));
+  EXPECT_TRUE(p.should_release_idle(40 * kMiB, 0, last_use, last_use + 10 * kSec));
+  EXPECT_TRUE(p.should_release_idle(2 * kMiB, 0, last_use, last_use + kSec));
+  // Not idle long enough, or a last use "in the future".
+  EXPECT_FALSE(p.should_release_idle(40 * kMiB, 0, last_use, last_use + kSec - 1));
+  EXPECT_FALSE(p.should_release_idle(40 * kMiB, 0, last_use, last_use - 1));
+  // No flapping: a heap holding no more than a new one would is kept.
+  EXPECT_FALSE(p.should_release_idle(0, 0, last_use, last_use + 1000 * kSec));
+  EXPECT_FALSE(p.should_release_idle(4 * kMiB, 4 * kMiB, last_use, last_use + 1000 * kSec));
+  EXPECT_TRUE(p.should_release_idle(4 * kMiB + 1, 4 * kMiB, last_use, last_use + 1000 * kSec));
+}
+
 TEST(HeapPolicy, ShrinkFollowsTheRecommendation) {
   HeapSizingPolicy p = make();
   p.record_frame(40 * kMiB, 0);  // recommendation 50 MiB

@@ -486,12 +486,27 @@ TEST_P(HeapModel, IdleOversizedHeapIsRecreatedSmaller) {
   st = h->stats();
   EXPECT_EQ(st.committed_bytes, panthor() ? 4 * kMiB : 2 * kMiB);
   EXPECT_EQ(model_committed(*dev, small, panthor()), st.committed_bytes);
-  // Not oversized any more: idle or not, it stays.
+  // Not oversized any more. A heap that commits up front (panthor's tiler
+  // heap) stays, idle or not; one that commits on demand (panfrost's heap
+  // BO) gives its pages back once idle: a new one holds nothing until a
+  // frame faults it in.
+  r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r) << "just used";
+  clock.advance(10 * kSecond);
+  r = h->maybe_shrink(clock.now.load());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, !panthor());
+  st = h->stats();
+  EXPECT_EQ(st.recreations, panthor() ? 1u : 2u);
+  EXPECT_EQ(st.committed_bytes, panthor() ? 4 * kMiB : 0u);
+  EXPECT_EQ(model_committed(*dev, h->target(), panthor()), st.committed_bytes);
+  // Holding no more than a new heap would, it is never recreated again.
   clock.advance(10 * kSecond);
   r = h->maybe_shrink(clock.now.load());
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(*r);
-  EXPECT_EQ(h->stats().recreations, 1u);
+  EXPECT_EQ(h->stats().recreations, panthor() ? 1u : 2u);
 }
 
 // Oversized and idle by the clock, but: a use that has not signalled, an

@@ -106,6 +106,7 @@ Result<void> Bo::set_label(std::string_view label) {
   if (!r.ok() && r.error() != -EOPNOTSUPP) return r;
   std::lock_guard<std::mutex> g(lock_);
   label_ = std::move(l);
+  label_slot_ = -1;
   return r;
 }
 
@@ -129,6 +130,7 @@ Result<int> Bo::export_fd() {
 void Bo::mark_used(uint32_t syncobj, uint64_t point) {
   std::lock_guard<std::mutex> g(lock_);
   uses_.add(SyncPoint{syncobj, point});
+  has_uses_.store(!uses_.empty(), std::memory_order_release);
 }
 
 std::vector<SyncPoint> Bo::pending_points() const {
@@ -141,6 +143,10 @@ std::vector<SyncPoint> Bo::pending_points() const {
 
 Result<void> Bo::wait_uses(int64_t abs_deadline_ns) {
   // The common case, one use, without copying the list.
+  // A use recorded by another thread races with this call either way;
+  // one recorded before it (by this thread, or published by the reference
+  // count or a lock) is seen through the acquire.
+  if (!has_uses_.load(std::memory_order_acquire)) return {};
   PendingUses::Use one;
   std::vector<PendingUses::Use> many;
   {
@@ -166,6 +172,7 @@ Result<void> Bo::wait_uses(int64_t abs_deadline_ns) {
   if (signalled) {
     std::lock_guard<std::mutex> g(lock_);
     uses_.forget(std::span<const PendingUses::Use>(done, signalled));
+    has_uses_.store(!uses_.empty(), std::memory_order_release);
   }
   if (w.state == kmod::PointState::Pending) return Error(kmod::kPendingErrno);
   return {};

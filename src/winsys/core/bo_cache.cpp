@@ -116,7 +116,8 @@ BoCache::BoCache(Backend& backend, uint64_t page_size, BoCacheConfig config)
       max_bo_size_(config_.max_bo_size),
       max_cached_bytes_(config_.max_cached_bytes),
       classes_(size_t{kPoolCount} * class_count_),
-      class_stats_(class_count_) {
+      class_stats_(class_count_),
+      lazy_madvise_(config_.lazy_madvise) {
   for (uint32_t i = 0; i < class_count_; ++i) class_stats_[i].class_size = class_pages(i) * page_size_;
   lru_head_.lru_next = lru_head_.lru_prev = &lru_head_;
   // No Backend call here (no clock either): the backend may be the object
@@ -407,7 +408,62 @@ BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
   }
 }
 
+// Links an accepted entry, applies the cap and the decay, and records the
+// peaks. Returns whether aged entries wait for their madvise (lazy).
+bool BoCache::link_put_locked(BoCacheHook& e, bool busy, uint64_t now, bool lazy, Chain& chain) {
+  const uint64_t t = age_locked(now);
+  link_locked(e, busy, t);
+  // With a zero grace (no decay) the entry is of age at once.
+  age_locked(t);
+  cap_evict_locked(config_.max_cached_bytes, Cause::kCap, chain);
+  decay_evict_locked(chain);
+  // Only the entry's class and the total grew.
+  BoCacheClassStats& cs = class_stats_[e.class_index];
+  cs.peak_bytes_cached = std::max(cs.peak_bytes_cached, cs.bytes_cached);
+  totals_.peak_bytes_cached = std::max(totals_.peak_bytes_cached, totals_.bytes_cached);
+  if (!lazy) e.advised = true;
+  return lazy && advise_head_ && advise_head_->aged;
+}
+
 bool BoCache::put(BoCacheHook& e) {
+  // With lazy madvise nothing is asked of the kernel at put but busy():
+  // asked first, without the lock, then one lock section links the entry
+  // (the hot path of a cache hit's free: issue 21). An entry the limits
+  // refuse is not probed (lock-free copies of the limits; checked again
+  // under the lock).
+  if (lazy_madvise_.load(std::memory_order_relaxed)) {
+    if (e.shared || !cacheable(e.size, e.flags)) {
+      std::lock_guard<std::mutex> g(lock_);
+      if (e.cached) return true;
+      totals_.refused++;
+      return false;
+    }
+    const bool busy = backend_.busy(e);
+    const uint64_t now = backend_.now_ns();
+    Chain chain;
+    bool advise = false;
+    bool linked = false;
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      if (e.cached) return true;  // already ours: a second put changes nothing
+      if (config_.lazy_madvise) {
+        if (!accepts_locked(e)) {
+          totals_.refused++;
+          return false;
+        }
+        advise = link_put_locked(e, busy, now, true, chain);
+        linked = true;
+      }
+      // else set_config turned lazy off meanwhile: the general path below.
+    }
+    if (linked) {
+      destroy_chain(chain);
+      // A few aged entries at a time, so a cache without decay() calls
+      // still becomes purgeable.
+      if (advise) advise_aged(4);
+      return true;
+    }
+  }
   bool keep_mapping = false;
   bool lazy = false;
   {
@@ -430,6 +486,7 @@ bool BoCache::put(BoCacheHook& e) {
   const uint64_t now = backend_.now_ns();
 
   Chain chain;
+  bool advise = false;
   {
     std::lock_guard<std::mutex> g(lock_);
     if (!r.ok() && r.error() != -EOPNOTSUPP) totals_.madvise_errors++;
@@ -438,22 +495,12 @@ bool BoCache::put(BoCacheHook& e) {
       totals_.refused++;
       return false;
     }
-    const uint64_t t = age_locked(now);
-    link_locked(e, busy, t);
-    // With a zero grace (no decay) the entry is of age at once.
-    age_locked(t);
-    cap_evict_locked(config_.max_cached_bytes, Cause::kCap, chain);
-    decay_evict_locked(chain);
-    // Only the entry's class and the total grew.
-    BoCacheClassStats& cs = class_stats_[e.class_index];
-    cs.peak_bytes_cached = std::max(cs.peak_bytes_cached, cs.bytes_cached);
-    totals_.peak_bytes_cached = std::max(totals_.peak_bytes_cached, totals_.bytes_cached);
-    if (!lazy) e.advised = true;
+    advise = link_put_locked(e, busy, now, lazy, chain);
   }
   destroy_chain(chain);
   // A few aged entries at a time, so a cache without decay() calls still
   // becomes purgeable.
-  if (lazy) advise_aged(4);
+  if (advise) advise_aged(4);
   return true;
 }
 
@@ -590,6 +637,7 @@ void BoCache::set_config(const BoCacheConfig& c) {
     config_ = n;
     max_bo_size_.store(n.max_bo_size, std::memory_order_relaxed);
     max_cached_bytes_.store(n.max_cached_bytes, std::memory_order_relaxed);
+    lazy_madvise_.store(n.lazy_madvise, std::memory_order_relaxed);
     if (lower_max) {
       // Entries above the new maximum could never be taken again.
       BoCacheHook* e = lru_head_.lru_next;

@@ -50,11 +50,6 @@ uint32_t kmod_flags(uint32_t alloc_flags) {
   return f;
 }
 
-void raise_peak(std::atomic<uint64_t>& peak, uint64_t v) {
-  uint64_t p = peak.load(std::memory_order_relaxed);
-  while (v > p && !peak.compare_exchange_weak(p, v, std::memory_order_relaxed)) {
-  }
-}
 
 }  // namespace
 
@@ -74,6 +69,8 @@ Result<bool> DeviceCacheBackend::make_unevictable(BoCacheHook& e) {
 
 void DeviceCacheBackend::drop_cpu_mapping(BoCacheHook& e) {
   Bo* bo = core::bo_from_hook(&e);
+  // Most cached buffers were never mapped: no read-modify-write for them.
+  if (!bo->cpu_.load(std::memory_order_relaxed)) return;
   if (void* p = bo->cpu_.exchange(nullptr, std::memory_order_acq_rel))
     (void)dev_.kmod().bo_munmap(*bo->kbo_, p);
 }
@@ -169,7 +166,8 @@ Result<void> Device::init(const DeviceOptions& options) {
   // Where the kernel purges cached buffers for free (madvise) there is no
   // cost to leave to it; elsewhere it would swap them out or fail.
   impl_->trim_under_pressure = options.trim_cache_under_pressure && !info_.madvise;
-  cache_->mirror_totals(&impl_->seg.cache_entries, &impl_->seg.bytes_cached);
+  cache_->mirror_totals(&impl_->seg.cache_entries, &impl_->seg.bytes_cached,
+                        &impl_->seg.cache_puts);
   impl_->pub.publish(info_.node, info_.driver);
   impl_->counter_name = "memory (device " + std::to_string(impl_->seg.device_index) + ")";
 
@@ -284,12 +282,11 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
   // The Bo is ours alone until returned, so its label is read unlocked.
   if (bo->label_ != label) (void)bo->set_label(label);
 
-  impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
-  impl_->bytes_requested.fetch_add(size, std::memory_order_relaxed);
-  uint64_t live = impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed) + bo->size();
-  raise_peak(impl_->peak_bytes_live, live);
-  if (use_cache) (hit ? impl_->seg.cache_hits : impl_->seg.cache_misses).fetch_add(1, std::memory_order_relaxed);
-  impl_->count_label(*bo, label, +1);
+  impl_->count_in(*bo, size, label,
+                  !use_cache ? Impl::CacheUse::kNone
+                  : hit      ? Impl::CacheUse::kHit
+                             : Impl::CacheUse::kMiss,
+                  true);
   if (span) {
     span.end({{"size", bo->size()}, {"asked", size}, {"hit", hit}, {"label", label},
               {"handle", bo->handle()}});
@@ -332,10 +329,8 @@ Result<BoRef> Device::bo_import(int fd) {
   impl_->shared[bo->handle()] = bo;
   bo->device_ref_ = shared_from_this();
   impl_->imports.fetch_add(1, std::memory_order_relaxed);
-  impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
-  impl_->bytes_requested.fetch_add(bo->size(), std::memory_order_relaxed);
-  uint64_t live = impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed) + bo->size();
-  raise_peak(impl_->peak_bytes_live, live);
+  // Imported buffers have no label slot (count_in skips them).
+  impl_->count_in(*bo, bo->size(), {}, Impl::CacheUse::kNone, true);
   WSYS_LOG(Bo, "import fd=%d handle=%u size=%llu va=0x%llx", fd, bo->handle(),
            static_cast<unsigned long long>(bo->size()),
            static_cast<unsigned long long>(bo->gpu_va()));
@@ -344,10 +339,7 @@ Result<BoRef> Device::bo_import(int fd) {
 
 void Device::release(Bo* bo) {
   core::TraceSpan span("bo_free");
-  impl_->count_label(*bo, {}, -1);
-  impl_->bos_live.fetch_sub(1, std::memory_order_relaxed);
-  impl_->bytes_live.fetch_sub(bo->size(), std::memory_order_relaxed);
-  impl_->bytes_requested.fetch_sub(bo->requested_, std::memory_order_relaxed);
+  impl_->count_out(*bo);
   if (bo->hook_.shared) {
     std::lock_guard<std::mutex> g(impl_->share_lock);
     auto it = impl_->shared.find(bo->handle());
@@ -369,7 +361,6 @@ void Device::release(Bo* bo) {
     }
     return;
   }
-  impl_->seg.cache_puts.fetch_add(1, std::memory_order_relaxed);
   if (span) {
     span.end({{"size", size}, {"cached", true}});
     impl_->note_memory();
@@ -477,21 +468,62 @@ void Device::maintain() {
 
 // --- the live statistics and the trace's counters --------------------------
 
-void Device::Impl::count_label(Bo& bo, std::string_view label, int dir) {
-  if (dir > 0) {
-    if (bo.imported_) return;
-    int slot = pub.label_slot(label);
-    bo.stats_label_ = static_cast<int8_t>(slot);
-    if (slot < 0) return;
+namespace {
+// A word only ever written under count_lock: a relaxed load and store, no
+// locked read-modify-write.
+void bump(stats::Counter& c, uint64_t delta) {
+  c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+void drop(stats::Counter& c, uint64_t delta) {
+  c.store(c.load(std::memory_order_relaxed) - delta, std::memory_order_relaxed);
+}
+}  // namespace
+
+void Device::Impl::count_in(Bo& bo, uint64_t requested, std::string_view label, CacheUse use,
+                            bool peak) {
+  // The Bo is the caller's alone here: its label fields are read unlocked.
+  // The slot of its current label is remembered on the Bo, so a reused
+  // buffer with the same label skips the slot table's name search.
+  int slot = -1;
+  if (!bo.imported_) {
+    if (bo.label_slot_ >= 0 && bo.label_ == label) {
+      slot = bo.label_slot_;
+    } else {
+      slot = pub.label_slot(label);
+      if (bo.label_ == label) bo.label_slot_ = static_cast<int8_t>(slot);
+    }
+  }
+  bo.stats_label_ = static_cast<int8_t>(slot);
+  std::lock_guard<std::mutex> g(count_lock);
+  bump(bos_live, 1);
+  bump(bytes_requested, requested);
+  bump(bytes_live, bo.size());
+  if (peak) {
+    const uint64_t live = bytes_live.load(std::memory_order_relaxed);
+    if (live > peak_bytes_live.load(std::memory_order_relaxed))
+      peak_bytes_live.store(live, std::memory_order_relaxed);
+  }
+  if (use == CacheUse::kHit) bump(seg.cache_hits, 1);
+  if (use == CacheUse::kMiss) bump(seg.cache_misses, 1);
+  if (slot >= 0) {
     stats::LabelSlot& s = seg.labels[slot];
-    s.bos_live.fetch_add(1, std::memory_order_relaxed);
-    s.bytes_live.fetch_add(bo.size(), std::memory_order_relaxed);
-    s.allocs.fetch_add(1, std::memory_order_relaxed);
-  } else if (bo.stats_label_ >= 0) {
-    stats::LabelSlot& s = seg.labels[bo.stats_label_];
-    s.bos_live.fetch_sub(1, std::memory_order_relaxed);
-    s.bytes_live.fetch_sub(bo.size(), std::memory_order_relaxed);
-    bo.stats_label_ = -1;
+    bump(s.bos_live, 1);
+    bump(s.bytes_live, bo.size());
+    bump(s.allocs, 1);
+  }
+}
+
+void Device::Impl::count_out(Bo& bo) {
+  const int slot = bo.stats_label_;
+  bo.stats_label_ = -1;
+  std::lock_guard<std::mutex> g(count_lock);
+  drop(bos_live, 1);
+  drop(bytes_live, bo.size());
+  drop(bytes_requested, bo.requested_);
+  if (slot >= 0) {
+    stats::LabelSlot& s = seg.labels[slot];
+    drop(s.bos_live, 1);
+    drop(s.bytes_live, bo.size());
   }
 }
 

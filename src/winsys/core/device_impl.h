@@ -67,9 +67,22 @@ struct Device::Impl {
   // segment, after a change.
   void note_memory();
   void note_cache();
-  // A handed-out buffer counted in (+1, with its label) or out (-1) of the
-  // segment's label slots.
-  void count_label(Bo& bo, std::string_view label, int dir);
+  // The words every buffer handed out or released moves: bos_live,
+  // bytes_live (and its peak), bytes_requested, the cache's hit, miss and
+  // put counts and the label slot's three. Written only under count_lock,
+  // with a relaxed load and store each: one lock per alloc or free instead
+  // of a locked read-modify-write per word, which were the largest cost of
+  // a cache hit (issue 21). Readers (stats(), wsys-top in another process)
+  // load them relaxed without the lock, as before: each word stays one
+  // atomic, the words are not a snapshot (they never were).
+  std::mutex count_lock;
+  enum class CacheUse { kNone, kHit, kMiss };
+  // A handed-out buffer counted in: `requested` bytes asked for, `label`'s
+  // slot, the cache outcome; `peak`: raises peak_bytes_live.
+  void count_in(Bo& bo, uint64_t requested, std::string_view label, CacheUse use, bool peak);
+  // A released buffer counted out (before the cache may hand it out again;
+  // the cache counts its puts itself: BoCache::mirror_totals).
+  void count_out(Bo& bo);
   std::string counter_name;  // the trace's counter track, "memory (device N)"
   std::atomic<uint64_t> pressure_trims{0}, pressure_trimmed_bytes{0};  // not in the segment
   // import_host by path (HostImportPath order; not in the segment).
@@ -89,7 +102,9 @@ struct Device::Impl {
   std::mutex maint_lock;
   std::condition_variable maint_cv;
   bool maint_stop = false;
-  std::atomic<bool> maint_idle{true};  // sleeping without a timeout
+  // Sleeping without a timeout. False until the thread says so: without a
+  // maintenance thread nobody is woken (no futex call on every release).
+  std::atomic<bool> maint_idle{false};
 };
 
 // A buffer's address in the device VM (device_va.cpp), through the Device's

@@ -38,6 +38,12 @@ class HeapBackend {
   virtual uint64_t reserved_bytes() const = 0;
   // What a heap created now commits, given the policy's recommendation.
   virtual uint64_t commit_for_create(uint64_t recommended_bytes) const = 0;
+  // True when a new heap commits nothing up front and the kernel commits
+  // only what the GPU touches (a grow-on-fault BO). Recreating an idle heap
+  // then costs only the faults of its next frames, while keeping it keeps
+  // every page its largest frame touched: the policy gives back all of an
+  // idle heap, not only its excess over the recommendation.
+  virtual bool commits_on_demand() const { return false; }
   // A new kernel heap committing about `commit_bytes`, in `vm`.
   virtual Result<std::unique_ptr<KernelHeap>> create(kmod::Vm& vm, uint64_t commit_bytes) const = 0;
 };

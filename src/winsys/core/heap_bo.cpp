@@ -48,6 +48,7 @@ class HeapBoBackend final : public HeapBackend {
     return round_up(uint64_t{cfg_.chunk_size_bytes} * cfg_.max_chunks, kFaultStepBytes);
   }
   uint64_t commit_for_create(uint64_t) const override { return 0; }
+  bool commits_on_demand() const override { return true; }
   Result<std::unique_ptr<KernelHeap>> create(kmod::Vm&, uint64_t) const override {
     const uint64_t reserved = reserved_bytes();
     Result<kmod::BoPtr> b = k_.bo_create(reserved, kmod::kBoAllocOnFault | kmod::kBoNoMmap);

@@ -75,6 +75,13 @@ bool HeapSizingPolicy::should_shrink(uint64_t committed_bytes, uint64_t last_use
          config_.shrink_factor * static_cast<double>(recommended_);
 }
 
+bool HeapSizingPolicy::should_release_idle(uint64_t committed_bytes, uint64_t floor_bytes,
+                                           uint64_t last_use_ns, uint64_t now_ns) const {
+  if (now_ns < last_use_ns) return false;
+  if (now_ns - last_use_ns < config_.idle_shrink_ns) return false;
+  return committed_bytes > floor_bytes;
+}
+
 HeapPolicyStats HeapSizingPolicy::stats() const {
   HeapPolicyStats s;
   s.frames_recorded = frames_recorded_;

@@ -92,6 +92,15 @@ class HeapSizingPolicy {
   // out of order) counts as not idle.
   bool should_shrink(uint64_t committed_bytes, uint64_t last_use_ns, uint64_t now_ns) const;
 
+  // For a heap that commits on demand (HeapBackend::commits_on_demand): true
+  // when it is idle as above and holds more than `floor_bytes`, what a new
+  // heap would hold. Its recommendation is not held memory (a new heap
+  // faults it in only when a frame needs it), so being idle is enough: the
+  // shrink factor, which protects heaps that commit the recommendation up
+  // front from flapping, does not apply.
+  bool should_release_idle(uint64_t committed_bytes, uint64_t floor_bytes, uint64_t last_use_ns,
+                           uint64_t now_ns) const;
+
   // The size to recreate an oversized heap at: the current recommendation.
   uint64_t shrink_target() const { return initial_commit(); }
 

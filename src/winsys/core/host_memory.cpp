@@ -188,10 +188,8 @@ Result<BoRef> Device::import_host(void* ptr, uint64_t size, HostMemoryMode mode,
   bo->device_ref_ = shared_from_this();
   const char* label = kPathLabels[static_cast<int>(path)];
   (void)bo->set_label(label);
-  impl_->bos_live.fetch_add(1, std::memory_order_relaxed);
-  impl_->bytes_requested.fetch_add(size, std::memory_order_relaxed);
-  impl_->bytes_live.fetch_add(bo->size(), std::memory_order_relaxed);
-  impl_->count_label(*bo, label, +1);
+  // Not in peak_bytes_live: the pages were the application's first.
+  impl_->count_in(*bo, size, label, Device::Impl::CacheUse::kNone, false);
   impl_->host_paths[static_cast<int>(path)].fetch_add(1, std::memory_order_relaxed);
   WSYS_LOG(Bo, "import_host ptr=%p size=%" PRIu64 " path=%s handle=%u va=0x%" PRIx64, ptr, size,
            host_import_path_name(path), bo->handle(), bo->gpu_va());
