@@ -16,13 +16,17 @@
 // the shrinker may have purged, waits that could legitimately never end,
 // and requests the kernel would also honour at great cost (thousands of
 // initial tiler-heap chunks; see count() for array counts).
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/ioctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -32,9 +36,12 @@
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/panthor_drm.h"
 #include "fuzz_util.h"
+#include "winsys/sim/accounting.h"
 #include "winsys/sim/cmdstream.h"
 #include "winsys/sim/executor.h"
+#include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_drm_file.h"
+#include "winsys/sim/syncobj_fd.h"
 
 #ifndef WSYS_FUZZ_DRIVER
 #error "WSYS_FUZZ_DRIVER must name the model driver"
@@ -56,12 +63,13 @@ struct Mapping {
 
 // What one input has created so far.
 struct State {
-  explicit State(FuzzedDataProvider& prov) : p(prov) {}
+  explicit State(FuzzedDataProvider& prov) : p(prov), fds_before(open_fds()) {}
   FuzzedDataProvider& p;
   std::array<std::unique_ptr<SimDrmFile>, 2> files;
   std::vector<uint32_t> bos, syncobjs, vms, groups, heaps;
   std::vector<uint64_t> mmap_offsets, gpu_vas;
   std::vector<int> fds;  // dma-bufs, syncobj fds, sync_files, eventfds
+  std::vector<int> fds_before;  // the process's fds when the input started
   std::vector<Mapping> maps;
   bool purge_possible = false;  // panfrost DONTNEED: mappings may SIGBUS
   // Storage for user arrays and strings; pointers into it stay valid for the
@@ -145,6 +153,54 @@ struct State {
     files[0].reset();
     files[1].reset();
     for (int f : fds) close(f);
+    close_lost_fds();
+    check_released();
+  }
+
+  // An ioctl that installs an fd and then fails to copy the struct back
+  // (a bad or short argument) leaves the fd open without telling the
+  // caller, as drm_ioctl() does in the kernel. The harness cannot learn
+  // those numbers, so it closes whatever fd appeared during the input and
+  // is still open: with both files closed, the model owns no fd either.
+  void close_lost_fds() {
+    for (int f : open_fds())
+      if (std::find(fds_before.begin(), fds_before.end(), f) == fds_before.end()) close(f);
+  }
+
+  static std::vector<int> open_fds() {
+    std::vector<int> out;
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) std::abort();
+    const int own = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      int f = std::atoi(e->d_name);
+      if (f != own) out.push_back(f);
+    }
+    closedir(d);
+    return out;
+  }
+
+  // The device outlives the input (as a kernel device outlives its files),
+  // so an object the model forgot to release would not show up as a heap
+  // leak at exit, only as slow growth. With both files and every fd the
+  // input got closed, the device must hold nothing: no GEM object, no
+  // memory charged to the budget, no fd-table entry (the table drops an
+  // entry whose fd was closed lazily; live_entries() drops them now, so
+  // each input also frees what it allocated, which keeps libFuzzer from
+  // re-running the input for a leak check it would not need).
+  static void check_released() {
+    SimDevice* dev = SimDevice::get(WSYS_FUZZ_DRIVER, nullptr);
+    const size_t fd_entries = SyncFdTable::get().live_entries();
+    const SimDeviceUsage u = sim_device_usage(*dev);
+    if (fd_entries != 0 || u.objects != 0 || u.charged != 0 || !dev->bo_snapshot().empty()) {
+      std::fprintf(stderr,
+                   "sim_ioctl_fuzzer: the input's files and fds are closed but the model still "
+                   "holds %zu fd entries, %llu objects, %llu bytes charged\n",
+                   fd_entries, static_cast<unsigned long long>(u.objects),
+                   static_cast<unsigned long long>(u.charged));
+      std::abort();
+    }
   }
 };
 
