@@ -66,7 +66,7 @@ struct State {
   explicit State(FuzzedDataProvider& prov) : p(prov), fds_before(open_fds()) {}
   FuzzedDataProvider& p;
   std::array<std::unique_ptr<SimDrmFile>, 2> files;
-  std::vector<uint32_t> bos, syncobjs, vms, groups, heaps;
+  std::vector<uint32_t> bos, syncobjs, vms, groups, heaps, jm_ctxs;
   std::vector<uint64_t> mmap_offsets, gpu_vas;
   std::vector<int> fds;  // dma-bufs, syncobj fds, sync_files, eventfds
   std::vector<int> fds_before;  // the process's fds when the input started
@@ -684,6 +684,28 @@ void op_set_user_mmio_offset(State& s) {
   call(s, s.file(), DRM_IOCTL_PANTHOR_SET_USER_MMIO_OFFSET, &o);
 }
 
+// CPU cache maintenance ranges (1.7): offsets and sizes at the BO's edges.
+void op_panthor_bo_sync(State& s) {
+  drm_panthor_bo_sync b{};
+  b.ops.count = s.count();
+  b.ops.stride = s.stride(sizeof(drm_panthor_bo_sync_op));
+  b.ops.array = s.array<drm_panthor_bo_sync_op>(b.ops.count, b.ops.stride,
+                                                [&](drm_panthor_bo_sync_op& o) {
+    o.handle = pick(s.p, s.bos);
+    o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+    o.offset = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
+    o.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
+  });
+  call(s, s.file(), DRM_IOCTL_PANTHOR_BO_SYNC, &b);
+}
+
+void op_panthor_bo_query_info(State& s) {
+  drm_panthor_bo_query_info q{};
+  q.handle = pick(s.p, s.bos);
+  q.pad = pad_or_junk(s);
+  call(s, s.file(), DRM_IOCTL_PANTHOR_BO_QUERY_INFO, &q);
+}
+
 // ---- panfrost ---------------------------------------------------------------
 
 void op_panfrost_create_bo(State& s) {
@@ -744,7 +766,11 @@ void op_panfrost_submit(State& s) {
   j.bo_handle_count = s.count();
   j.bo_handles = s.array<uint32_t>(j.bo_handle_count, 4, [&](uint32_t& h) { h = pick(s.p, s.bos); });
   j.requirements = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
-  j.jm_ctx_handle = s.p.ConsumeBool() ? 0 : edge_u32(s.p);
+  switch (s.p.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0: j.jm_ctx_handle = edge_u32(s.p); break;
+    case 1: j.jm_ctx_handle = pick(s.p, s.jm_ctxs); break;
+    default: j.jm_ctx_handle = 0; break;  // the file's default context
+  }
   j.pad = pad_or_junk(s);
   if (s.p.ConsumeBool())
     call(s, s.file(), DRM_IOCTL_PANFROST_SUBMIT, &j);
@@ -758,6 +784,44 @@ void op_panfrost_wait_bo(State& s) {
   w.pad = pad_or_junk(s);
   w.timeout_ns = short_deadline(s.p);
   call(s, s.file(), DRM_IOCTL_PANFROST_WAIT_BO, &w);
+}
+
+// Job contexts (1.5): submissions name them (op_panfrost_submit).
+void op_panfrost_jm_ctx_create(State& s) {
+  drm_panfrost_jm_ctx_create c{};
+  c.priority = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
+  if (s.p.ConsumeIntegralInRange<int>(0, 7) == 0) c.handle = edge_u32(s.p);  // ignored on input
+  if (call(s, s.file(), DRM_IOCTL_PANFROST_JM_CTX_CREATE, &c) == 0) s.jm_ctxs.push_back(c.handle);
+}
+
+void op_panfrost_jm_ctx_destroy(State& s) {
+  drm_panfrost_jm_ctx_destroy d{};
+  d.handle = s.p.ConsumeBool() ? pick(s.p, s.jm_ctxs) : 0;
+  d.pad = pad_or_junk(s);
+  call(s, s.file(), DRM_IOCTL_PANFROST_JM_CTX_DESTROY, &d);
+}
+
+// CPU cache maintenance ranges (1.6); the kernel adds offset + size in 32
+// bits, so the edges matter.
+void op_panfrost_sync_bo(State& s) {
+  drm_panfrost_sync_bo b{};
+  b.op_count = s.count();
+  b.ops = s.array<drm_panfrost_bo_sync_op>(b.op_count, sizeof(drm_panfrost_bo_sync_op),
+                                           [&](drm_panfrost_bo_sync_op& o) {
+    o.handle = pick(s.p, s.bos);
+    o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+    o.offset = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
+    o.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
+  });
+  b.pad = pad_or_junk(s);
+  call(s, s.file(), DRM_IOCTL_PANFROST_SYNC_BO, &b);
+}
+
+void op_panfrost_query_bo_info(State& s) {
+  drm_panfrost_query_bo_info q{};
+  q.handle = pick(s.p, s.bos);
+  q.pad = pad_or_junk(s);
+  call(s, s.file(), DRM_IOCTL_PANFROST_QUERY_BO_INFO, &q);
 }
 
 // Any number at all, in the core or the driver's range, with raw bytes.
@@ -813,11 +877,13 @@ void run(FuzzedDataProvider& p) {
       op_panthor_bo_create, op_panthor_bo_create, op_panthor_mmap_offset, op_group_create,
       op_group_submit, op_group_get_state, op_group_destroy, op_tiler_heap_create,
       op_tiler_heap_destroy, op_panthor_set_label, op_set_user_mmio_offset,
+      op_panthor_bo_sync, op_panthor_bo_query_info,
   };
   static const Op kPanfrostOps[] = {
       op_panfrost_create_bo, op_panfrost_create_bo, op_panfrost_mmap_bo, op_panfrost_get_param,
       op_panfrost_get_bo_offset, op_panfrost_madvise, op_panfrost_set_label,
-      op_panfrost_submit, op_panfrost_wait_bo,
+      op_panfrost_submit, op_panfrost_wait_bo, op_panfrost_jm_ctx_create,
+      op_panfrost_jm_ctx_destroy, op_panfrost_sync_bo, op_panfrost_query_bo_info,
   };
   const Op* drv = kPanthor ? kPanthorOps : kPanfrostOps;
   const size_t ndrv = kPanthor ? std::size(kPanthorOps) : std::size(kPanfrostOps);
