@@ -235,6 +235,10 @@ static void vms(wsys_device *dev) {
   struct wsys_sync_point sp = {.syncobj = s, .point = 1};
   CHECK_OK(wsys_bind_batch_signal(batch, &sp));
   CHECK_OK(wsys_vm_bind(vm, batch, WSYS_BIND_ASYNC, NULL));
+  /* Any value of the enum's type is legal C; the library answers -EINVAL
+   * (and must not read it as a C++ enum: UBSan, capi_fuzzer). */
+  CHECK(wsys_vm_bind(vm, batch, (enum wsys_bind_mode)0xa400ffffu, NULL) == -EINVAL);
+  CHECK(wsys_vm_bind(vm, batch, (enum wsys_bind_mode)3, NULL) == -EINVAL);
   CHECK_OK(wsys_syncobj_wait(dev, s, 1, deadline_ms(2000)));
 
   struct wsys_vm_stats vs = {.size = sizeof vs};
@@ -282,6 +286,7 @@ static void vms(wsys_device *dev) {
   CHECK(wsys_sparse_bind(sparse, 15, 2, bo, 0, WSYS_MAP_NO_EXEC) == -EINVAL); /* past the end */
   CHECK(wsys_sparse_bind(sparse, 0, 1, bo, 4096, WSYS_MAP_NO_EXEC) == -EINVAL); /* misaligned */
   CHECK_OK(wsys_sparse_submit(sparse, WSYS_BIND_IMMEDIATE, NULL, 0, NULL, 0));
+  CHECK(wsys_sparse_submit(sparse, (enum wsys_bind_mode)0xa400ffffu, NULL, 0, NULL, 0) == -EINVAL);
   CHECK(wsys_sparse_is_resident(sparse, 3) == 1);
   CHECK(wsys_sparse_is_resident(sparse, 4) == 1);
   CHECK(wsys_sparse_is_resident(sparse, 5) == 0);

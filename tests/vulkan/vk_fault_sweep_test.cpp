@@ -19,7 +19,6 @@
 // site is failed at its first, second and last call
 // (WSYS_VK_SWEEP_PER_SITE, default 2, or "all").
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,9 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/run_self.h"
 #include "vk_test_util.h"
-
-extern char** environ;
 
 namespace wsys::vktest {
 namespace {
@@ -267,29 +265,11 @@ int child(int, char**) {
 
 // ---- the parent -------------------------------------------------------------
 
-// Runs this program as the child with `vars` added; its exit status, or -1.
+// Runs this program as the child with `vars` added (and the parent's
+// WSYS_SIM_FAULTS* removed); its exit status, or -1. The child is quiet
+// unless it fails: the parent prints the case.
 int run_child(const std::vector<std::string>& vars) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; e++) {
-    if (!std::strncmp(*e, "WSYS_SIM_FAULTS", 15)) continue;
-    env.push_back(*e);
-  }
-  for (const std::string& v : vars) env.push_back(v);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string prog = "vk_fault_sweep_test", arg = "--child";
-  char* argv[] = {prog.data(), arg.data(), nullptr};
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    // Quiet unless it fails: the parent prints the case.
-    execve("/proc/self/exe", argv, envp.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+  return wsys::test::run_self("vk_fault_sweep_test", {"--child"}, {vars, {"WSYS_SIM_FAULTS"}});
 }
 
 TEST(VkFaultSweep, MemoryAndSparseCommandsFailTheWayTheSpecSays) {

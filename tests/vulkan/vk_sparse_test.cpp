@@ -8,7 +8,6 @@
 // ordered against submissions by binary and timeline semaphores (a bind
 // waiting for a value the host signals later) and fences, invalid binds
 // refused with nothing changed, and freed memory that stays bound.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "scale_add.spv.h"  // kScaleAddSpv: shaders/scale_add.comp
+#include "../common/run_self.h"
 #include "vk_test_util.h"
 
 namespace wsys::vktest {
@@ -1124,33 +1124,11 @@ TEST_F(Sparse, DestroyingAnImageWithBoundBlocksReleasesThem) {
 bool in_loss_child() { return std::getenv("WSYS_VK_LOSS_CHILD") != nullptr; }
 
 // Runs this program's case `child` with `vars` added; its exit status, -1
-// if it did not exit. Prepared before fork: the child only calls execve.
+// if it did not exit.
 int run_loss_child(std::vector<std::string> vars, const char* child = "Sparse.LossChild") {
   vars.push_back("WSYS_VK_LOSS_CHILD=1");
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; e++) {
-    std::string cur = *e;
-    bool overridden = false;
-    for (auto& v : vars)
-      if (cur.compare(0, v.find('=') + 1, v, 0, v.find('=') + 1) == 0) overridden = true;
-    if (!overridden) env_strings.push_back(cur);
-  }
-  for (auto& v : vars) env_strings.push_back(v);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string filter = std::string("--gtest_filter=") + child;
-  std::string prog = "vk_sparse_test";
-  char* argv[] = {prog.data(), filter.data(), nullptr};
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    execve("/proc/self/exe", argv, envp.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+  return wsys::test::run_self("vk_sparse_test", {std::string("--gtest_filter=") + child},
+                              {vars, {}});
 }
 
 

@@ -124,13 +124,21 @@ int copy_sized(const S& full, S* out) {
   return 0;
 }
 
-bool bind_mode_of(enum wsys_bind_mode mode, wsys::BindMode* out) {
-  switch (mode) {
+// A C caller may pass any value of the enum's compatible type (C allows
+// it), but in C++ loading a value outside the enumerators' range as the
+// enum is undefined (UBSan's -fsanitize=enum fires; capi_fuzzer found it).
+// So the parameter is taken by reference and its bytes read as an integer,
+// never loaded as the enum.
+bool bind_mode_of(const enum wsys_bind_mode& mode, wsys::BindMode* out) {
+  static_assert(sizeof(mode) == sizeof(uint32_t), "wsys_bind_mode is an int-sized enum");
+  uint32_t raw;
+  std::memcpy(&raw, &mode, sizeof raw);
+  switch (raw) {
     case WSYS_BIND_IMMEDIATE: *out = wsys::BindMode::Immediate; return true;
     case WSYS_BIND_ASYNC: *out = wsys::BindMode::Async; return true;
     case WSYS_BIND_DEFER_TO_IDLE: *out = wsys::BindMode::DeferToIdle; return true;
+    default: return false;
   }
-  return false;
 }
 
 

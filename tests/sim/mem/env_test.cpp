@@ -2,47 +2,22 @@
 // model's devices are process-wide and read the variables once, so the
 // parent re-runs this program with the variable set and a filter selecting
 // one child test (which skips itself when run without it).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "../../common/run_self.h"
 #include "mem_test_util.h"
 
 namespace wsys::sim::memtest {
 namespace {
 
 // Runs this program's test EnvChild.`name` with the extra environment
-// `vars` ("NAME=value"); its exit status, -1 if it did not exit. Everything
-// is prepared before fork: the child only calls execve.
+// `vars` ("NAME=value"); its exit status, -1 if it did not exit.
 int run_child(const char* name, std::vector<std::string> vars) {
   vars.push_back("WSYS_MEM_ENV_CHILD=1");
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; e++) {
-    std::string cur = *e;
-    bool overridden = false;  // getenv takes the first match: drop ours'
-    for (auto& v : vars)
-      if (cur.compare(0, v.find('=') + 1, v, 0, v.find('=') + 1) == 0) overridden = true;
-    if (!overridden) env_strings.push_back(cur);
-  }
-  for (auto& v : vars) env_strings.push_back(v);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string filter = std::string("--gtest_filter=EnvChild.") + name;
-  std::string prog = "sim_mem_test";
-  char* argv[] = {prog.data(), filter.data(), nullptr};
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    execve("/proc/self/exe", argv, envp.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+  return wsys::test::run_self("sim_mem_test", {std::string("--gtest_filter=EnvChild.") + name},
+                              {vars, {}});
 }
 
 bool in_child() { return std::getenv("WSYS_MEM_ENV_CHILD") != nullptr; }
