@@ -6,11 +6,10 @@
 // log-uniformly from 1..40 MiB of tiler output (most scenes light, a few
 // heavy), 20..60 frames of 85..100 % of that level, and after 60 % of the
 // scenes the context goes idle for 1..8 s (a window in the background, a
-// page waiting for input, a loading screen): 20 s of the mix in all. Every frame is real: a TILER command of
-// 256-byte primitives on the context's heap (+ FRAGMENT on panthor), run by
-// the model, waited for, and recorded with Heap::record_frame. Once per
-// frame interval every context's heap gets the housekeeping call
-// (maybe_shrink), rendering or not, on the mix's clock.
+// page waiting for input, a loading screen): 20 s of the mix in all. Every frame is real: a TILER
+// command of 256-byte primitives on the context's heap (+ FRAGMENT on panthor), run by the model,
+// waited for, and recorded with Heap::record_frame. Once per frame interval every context's heap
+// gets the housekeeping call (maybe_shrink), rendering or not, on the mix's clock.
 //
 // Each context has two heaps fed the same frames in the same job:
 //   adaptive  wsys::Heap with the default policy;
@@ -329,8 +328,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--quick") {
       g_ticks = 300;
-    } else if (a == "--flavour" && i + 1 < argc && (std::string(argv[i + 1]) == "panthor" ||
-                                                      std::string(argv[i + 1]) == "panfrost")) {
+    } else if (a == "--flavour" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "panthor" || std::string(argv[i + 1]) == "panfrost")) {
       only = argv[++i];
     } else {
       std::fprintf(stderr, "usage: heap_footprint_bench [--quick] [--flavour panthor|panfrost]\n");

@@ -694,13 +694,15 @@ void op_panthor_bo_sync(State& s) {
   drm_panthor_bo_sync b{};
   b.ops.count = s.count();
   b.ops.stride = s.stride(sizeof(drm_panthor_bo_sync_op));
-  b.ops.array = s.array<drm_panthor_bo_sync_op>(b.ops.count, b.ops.stride,
-                                                [&](drm_panthor_bo_sync_op& o) {
-    o.handle = pick(s.p, s.bos);
-    o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
-    o.offset = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
-    o.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
-  });
+  b.ops.array =
+      s.array<drm_panthor_bo_sync_op>(b.ops.count, b.ops.stride, [&](drm_panthor_bo_sync_op& o) {
+        o.handle = pick(s.p, s.bos);
+        o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+        o.offset =
+            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
+        o.size =
+            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
+      });
   call(s, s.file(), DRM_IOCTL_PANTHOR_BO_SYNC, &b);
 }
 
@@ -772,9 +774,15 @@ void op_panfrost_submit(State& s) {
   j.bo_handles = s.array<uint32_t>(j.bo_handle_count, 4, [&](uint32_t& h) { h = pick(s.p, s.bos); });
   j.requirements = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
   switch (s.p.ConsumeIntegralInRange<int>(0, 3)) {
-    case 0: j.jm_ctx_handle = edge_u32(s.p); break;
-    case 1: j.jm_ctx_handle = pick(s.p, s.jm_ctxs); break;
-    default: j.jm_ctx_handle = 0; break;  // the file's default context
+    case 0:
+      j.jm_ctx_handle = edge_u32(s.p);
+      break;
+    case 1:
+      j.jm_ctx_handle = pick(s.p, s.jm_ctxs);
+      break;
+    default:
+      j.jm_ctx_handle = 0;
+      break;  // the file's default context
   }
   j.pad = pad_or_junk(s);
   if (s.p.ConsumeBool())
@@ -811,13 +819,15 @@ void op_panfrost_jm_ctx_destroy(State& s) {
 void op_panfrost_sync_bo(State& s) {
   drm_panfrost_sync_bo b{};
   b.op_count = s.count();
-  b.ops = s.array<drm_panfrost_bo_sync_op>(b.op_count, sizeof(drm_panfrost_bo_sync_op),
-                                           [&](drm_panfrost_bo_sync_op& o) {
-    o.handle = pick(s.p, s.bos);
-    o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
-    o.offset = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
-    o.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
-  });
+  b.ops = s.array<drm_panfrost_bo_sync_op>(
+      b.op_count, sizeof(drm_panfrost_bo_sync_op), [&](drm_panfrost_bo_sync_op& o) {
+        o.handle = pick(s.p, s.bos);
+        o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+        o.offset =
+            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
+        o.size =
+            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
+      });
   b.pad = pad_or_junk(s);
   call(s, s.file(), DRM_IOCTL_PANFROST_SYNC_BO, &b);
 }
@@ -878,17 +888,32 @@ void run(FuzzedDataProvider& p) {
       op_syncobj_transfer, op_syncobj_eventfd, op_mmap, op_write_stream, op_raw_ioctl,
   };
   static const Op kPanthorOps[] = {
-      op_dev_query, op_vm_create, op_vm_destroy, op_vm_bind, op_vm_bind, op_vm_get_state,
-      op_panthor_bo_create, op_panthor_bo_create, op_panthor_mmap_offset, op_group_create,
-      op_group_submit, op_group_get_state, op_group_destroy, op_tiler_heap_create,
-      op_tiler_heap_destroy, op_panthor_set_label, op_set_user_mmio_offset,
-      op_panthor_bo_sync, op_panthor_bo_query_info,
+      op_dev_query,
+      op_vm_create,
+      op_vm_destroy,
+      op_vm_bind,
+      op_vm_bind,
+      op_vm_get_state,
+      op_panthor_bo_create,
+      op_panthor_bo_create,
+      op_panthor_mmap_offset,
+      op_group_create,
+      op_group_submit,
+      op_group_get_state,
+      op_group_destroy,
+      op_tiler_heap_create,
+      op_tiler_heap_destroy,
+      op_panthor_set_label,
+      op_set_user_mmio_offset,
+      op_panthor_bo_sync,
+      op_panthor_bo_query_info,
   };
   static const Op kPanfrostOps[] = {
-      op_panfrost_create_bo, op_panfrost_create_bo, op_panfrost_mmap_bo, op_panfrost_get_param,
-      op_panfrost_get_bo_offset, op_panfrost_madvise, op_panfrost_set_label,
-      op_panfrost_submit, op_panfrost_wait_bo, op_panfrost_jm_ctx_create,
-      op_panfrost_jm_ctx_destroy, op_panfrost_sync_bo, op_panfrost_query_bo_info,
+      op_panfrost_create_bo,     op_panfrost_create_bo,      op_panfrost_mmap_bo,
+      op_panfrost_get_param,     op_panfrost_get_bo_offset,  op_panfrost_madvise,
+      op_panfrost_set_label,     op_panfrost_submit,         op_panfrost_wait_bo,
+      op_panfrost_jm_ctx_create, op_panfrost_jm_ctx_destroy, op_panfrost_sync_bo,
+      op_panfrost_query_bo_info,
   };
   const Op* drv = kPanthor ? kPanthorOps : kPanfrostOps;
   const size_t ndrv = kPanthor ? std::size(kPanthorOps) : std::size(kPanfrostOps);

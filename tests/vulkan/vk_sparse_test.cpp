@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "scale_add.spv.h"  // kScaleAddSpv: shaders/scale_add.comp
 #include "../common/run_self.h"
+#include "scale_add.spv.h"  // kScaleAddSpv: shaders/scale_add.comp
 #include "vk_test_util.h"
 
 namespace wsys::vktest {

@@ -137,10 +137,10 @@ bool bind_mode_of(const enum wsys_bind_mode& mode, wsys::BindMode* out) {
     case WSYS_BIND_IMMEDIATE: *out = wsys::BindMode::Immediate; return true;
     case WSYS_BIND_ASYNC: *out = wsys::BindMode::Async; return true;
     case WSYS_BIND_DEFER_TO_IDLE: *out = wsys::BindMode::DeferToIdle; return true;
-    default: return false;
+    default:
+      return false;
   }
 }
-
 
 }  // namespace
 

@@ -50,7 +50,6 @@ uint32_t kmod_flags(uint32_t alloc_flags) {
   return f;
 }
 
-
 }  // namespace
 
 // --- the cache backend --------------------------------------------------

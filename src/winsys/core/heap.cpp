@@ -307,10 +307,10 @@ Result<bool> Heap::maybe_shrink(uint64_t now_ns) {
   // A heap that commits on demand is released whole once idle (see
   // HeapBackend::commits_on_demand); one that commits up front only when
   // clearly oversized.
-  const bool shrink = im.backend->commits_on_demand()
-                          ? im.policy.should_release_idle(before, im.commit_for_create(),
-                                                          im.last_use_ns, now_ns)
-                          : im.policy.should_shrink(before, im.last_use_ns, now_ns);
+  const bool shrink =
+      im.backend->commits_on_demand()
+          ? im.policy.should_release_idle(before, im.commit_for_create(), im.last_use_ns, now_ns)
+          : im.policy.should_shrink(before, im.last_use_ns, now_ns);
   if (!shrink) return false;
   // A fixed initial count can sit above the recommendation: recreating at
   // the same size would free nothing.
