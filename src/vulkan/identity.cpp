@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,7 +53,17 @@ std::string device_name(const DeviceInfo& info) {
 
 uint64_t heap_size_bytes(const DeviceInfo& info) {
   // wsys's answer: the model's budget, or a share of RAM on a real device.
-  return info.memory_bytes ? info.memory_bytes : uint64_t{1} << 30;
+  uint64_t bytes = info.memory_bytes ? info.memory_bytes : uint64_t{1} << 30;
+  // Where the kernel maps every buffer into the file's GPU VA as it is
+  // created (panfrost: [32 MiB, 4 GiB)), live memory can never exceed that
+  // range, whatever RAM there is. Saying so matters: zink sizes its
+  // out-of-memory flushes from the heap (it flushes a batch that references
+  // more than ~80% of it), so a heap larger than the VA lets a streaming
+  // program fill the VA before anything is freed (piglit
+  // streaming-texture-leak).
+  if (info.kernel_managed_va && info.va_end > info.va_start)
+    bytes = std::min(bytes, info.va_end - info.va_start);
+  return bytes;
 }
 
 uint64_t available_system_bytes() {

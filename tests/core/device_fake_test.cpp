@@ -358,6 +358,31 @@ TEST_P(DeviceFake, AllocationFailureDropsTheCacheAndRetriesOnce) {
   EXPECT_EQ(f->dev->bo_alloc(16384, 0).error(), -EINVAL);
 }
 
+// Where the kernel maps every buffer into the file's VA at creation
+// (panfrost), cached buffers hold VA too: a full VA (-ENOSPC, drm_mm's
+// answer) drops the cache and retries like -ENOMEM. Elsewhere -ENOSPC is
+// not something the cache can relieve, and is returned at once.
+TEST_P(DeviceFake, FullKernelManagedVaDropsTheCacheAndRetries) {
+  auto f = make(GetParam());
+  {
+    auto a = f->dev->bo_alloc(1 << 20, 0);
+    ASSERT_TRUE(a.ok());
+  }
+  ASSERT_EQ(f->dev->stats().cache.bytes_cached, 1u << 20);
+  f->fake->fail_next_creates(1, -ENOSPC);
+  auto b = f->dev->bo_alloc(8192, 0);
+  DeviceStats s = f->dev->stats();
+  if (GetParam()) {
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(s.alloc_retries, 1u);
+    EXPECT_EQ(s.cache.bytes_cached, 0u);
+  } else {
+    EXPECT_EQ(b.error(), -ENOSPC);
+    EXPECT_EQ(s.alloc_retries, 0u);
+    EXPECT_EQ(s.cache.bytes_cached, 1u << 20);
+  }
+}
+
 TEST_P(DeviceFake, NoCacheBuffersAreNeverReused) {
   auto f = make(GetParam());
   { auto a = f->dev->bo_alloc(4096, kAllocNoCache); ASSERT_TRUE(a.ok()); }

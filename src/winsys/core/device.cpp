@@ -247,12 +247,17 @@ Result<BoRef> Device::bo_alloc(uint64_t size_bytes, uint32_t flags, std::string_
     // Not created private to the VM (exclusive_vm), even when not
     // shareable: Vm::recreate() must be able to map it into a new VM.
     Result<std::shared_ptr<kmod::Bo>> kb = kdev_->bo_create(rounded, kmod_flags(flags), nullptr);
-    if (!kb.ok() && kb.error() == -ENOMEM) {
-      // Cached memory may be what the kernel is short of: drop it, retry once.
+    // Cached memory may be what the kernel is short of: drop it, retry once.
+    // Where the kernel maps every buffer into the file's VA at creation,
+    // cached buffers also hold GPU VA, and a full VA is -ENOSPC.
+    if (!kb.ok() && (kb.error() == -ENOMEM || (kb.error() == -ENOSPC && info_.kernel_managed_va))) {
+      const int first_error = kb.error();
       uint64_t freed = cache_->trim(UINT64_MAX);
       impl_->alloc_retries.fetch_add(1, std::memory_order_relaxed);
-      WSYS_LOG(Bo, "alloc size=%llu: -ENOMEM, dropped %llu cached bytes, retrying",
-               static_cast<unsigned long long>(rounded), static_cast<unsigned long long>(freed));
+      WSYS_LOG(Bo, "alloc size=%llu: %s, dropped %llu cached bytes, retrying",
+               static_cast<unsigned long long>(rounded),
+               first_error == -ENOMEM ? "-ENOMEM" : "-ENOSPC (VA full)",
+               static_cast<unsigned long long>(freed));
       kb = kdev_->bo_create(rounded, kmod_flags(flags), nullptr);
     }
     if (!kb.ok()) return Error(kb.error());

@@ -374,7 +374,10 @@ def run_piglit(args, exps, lavapipe_manifest, outdir, running):
                    "-p", "glx", "-l", "dummy", "-j", str(jobs_each), "-o",
                    "--timeout", str(int(args.timeout)), "-n", c.name]
             start = time.monotonic()
-            r = zink_env.run(cmd, env, piglit_dir, args.timeout * max(1, len(per_cfg[c.name])))
+            # Every test may take its whole timeout, and piglit's own start-up
+            # (profile loading) comes on top: one timeout's worth of slack, so
+            # that a one-test list is not killed as it finishes.
+            r = zink_env.run(cmd, env, piglit_dir, args.timeout * (len(per_cfg[c.name]) + 1))
             wall = time.monotonic() - start
             if r.status != 0:
                 raise RuntimeError("piglit run on %s failed (%s):\n%s" % (
