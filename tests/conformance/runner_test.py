@@ -115,6 +115,18 @@ class Judging(unittest.TestCase):
         got["retry"] = V.make(V.CRASH_AT_EXIT, reported=V.PASS)
         self.assertEqual(self.st(o(V.PASS), got), "flake")
 
+    def test_a_baseline_that_crashes_at_exit_on_retry_is_broken_here(self):
+        base = o(V.PASS)
+        base["retry"] = V.make(V.CRASH_AT_EXIT, reported=V.PASS)
+        self.assertEqual(self.st(base, o(V.CRASH_AT_EXIT, reported=V.PASS)), "baseline-broken")
+        self.assertEqual(self.st(base, o(V.PASS)), "baseline-broken")
+        # what it reported still judges wsys
+        self.assertEqual(self.st(base, o(V.CRASH_AT_EXIT, reported=V.FAIL)), "regression")
+        self.assertEqual(self.st(base, o(V.FAIL)), "regression")
+        # a clean retry leaves a wsys crash at exit wsys's
+        clean = o(V.PASS, retry=V.PASS)
+        self.assertEqual(self.st(clean, o(V.CRASH_AT_EXIT, reported=V.PASS)), "regression")
+
     def test_a_verdict_that_changes_on_retry_is_a_flake(self):
         self.assertEqual(self.st(o(V.PASS), o(V.FAIL, retry=V.PASS)), "flake")
         self.assertEqual(self.st(o(V.PASS, retry=V.FAIL), o(V.FAIL)), "flake")

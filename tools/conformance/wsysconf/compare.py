@@ -5,7 +5,8 @@ Per test and device, one status:
   improved         wsys passes where the baseline does not (the sparse
                    cases lavapipe reports NotSupported, for one)
   baseline-broken  the baseline did not end cleanly on this machine (crash,
-                   crash at exit, timeout, no result), whatever wsys did:
+                   crash at exit, timeout, no result; in its first run or
+                   in the run again of a difference), whatever wsys did:
                    reported, and not held against wsys by itself; wsys is
                    still judged on the result the baseline reported before a
                    crash at exit
@@ -36,8 +37,23 @@ def _changed_on_retry(outcome):
     return seen(retry) != seen(outcome)
 
 
+def _broken_run(outcome):
+    """The run of `outcome` (the first, else its retry) that did not end
+    cleanly, or None. A baseline that crashes at exit only on its second
+    run is as broken on this machine as one that does so every time: the
+    first clean exit was luck (lavapipe's shader-compile threads racing the
+    process's exit), and wsys must not be judged against it."""
+    if outcome["verdict"] in V.BROKEN:
+        return outcome
+    retry = outcome.get("retry")
+    return retry if retry is not None and retry["verdict"] in V.BROKEN else None
+
+
 def classify(name, base, got, expectations):
     """(status, reason) of `got` on a wsys device against `base`."""
+    broken = _broken_run(base)
+    if broken is not None and broken is not base and V.reported_verdict(broken) is not None:
+        base = broken  # judged against the run that shows the breakage
     if base["verdict"] in V.BROKEN:
         br, gr = V.reported_verdict(base), V.reported_verdict(got)
         if V.key(got) == V.key(base) or br is None or gr is None or gr == br or gr == V.PASS:
