@@ -82,8 +82,8 @@ TEST_F(Memory, ThePhysicalDeviceIsWsysOnLavapipe) {
   ASSERT_EQ(m.memoryHeapCount, 1u);
   EXPECT_TRUE(m.memoryHeaps[0].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT);
   const char* b = std::getenv("WSYS_SIM_MEMORY_BUDGET");
-  const char* dev = std::getenv("WSYS_DEVICE");
-  const bool panfrost = dev && std::strcmp(dev, "sim:panfrost") == 0;
+  const char* device_env = std::getenv("WSYS_DEVICE");
+  const bool panfrost = device_env && std::strcmp(device_env, "sim:panfrost") == 0;
   if (model() && b && std::strcmp(b, "6G") == 0) {
     EXPECT_EQ(m.memoryHeaps[0].size, panfrost ? (4ull << 30) - (32ull << 20) : 6ull << 30);
   }
