@@ -97,6 +97,10 @@ struct VmStats {
   uint64_t va_parked = 0;        // ranges waiting for their point
   uint64_t va_reclaimed = 0;     // parked ranges returned
   uint64_t recreations = 0;
+  // Waits wsys made for itself (an unmap the kernel would not queue, a full
+  // VA space, teardown) that gave up after their deadline; a point that
+  // timed out once is only polled afterwards.
+  uint64_t waits_timed_out = 0;
   VaHeapStats va;
 };
 

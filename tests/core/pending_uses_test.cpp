@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "winsys/core/stuck_points.h"
 #include "wsys/sync.hpp"
 
 namespace wsys {
@@ -35,6 +36,31 @@ TEST(PendingUses, ForgetDropsOnlyWhatWasNotRecordedAgain) {
   EXPECT_EQ(u.entries()[0].point, 2u);
   u.clear();
   EXPECT_TRUE(u.empty());
+}
+
+// StuckPoints (src/winsys/core/stuck_points.h): which later bounded waits
+// only poll after one timed out.
+TEST(StuckPoints, CoverTheNotedPointAndEarlierOnesOfItsTimelineOnly) {
+  core::StuckPoints s;
+  EXPECT_FALSE(s.covers({5, 10}));
+  s.note({5, 10});
+  EXPECT_TRUE(s.covers({5, 10}));
+  EXPECT_TRUE(s.covers({5, 3}));
+  EXPECT_FALSE(s.covers({5, 11})) << "a later point may still come";
+  EXPECT_FALSE(s.covers({6, 10})) << "another syncobj";
+  EXPECT_FALSE(s.covers({0, 0})) << "no syncobj";
+  s.note({5, 20});  // the same timeline moves forward, no second entry
+  EXPECT_TRUE(s.covers({5, 15}));
+  EXPECT_EQ(s.noted(), 2u);
+  s.note({0, 4});  // ignored
+  EXPECT_EQ(s.noted(), 2u);
+}
+
+TEST(StuckPoints, TheOldestEntryMakesRoom) {
+  core::StuckPoints s;
+  for (uint32_t i = 1; i <= 5; ++i) s.note({i, 1});
+  EXPECT_FALSE(s.covers({1, 1})) << "four entries: the first was replaced";
+  for (uint32_t i = 2; i <= 5; ++i) EXPECT_TRUE(s.covers({i, 1})) << i;
 }
 
 }  // namespace

@@ -174,6 +174,29 @@ TEST_F(VmPanthor, AsyncWaitOnAPointNeverSubmittedIsRefused) {
   (void)dev->syncobj_destroy(*in);
 }
 
+// An unmap behind a point nobody submits: the kernel refuses the async
+// unmap (no fence to wait on), so wsys waits for a submission (a second:
+// kSubmitWaitNs), gives up and unmaps. A second unmap behind the same point (or an earlier one of
+// its timeline) only polls: a teardown of many buffers sharing one stuck
+// use costs one timeout (the capi fuzzer's 20 s input).
+TEST_F(VmPanthor, APointThatTimedOutOnceIsOnlyPolledAfterwards) {
+  auto s = dev->syncobj_create(false);
+  ASSERT_TRUE(s.ok());
+  auto a = vm->alloc_va(64 << 10);
+  auto b = vm->alloc_va(64 << 10);
+  auto c = vm->alloc_va(64 << 10);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_TRUE(vm->unmap_and_free(*a, SyncPoint{*s, 7}).ok());
+  EXPECT_EQ(vm->stats().waits_timed_out, 1u);
+  ASSERT_TRUE(vm->unmap_and_free(*b, SyncPoint{*s, 7}).ok());
+  ASSERT_TRUE(vm->unmap_and_free(*c, SyncPoint{*s, 3}).ok());
+  EXPECT_EQ(vm->stats().waits_timed_out, 1u) << "the stuck point was waited for again";
+  EXPECT_EQ(vm->stats().va_parked, 0u) << "unmapped at once, nothing parked";
+  // The ranges are free again.
+  EXPECT_TRUE(vm->alloc_va_fixed(a->addr, a->size).ok());
+  (void)dev->syncobj_destroy(*s);
+}
+
 TEST_F(VmPanthor, DeferToIdleRunsBehindTheActivityTimeline) {
   BoRef bo = filled_bo(*dev, 64 << 10, 0x55);
   auto va = vm->alloc_va(64 << 10);

@@ -21,6 +21,9 @@ inline constexpr int64_t kPollDeadline = 0;  // an absolute deadline of 0 polls
 // A VM's own unmaps before it goes, the last resort of a full VA space,
 // an unmap whose async form the kernel refused.
 inline constexpr int64_t kGpuTeardownWaitNs = 10'000'000'000;
+// ...of which the part spent waiting for the point to be submitted at all
+// (a fence to exist): frontends mark a use just before they submit.
+inline constexpr int64_t kSubmitWaitNs = 1'000'000'000;
 // A heap's last use before it is destroyed or rebuilt.
 inline constexpr int64_t kHeapIdleWaitNs = 5'000'000'000;
 

@@ -11,8 +11,9 @@
 
 #include "winsys/core/debug_log.h"
 #include "winsys/core/device_impl.h"
-#include "winsys/core/trace.h"
+#include "winsys/core/stuck_points.h"
 #include "winsys/core/sync_wait.h"
+#include "winsys/core/trace.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
 
@@ -29,13 +30,43 @@ bool point_done(kmod::Device& k, SyncPoint p, int64_t deadline) {
   return kmod::wait_point(k, p.syncobj, p.point, deadline).state != kmod::PointState::Pending;
 }
 
+// Whether the kernel has a fence for `p` (a job was submitted for it): a
+// wait without WAIT_FOR_SUBMIT is -EINVAL for a point with none.
+bool submitted(kmod::Device& k, SyncPoint p) {
+  Result<void> w =
+      k.syncobj_wait(std::span<const uint32_t>(&p.syncobj, 1),
+                     p.point ? std::span<const uint64_t>(&p.point, 1) : std::span<const uint64_t>(),
+                     core::kPollDeadline, /*wait_all=*/true, /*wait_for_submit=*/false);
+  return w.ok() || w.error() != -EINVAL;
+}
+
 // A bounded wait wsys makes for itself (sync_wait.h); a timeout is logged,
-// and the caller goes on as the comment at its call says.
-void wait_bounded(kmod::Device& k, SyncPoint p, const char* why) {
-  if (!point_done(k, p, kmod::deadline_after_ns(core::kGpuTeardownWaitNs)))
+// and the caller goes on as the comment at its call says. A point that
+// already timed out once is polled (stuck_points.h).
+void wait_bounded(kmod::Device& k, core::StuckPoints& stuck, SyncPoint p, const char* why) {
+  if (stuck.covers(p)) {
+    if (!point_done(k, p, core::kPollDeadline))
+      WSYS_LOG(Vm, "%s: syncobj %u point %llu timed out before; polled, still pending; going on",
+               why, p.syncobj, static_cast<unsigned long long>(p.point));
+    return;
+  }
+  // First until a fence exists for the point: a frontend marks a use just
+  // before it submits the work, so a point with no fence a second later
+  // will not get one (the capi fuzzer marks uses on points nobody submits).
+  const int64_t end = kmod::deadline_after_ns(core::kGpuTeardownWaitNs);
+  if (!point_done(k, p, kmod::deadline_after_ns(core::kSubmitWaitNs)) && !submitted(k, p)) {
+    stuck.note(p);
+    WSYS_LOG(Vm, "%s: syncobj %u point %llu not submitted after %lld ms; going on", why, p.syncobj,
+             static_cast<unsigned long long>(p.point),
+             static_cast<long long>(core::kSubmitWaitNs / 1'000'000));
+    return;
+  }
+  if (!point_done(k, p, end)) {
+    stuck.note(p);
     WSYS_LOG(Vm, "%s: syncobj %u point %llu still pending after %lld ms; going on", why, p.syncobj,
              static_cast<unsigned long long>(p.point),
              static_cast<long long>(core::kGpuTeardownWaitNs / 1'000'000));
+  }
 }
 
 }  // namespace
@@ -137,6 +168,10 @@ struct Vm::Impl {
 
   VmStats st;
 
+  // Points a bounded wait timed out on (its own lock: some waits run
+  // without `lock`).
+  core::StuckPoints stuck;
+
   // Removes [va, va + size) from the tracked mappings, splitting any that
   // straddle its ends. Requires lock.
   void untrack(uint64_t start, uint64_t size) {
@@ -206,7 +241,8 @@ Vm::~Vm() {
   std::lock_guard<std::mutex> g(impl_->lock);
   if (!impl_->own_parked.empty()) {
     // Let our own unmaps finish before the timeline goes.
-    wait_bounded(*impl_->k, SyncPoint{impl_->unmap_syncobj, impl_->unmap_point}, "VM teardown");
+    wait_bounded(*impl_->k, impl_->stuck, SyncPoint{impl_->unmap_syncobj, impl_->unmap_point},
+                 "VM teardown");
   }
   if (impl_->unmap_syncobj) (void)impl_->k->syncobj_destroy(impl_->unmap_syncobj);
 }
@@ -272,9 +308,10 @@ Result<VaAllocation> Vm::alloc_va(uint64_t size_bytes, uint64_t align_bytes,
     // Full, but ranges are parked behind unmaps: wait for them (the only
     // blocking path, taken only when the address space is exhausted).
     if (!im.own_parked.empty())
-      wait_bounded(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
+      wait_bounded(*im.k, im.stuck, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
                    "VA space full");
-    for (const Impl::Parked& p : im.other_parked) wait_bounded(*im.k, p.done, "VA space full");
+    for (const Impl::Parked& p : im.other_parked)
+      wait_bounded(*im.k, im.stuck, p.done, "VA space full");
     im.reclaim_locked();
     a = im.va.alloc(im.heap, size, align, no_cross_log2);
   }
@@ -319,9 +356,10 @@ size_t Vm::reclaim(bool block) {
   std::lock_guard<std::mutex> g(im.lock);
   if (block) {
     if (!im.own_parked.empty())
-      wait_bounded(*im.k, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
+      wait_bounded(*im.k, im.stuck, SyncPoint{im.unmap_syncobj, im.own_parked.back().done.point},
                    "blocking reclaim");
-    for (const Impl::Parked& p : im.other_parked) wait_bounded(*im.k, p.done, "blocking reclaim");
+    for (const Impl::Parked& p : im.other_parked)
+      wait_bounded(*im.k, im.stuck, p.done, "blocking reclaim");
   }
   return im.reclaim_locked();
 }
@@ -483,7 +521,7 @@ Result<void> Vm::unmap_and_free(const VaAllocation& va, std::span<const SyncPoin
   // does not know): wait for the last use, with no lock held, then unmap.
   if (wait_first) {
     for (const SyncPoint& p : after_all)
-      if (p.syncobj) wait_bounded(*im.k, p, "synchronous unmap");
+      if (p.syncobj) wait_bounded(*im.k, im.stuck, p, "synchronous unmap");
   }
   core::TraceSpan span("vm_unmap");
   Result<void> r = kvm->bind(kmod::BindMode::Immediate, std::span<const kmod::BindOp>(&op, 1));
@@ -567,6 +605,7 @@ VmStats Vm::stats() const {
   VmStats s = impl_->st;
   s.mappings = impl_->maps.size();
   s.va_parked = impl_->own_parked.size() + impl_->other_parked.size();
+  s.waits_timed_out = impl_->stuck.noted();
   if (impl_->managed) s.va = impl_->va.stats(impl_->heap);
   return s;
 }
