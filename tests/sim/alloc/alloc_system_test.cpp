@@ -181,16 +181,33 @@ TEST_F(AllocSystem, AFileOfAnotherLayoutIsRefusedWithTheReason) {
   EXPECT_NE(why.find(path_), std::string::npos) << why;
 }
 
-TEST(AllocSystemName, TheVariableNamesAFileOrPrivate) {
+TEST_F(AllocSystem, TheVariableNamesAFileOrPrivate) {
   std::string why;
   setenv(kSystemEnv, "private", 1);
   EXPECT_EQ(system_path(&why), "");
   setenv(kSystemEnv, "/some/file", 1);
   EXPECT_EQ(system_path(&why), "/some/file");
+  // A name: a file in the statistics segment's directory.
+  const char* old_dir = std::getenv("WSYS_STATS_DIR");
+  const std::string kept = old_dir ? old_dir : "";
+  setenv("WSYS_STATS_DIR", dir_.c_str(), 1);
+  setenv(kSystemEnv, "abc", 1);
+  EXPECT_EQ(system_path(&why), dir_ + "/sim-system-abc.alloc");
+  EXPECT_TRUE(why.empty()) << why;
   setenv(kSystemEnv, "bad name!", 1);
   EXPECT_EQ(system_path(&why), "");
   EXPECT_NE(why.find(kSystemEnv), std::string::npos) << why;
+  // Unset: the process's default (the drm-shim's is "default").
   unsetenv(kSystemEnv);
+  why.clear();
+  EXPECT_EQ(system_path(&why), "");
+  set_default_system("default");
+  EXPECT_EQ(system_path(&why), dir_ + "/sim-system-default.alloc");
+  set_default_system("private");
+  if (old_dir)
+    setenv("WSYS_STATS_DIR", kept.c_str(), 1);
+  else
+    unsetenv("WSYS_STATS_DIR");
 }
 
 }  // namespace
