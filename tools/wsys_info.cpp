@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "wsys/gpu_names.hpp"
 #include "drm-uapi/panfrost_drm.h"
 #include "drm-uapi/panthor_drm.h"
 #include "winsys/drm/device_select.h"
@@ -24,7 +23,9 @@
 #include "winsys/kmod/kmod.h"
 #include "winsys/kmod/open.h"
 #include "winsys/sim/accounting.h"
+#include "winsys/sim/alloc_system.h"
 #include "winsys/sim/sim_drm_file.h"
+#include "wsys/gpu_names.hpp"
 
 using namespace wsys::drm;
 
@@ -207,7 +208,11 @@ void print_capabilities(const std::string& spec) {
   add(p.has_udmabuf, "udmabuf");
   add(p.has_deferred_alloc, "deferred_alloc(model-extension)");
   prop("capabilities", caps.empty() ? "(none)" : caps);
-  if ((*k)->file().is_model())
+  if ((*k)->file().is_model()) {
+    // Which processes share the model's allocator (the same answer the
+    // allocator would get; nothing is mapped to find out).
+    std::string bad, system = wsys::sim::system_path(&bad);
+    if (system.empty()) system = bad.empty() ? "private to this process" : bad;
     prop("model extensions",
          std::string("memory headroom query (the model's budget; no kernel reports one)") +
              (p.has_user_queues ? "; user queues with eviction fences (include/drm-uapi/"
@@ -218,9 +223,12 @@ void print_capabilities(const std::string& spec) {
                                 : "") +
              (p.has_deferred_alloc ? "; shared buffers allocated on first use with every "
                                      "importer's DMA constraints (include/drm-uapi/"
-                                     "wsys_sim_alloc.h, docs/deferred-allocation.md)"
+                                     "wsys_sim_alloc.h, docs/deferred-allocation.md), "
+                                     "allocator system (WSYS_SIM_SYSTEM): " +
+                                         system
                                    : "") +
              " -- not panthor/panfrost behaviour");
+  }
 }
 
 void print_properties(DrmFile& f) {

@@ -8,7 +8,8 @@
  *
  * Devices. Each is its own open file of the model (like a render node,
  * opened through the model's opener as "wsys-alloc", "wsys-display",
- * "wsys-camera"; the drm-shim does not expose them), with the small ioctl
+ * "wsys-camera"; under the drm-shim the nodes /dev/dma_heap/wsys-deferred,
+ * /dev/wsys-sim-display and /dev/wsys-sim-camera), with the small ioctl
  * set below, type 'W' (never sent to a real DRM node):
  *   - the allocator (0x00..0x07): ALLOC returns a dma-buf fd with NO
  *     backing; ATTACH adds a device's DMA constraints; the first use (MAP
@@ -29,6 +30,13 @@
  * names the constraint and the model logs it. -ENOMEM when they could hold
  * but the pool has no room (at finalization, or for a migration). A buffer
  * finalized but not mapped by anyone migrates instead of refusing.
+ *
+ * Processes: the allocator's state (buffers, attachments, placements, the
+ * CMA pool, STATS, the log) is shared by every process of one "system"
+ * (WSYS_SIM_SYSTEM; by default private for a program linking the model,
+ * shared per user under the drm-shim), so an fd passed to another process
+ * is the same buffer there: its attaches are checked against everyone's,
+ * QUERY answers the same. A process that dies loses its attachments.
  */
 #ifndef WSYS_DRM_UAPI_WSYS_SIM_ALLOC_H
 #define WSYS_DRM_UAPI_WSYS_SIM_ALLOC_H
@@ -148,7 +156,7 @@ struct drm_wsys_alloc_query {
 #define WSYS_ALLOC_ZONE_DMA32		2u
 #define WSYS_ALLOC_ZONE_CMA		3u
 
-/* Process-wide figures of the modelled machine. */
+/* Figures of the modelled machine (every process of the system). */
 struct drm_wsys_alloc_stats {
 	__u64 cma_size;
 	__u64 cma_used;

@@ -1,6 +1,7 @@
-// The shim's file descriptors: each open of the render node is a real fd
-// (a memfd, so the number is reserved by the kernel and poll/close/exec
-// behave sanely) mapped to a model file. dup()s share the model file, as
+// The shim's file descriptors: each open of a node (the render node, or
+// one of the model's extension devices) is a real fd (a memfd, so the
+// number is reserved by the kernel and poll/close/exec behave sanely)
+// mapped to a model file. dup()s share the model file, as
 // they share one drm_file in the kernel; the last close releases it.
 #pragma once
 
@@ -12,14 +13,19 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "vfs.h"
+#include "winsys/drm/drm_file.h"
 #include "winsys/sim/sim_drm_file.h"
 
 namespace wsys::shim {
 
-// One open file description of the node: a model file opened exactly as
-// the in-process transport opens one (SimDrmFile::open).
+// One open file description of a node: a model file opened exactly as the
+// in-process transport opens one (SimDrmFile::open for the render node,
+// drm::open_model for an extension device).
 struct NodeFile {
-  std::unique_ptr<sim::SimDrmFile> file;
+  std::unique_ptr<drm::DrmFile> file;
+  sim::SimDrmFile* gpu = nullptr;  // `file` when it is the render node's (mmap)
+  const VNode* node = nullptr;     // what fstat and /proc/self/fd report
   // Identity of the backing memfd, to recognise an fd number that was
   // closed behind the shim's back (close_range, fclose, a raw syscall) and
   // reused for something else.

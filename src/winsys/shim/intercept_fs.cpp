@@ -311,8 +311,9 @@ bool node_fd_link(const char* path, std::string* out) {
   ErrnoKeeper keep;
   long fd = std::strtol(num, &end, 10);
   if (end == num || *end || fd < 0 || fd > INT_MAX) return false;
-  if (!FdTable::get().lookup(static_cast<int>(fd))) return false;
-  *out = kNodePath;
+  NodeFilePtr f = FdTable::get().lookup(static_cast<int>(fd));
+  if (!f) return false;
+  *out = f->node->path;
   return true;
 }
 
@@ -391,7 +392,9 @@ FILE* do_fopen(const char* path, const char* mode, Real real) {
   if (std::strchr(mode, 'e')) flags |= O_CLOEXEC;
   int fd;  // open_node and open_fake_file do not throw
   switch (r.node->kind) {
-    case VKind::Node: fd = open_node(flags); break;
+    case VKind::Node:
+      fd = open_node(*r.node, flags);
+      break;
     case VKind::File: fd = open_fake_file(*r.node, flags); break;
     case VKind::Dir: return fail<FILE*>(EISDIR, nullptr);
     default: return fail<FILE*>(ELOOP, nullptr);
@@ -556,9 +559,11 @@ int shim_statx(int dirfd, const char* path, int flags, unsigned mask, struct sta
     return f ? f(fd, p, flags, mask, stx)
              : static_cast<int>(syscall(SYS_statx, fd, p, flags, mask, stx));
   };
-  if (path && !path[0] && (flags & AT_EMPTY_PATH) && FdTable::get().lookup(dirfd)) {
-    fill_node_statx(stx);
-    return 0;
+  if (path && !path[0] && (flags & AT_EMPTY_PATH)) {
+    if (NodeFilePtr f = FdTable::get().lookup(dirfd)) {
+      fill_statx(*f->node, stx);
+      return 0;
+    }
   }
   if (!may_be_fake(path)) return real(dirfd, path);
   Resolved r;

@@ -15,6 +15,8 @@
 #include "fd_table.h"
 #include "real.h"
 #include "shim.h"
+#include "winsys/drm/model_opener.h"
+#include "winsys/sim/alloc_system.h"
 #include "winsys/sim/sim_drm_file.h"
 
 using wsys::shim::fail;
@@ -111,9 +113,13 @@ void release(T& files) {
 
 }  // namespace
 
-int open_node(int flags) {
+int open_node(const VNode& n, int flags) {
+  // Programs under the shim share one allocator system per user unless
+  // WSYS_SIM_SYSTEM says otherwise (src/winsys/sim/alloc_system.h).
+  sim::set_default_system("default");
   std::string why;
-  const char* drv = driver_from_env(&why);
+  const bool render = n.data.empty();
+  const char* drv = render ? driver_from_env(&why) : n.data.c_str();
   if (!drv) {
     std::fprintf(stderr, "%s\n", why.c_str());
     return fail(ENODEV, -1);
@@ -123,14 +129,24 @@ int open_node(int flags) {
   int fd = -1;
   try {
     auto nf = std::make_shared<NodeFile>();
-    auto file = sim::SimDrmFile::open(drv, &why);
-    if (!file) {
-      std::fprintf(stderr, "wsys drm-shim: cannot open %s: %s\n", kNodePath,
+    if (render) {
+      auto file = sim::SimDrmFile::open(drv, &why);
+      if (file) {
+        nf->gpu = file->get();
+        nf->file = std::move(*file);
+      }
+    } else {
+      auto file = drm::open_model(drv, &why);
+      if (file) nf->file = std::move(*file);
+    }
+    if (!nf->file) {
+      std::fprintf(stderr, "wsys drm-shim: cannot open %s: %s\n", n.path.c_str(),
                    why.empty() ? "the kernel model has no device" : why.c_str());
       return fail(ENODEV, -1);
     }
-    nf->file = std::move(*file);
-    fd = memfd_create("wsys-drm-shim:renderD128", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+    nf->node = &n;
+    fd = memfd_create(render ? "wsys-drm-shim:renderD128" : "wsys-drm-shim:model-ext",
+                      (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
     if (fd < 0) return -1;
     struct stat st;
     if (real_fstat(fd, &st) != 0) {
@@ -186,7 +202,8 @@ int open_resolved(const Resolved& r, int flags, mode_t mode) {
     case Resolved::Real: return real_openat(AT_FDCWD, r.path.c_str(), flags, mode);
     case Resolved::Fake:
       switch (r.node->kind) {
-        case VKind::Node: return open_node(flags);
+        case VKind::Node:
+          return open_node(*r.node, flags);
         case VKind::File: return open_fake_file(*r.node, flags);
         case VKind::Link: return fail(ELOOP, -1);  // O_NOFOLLOW on a fake link
         case VKind::Dir:
@@ -204,8 +221,9 @@ int open_resolved(const Resolved& r, int flags, mode_t mode) {
 }
 
 bool node_fd_stat(int fd, struct stat* st) {
-  if (!FdTable::get().lookup(fd)) return false;
-  fill_node_stat(st);
+  NodeFilePtr f = FdTable::get().lookup(fd);
+  if (!f) return false;
+  fill_stat(*f->node, st);
   return true;
 }
 
@@ -422,6 +440,8 @@ namespace {
 template <typename Real>
 void* do_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off, Real real) {
   NodeFilePtr f = (flags & MAP_ANONYMOUS) ? nullptr : FdTable::get().lookup(fd);
+  // The extension devices have no mmap (their buffers are dma-buf fds).
+  if (f && !f->gpu) return fail(ENODEV, MAP_FAILED);
   if (!f) {
     if (real) return real(addr, len, prot, flags, fd, off);
     return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
@@ -429,7 +449,7 @@ void* do_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off, Re
   int saved = errno;
   wsys::Result<void*> p = wsys::Error(-ENOMEM);
   try {
-    p = wsys::sim::sim_mmap(f->file->file(), addr, len, prot, flags, static_cast<uint64_t>(off));
+    p = wsys::sim::sim_mmap(f->gpu->file(), addr, len, prot, flags, static_cast<uint64_t>(off));
   } catch (...) {
   }
   if (!p) return fail(-p.error(), MAP_FAILED);

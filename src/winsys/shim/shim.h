@@ -7,11 +7,12 @@
 
 namespace wsys::shim {
 
-// open(2) of the render node: a new model file on the WSYS_SIM_DRIVER
-// device behind a fresh real fd (O_CLOEXEC and O_NONBLOCK honoured).
-// Returns the fd, or -1 with errno set (ENODEV and a message on stderr for
-// a bad WSYS_SIM_DRIVER or WSYS_SIM_GPU).
-int open_node(int flags);
+// open(2) of a node: a new model file behind a fresh real fd (O_CLOEXEC
+// and O_NONBLOCK honoured): the render node's on the WSYS_SIM_DRIVER
+// device, or the extension device `n` names. Returns the fd, or -1 with
+// errno set (ENODEV and a message on stderr for a bad WSYS_SIM_DRIVER or
+// WSYS_SIM_GPU).
+int open_node(const VNode& n, int flags);
 
 // open(2) of a fake regular file (read-only): a memfd holding its contents.
 int open_fake_file(const VNode& n, int flags);

@@ -59,9 +59,13 @@ Vfs::Vfs(const char* driver) {
   };
 
   for (const char* d : {"/dev", "/dev/dri", "/sys", "/sys/dev", "/sys/dev/char", "/sys/devices",
-                        "/sys/devices/platform", "/sys/class", "/sys/class/drm"})
+                        "/sys/devices/platform", "/sys/class", "/sys/class/drm", "/dev/dma_heap"})
     dir(d, true);
-  nodes_.push_back({kNodePath, VKind::Node, false, {}});
+  nodes_.push_back({kNodePath, VKind::Node, false, {}, kNodeMajor, kNodeMinor});
+  // The model's extension devices (vfs.h): no sysfs of their own.
+  nodes_.push_back({kAllocNodePath, VKind::Node, false, "wsys-alloc", kModelExtMajor, 0});
+  nodes_.push_back({kDisplayNodePath, VKind::Node, false, "wsys-display", kModelExtMajor, 1});
+  nodes_.push_back({kCameraNodePath, VKind::Node, false, "wsys-camera", kModelExtMajor, 2});
 
   link("/sys/dev/char/226:128", "../../" + to_minor);
   link("/sys/class/drm/renderD128", "../../" + to_minor);
@@ -263,6 +267,7 @@ struct Attrs {
   mode_t mode;
   uint64_t ino, size;
   unsigned dev_major, dev_minor;
+  unsigned rdev_major, rdev_minor;
   nlink_t nlink;
 };
 
@@ -277,25 +282,29 @@ Attrs attrs_of(const VNode& n) {
     case VKind::Dir: a.mode = S_IFDIR | 0755; a.nlink = 2; break;
     case VKind::File: a.mode = S_IFREG | 0444; a.size = 4096; break;
     case VKind::Link: a.mode = S_IFLNK | 0777; a.size = n.data.size(); break;
-    case VKind::Node: a.mode = S_IFCHR | 0666; break;
+    case VKind::Node:
+      a.mode = S_IFCHR | 0666;
+      a.rdev_major = n.rdev_major;
+      a.rdev_minor = n.rdev_minor;
+      break;
   }
   return a;
 }
 
-void fill(const Attrs& a, bool node, struct stat* st) {
+void fill(const Attrs& a, struct stat* st) {
   std::memset(st, 0, sizeof *st);
   st->st_dev = makedev(a.dev_major, a.dev_minor);
   st->st_ino = a.ino;
   st->st_mode = a.mode;
   st->st_nlink = a.nlink;
-  st->st_rdev = node ? makedev(kNodeMajor, kNodeMinor) : 0;
+  st->st_rdev = makedev(a.rdev_major, a.rdev_minor);
   st->st_size = static_cast<off_t>(a.size);
   st->st_blksize = 4096;
   st->st_blocks = 0;
   st->st_atim = st->st_mtim = st->st_ctim = boot_time();
 }
 
-void fill_x(const Attrs& a, bool node, struct statx* stx) {
+void fill_x(const Attrs& a, struct statx* stx) {
   std::memset(stx, 0, sizeof *stx);
   stx->stx_mask = STATX_BASIC_STATS;
   stx->stx_blksize = 4096;
@@ -307,24 +316,19 @@ void fill_x(const Attrs& a, bool node, struct statx* stx) {
   stx->stx_atime.tv_sec = stx->stx_mtime.tv_sec = stx->stx_ctime.tv_sec = t.tv_sec;
   stx->stx_atime.tv_nsec = stx->stx_mtime.tv_nsec = stx->stx_ctime.tv_nsec =
       static_cast<uint32_t>(t.tv_nsec);
-  stx->stx_rdev_major = node ? kNodeMajor : 0;
-  stx->stx_rdev_minor = node ? kNodeMinor : 0;
+  stx->stx_rdev_major = a.rdev_major;
+  stx->stx_rdev_minor = a.rdev_minor;
   stx->stx_dev_major = a.dev_major;
   stx->stx_dev_minor = a.dev_minor;
 }
 
-const VNode& node_entry() {
-  static const VNode n{kNodePath, VKind::Node, false, {}};
-  return n;
-}
-
 }  // namespace
 
-void fill_stat(const VNode& n, struct stat* st) { fill(attrs_of(n), n.kind == VKind::Node, st); }
-void fill_statx(const VNode& n, struct statx* stx) {
-  fill_x(attrs_of(n), n.kind == VKind::Node, stx);
+void fill_stat(const VNode& n, struct stat* st) {
+  fill(attrs_of(n), st);
 }
-void fill_node_stat(struct stat* st) { fill_stat(node_entry(), st); }
-void fill_node_statx(struct statx* stx) { fill_statx(node_entry(), stx); }
+void fill_statx(const VNode& n, struct statx* stx) {
+  fill_x(attrs_of(n), stx);
+}
 
 }  // namespace wsys::shim

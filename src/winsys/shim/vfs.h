@@ -15,9 +15,17 @@
 //           device -> ../../../<dev>
 //           subsystem -> ../../../../../class/drm
 //
+// The kernel model's extra devices (a MODEL EXTENSION, issue 19,
+// drm-uapi/wsys_sim_alloc.h; no released kernel has them), as character
+// devices in the local/experimental major 240:
+//
+//   /dev/dma_heap/wsys-deferred   240:0  the central allocator ("wsys-alloc")
+//   /dev/wsys-sim-display         240:1  the display controller model
+//   /dev/wsys-sim-camera          240:2  the camera/ISP model
+//
 // Directories that exist on a real system (/dev, /dev/dri, /sys, /sys/dev,
 // /sys/dev/char, /sys/devices, /sys/devices/platform, /sys/class,
-// /sys/class/drm) are overlays: their real entries stay, the fake ones are
+// /sys/class/drm, /dev/dma_heap) are overlays: their real entries stay, the fake ones are
 // added (and shadow a real entry of the same name).
 #pragma once
 
@@ -33,6 +41,10 @@ namespace wsys::shim {
 
 inline constexpr const char kNodePath[] = "/dev/dri/renderD128";
 inline constexpr unsigned kNodeMajor = 226, kNodeMinor = 128;
+inline constexpr unsigned kModelExtMajor = 240;  // local/experimental use
+inline constexpr const char kAllocNodePath[] = "/dev/dma_heap/wsys-deferred";
+inline constexpr const char kDisplayNodePath[] = "/dev/wsys-sim-display";
+inline constexpr const char kCameraNodePath[] = "/dev/wsys-sim-camera";
 inline constexpr const char kDriverEnv[] = "WSYS_SIM_DRIVER";
 
 // WSYS_SIM_DRIVER: "panthor" (also when unset or empty) or "panfrost".
@@ -45,7 +57,11 @@ struct VNode {
   std::string path;  // canonical, absolute
   VKind kind;
   bool overlay = false;  // Dir: a real directory the shim adds entries to
-  std::string data;      // File: contents; Link: target
+  // File: contents; Link: target; Node: the model device it opens, "" for
+  // the render node (WSYS_SIM_DRIVER's), else an extension device's name
+  // ("wsys-alloc", "wsys-display", "wsys-camera").
+  std::string data;
+  unsigned rdev_major = 0, rdev_minor = 0;  // Node
 };
 
 class Vfs {
@@ -83,11 +99,9 @@ struct Resolved {
 // last component's only if `follow_last`). Only absolute paths are handled.
 Resolved resolve(const char* path, bool follow_last);
 
-// stat/statx of a fake entry (the node: char device 226:128, mode 0666).
+// stat/statx of a fake entry (a node: a char device, mode 0666), also for
+// fstat of an open node fd.
 void fill_stat(const VNode& n, struct stat* st);
 void fill_statx(const VNode& n, struct statx* stx);
-// The node's stat, for fstat of an open node fd.
-void fill_node_stat(struct stat* st);
-void fill_node_statx(struct statx* stx);
 
 }  // namespace wsys::shim

@@ -19,6 +19,7 @@ namespace {
 constexpr uint32_t kMaxIdsPerFile = 4096;
 
 // An fd that is open but no shared buffer is -EINVAL; a closed one -EBADF.
+// A buffer of the system the process cannot reference is find()'s error.
 bool fcntl_ok(int fd) { return fd >= 0 && fcntl(fd, F_GETFD) >= 0; }
 
 // Validates the uAPI constraint struct and converts it.
@@ -201,8 +202,9 @@ int SimAuxFile::alloc_attach(void* d) {
   if (a->domain < WSYS_ALLOC_DOMAIN_GPU || a->domain > WSYS_ALLOC_DOMAIN_OTHER) return -EINVAL;
   DmaConstraints c;
   if (int r = to_constraints(a->c, &c)) return r;
-  SharedBufferPtr b = SharedAllocator::model().find(a->fd);
-  if (!b) return fcntl_ok(a->fd) ? -EINVAL : -EBADF;
+  int err = 0;
+  SharedBufferPtr b = SharedAllocator::model().find(a->fd, &err);
+  if (!b) return err ? err : fcntl_ok(a->fd) ? -EINVAL : -EBADF;
   std::lock_guard<std::mutex> g(mu_);
   uint32_t id = new_id();
   if (!id) return -ENOSPC;
@@ -244,15 +246,17 @@ int SimAuxFile::attach_op(unsigned long cmd, void* d) {
 int SimAuxFile::alloc_sync(void* d) {
   auto* a = static_cast<drm_wsys_alloc_sync*>(d);
   if (a->pad) return -EINVAL;
-  SharedBufferPtr b = SharedAllocator::model().find(a->fd);
-  if (!b) return fcntl_ok(a->fd) ? -EINVAL : -EBADF;
+  int err = 0;
+  SharedBufferPtr b = SharedAllocator::model().find(a->fd, &err);
+  if (!b) return err ? err : fcntl_ok(a->fd) ? -EINVAL : -EBADF;
   return b->allocator().sync(*b, a->domain, a->flags);
 }
 
 int SimAuxFile::alloc_query(void* d) {
   auto* a = static_cast<drm_wsys_alloc_query*>(d);
-  SharedBufferPtr b = SharedAllocator::model().find(a->fd);
-  if (!b) return fcntl_ok(a->fd) ? -EINVAL : -EBADF;
+  int err = 0;
+  SharedBufferPtr b = SharedAllocator::model().find(a->fd, &err);
+  if (!b) return err ? err : fcntl_ok(a->fd) ? -EINVAL : -EBADF;
   const int fd = a->fd;
   SharedBuffer::State s = b->state();
   *a = {};
@@ -304,8 +308,9 @@ int SimAuxFile::periph_info(void* d) {
 int SimAuxFile::periph_attach(void* d) {
   auto* a = static_cast<drm_wsys_periph_attach*>(d);
   if (a->pad || a->pitch == 0 || a->height == 0) return -EINVAL;
-  SharedBufferPtr b = SharedAllocator::model().find(a->fd);
-  if (!b) return fcntl_ok(a->fd) ? -EINVAL : -EBADF;
+  int err = 0;
+  SharedBufferPtr b = SharedAllocator::model().find(a->fd, &err);
+  if (!b) return err ? err : fcntl_ok(a->fd) ? -EINVAL : -EBADF;
   const bool disp = kind_ == Kind::Display;
   const uint32_t align = disp ? kDisplayPitchAlign : kCameraStrideAlign;
   if (a->pitch % align) {

@@ -96,9 +96,12 @@ int ioctl_prime_handle_to_fd(SimFile& f, void* data) {
 // import is also a first use, below). Refusals are the allocator's
 // (-EINVAL with the unmet constraint in its log, -ENOMEM).
 static int attach_shared_buffer(SimFile& f, int fd, SharedAttachmentPtr* out) {
-  if (!deferred_alloc_supported()) return 0;
-  SharedBufferPtr sb = SharedAllocator::model().find(fd);
-  if (!sb) return 0;
+  // Only the allocator's own memfds are looked up (a GEM memfd never maps
+  // the allocator's system).
+  if (!deferred_alloc_supported() || !is_shared_dmabuf(fd)) return 0;
+  int err = 0;
+  SharedBufferPtr sb = SharedAllocator::model().find(fd, &err);
+  if (!sb) return err;
   const uint32_t pa_bits = (f.device()->gpu().mmu_features >> 8) & 0xff;
   uint32_t unmet = 0;
   return sb->allocator().attach(sb, WSYS_ALLOC_DOMAIN_GPU, gpu_dma_constraints(pa_bits), out,

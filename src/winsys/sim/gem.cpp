@@ -19,22 +19,32 @@ namespace wsys::sim {
 
 namespace {
 // Every model GEM memfd carries this name; PRIME import checks it so a
-// random fd is refused like a non-dma-buf fd is by the kernel.
+// random fd is refused like a non-dma-buf fd is by the kernel. The shared
+// allocator's memfds add a suffix, so the allocator looks up only its own
+// (in its tables, which may be another process's too).
 constexpr const char kMemfdName[] = "wsys-sim-gem";
-}  // namespace
+constexpr const char kSharedMemfdName[] = "wsys-sim-gem:shared";
 
-bool is_model_dmabuf(int fd) {
+bool memfd_named(int fd, const char* name, size_t len) {
   char path[64], target[128];
   std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(path, target, sizeof target - 1);
   if (n <= 0) return false;
   target[n] = 0;
-  return std::strncmp(target, "/memfd:", 7) == 0 &&
-         std::strncmp(target + 7, kMemfdName, sizeof kMemfdName - 1) == 0;
+  return std::strncmp(target, "/memfd:", 7) == 0 && std::strncmp(target + 7, name, len) == 0;
+}
+}  // namespace
+
+bool is_model_dmabuf(int fd) {
+  return memfd_named(fd, kMemfdName, sizeof kMemfdName - 1);
+}
+
+bool is_shared_dmabuf(int fd) {
+  return memfd_named(fd, kSharedMemfdName, sizeof kSharedMemfdName - 1);
 }
 
 int create_model_dmabuf(uint64_t size) {
-  int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
+  int fd = memfd_create(kSharedMemfdName, MFD_CLOEXEC);
   if (fd < 0) return -errno;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     int e = errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;

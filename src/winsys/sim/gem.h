@@ -164,6 +164,9 @@ using SimBoPtr = std::shared_ptr<SimBo>;
 
 // True if `fd` is a model GEM memfd (what PRIME import accepts).
 bool is_model_dmabuf(int fd);
+// True if `fd` is one of the shared-buffer allocator's memfds (a model
+// dma-buf too), made by this process or another.
+bool is_shared_dmabuf(int fd);
 // A new model dma-buf memfd of `size` bytes (O_CLOEXEC, no pages yet), as
 // the shared-buffer allocator hands out (shared_alloc.h); -errno on failure.
 int create_model_dmabuf(uint64_t size);

@@ -1,7 +1,7 @@
 #include "winsys/sim/phys_layout.h"
 
 #include <algorithm>
-#include <iterator>
+#include <cstring>
 
 namespace wsys::sim {
 
@@ -9,18 +9,21 @@ namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 }  // namespace
 
+void PhysLayout::init_zone(Zone& z, uint64_t base, uint64_t size) {
+  z.base = base;
+  z.size = size & ~(kPage - 1);
+  z.used = z.peak = 0;
+  z.nfree = 0;
+  if (z.size) z.free[z.nfree++] = {z.base, z.size};
+}
+
 PhysLayout::PhysLayout(const PhysLayoutConfig& cfg) {
-  auto init = [](Zone& z, uint64_t base, uint64_t size) {
-    z.base = base;
-    z.size = size & ~(kPage - 1);
-    if (z.size) z.free[z.base] = z.size;
-  };
   // The low 16 MiB stay reserved (firmware, the kernel image): never handed out.
   const uint64_t cma = std::min<uint64_t>(cfg.cma_size, k4G - (16ull << 20));
   const uint64_t dma32 = std::min<uint64_t>(cfg.dma32_size, k4G - (16ull << 20) - cma);
-  init(dma32_, 16ull << 20, dma32);
-  init(cma_, k4G - align_up(cma, kPage), cma);
-  init(normal_, k4G, cfg.normal_size);
+  init_zone(dma32_, 16ull << 20, dma32);
+  init_zone(cma_, k4G - align_up(cma, kPage), cma);
+  init_zone(normal_, k4G, cfg.normal_size);
 }
 
 PhysLayout::Zone& PhysLayout::zone(PhysZone z) {
@@ -36,41 +39,73 @@ PhysExtent PhysLayout::zone_range(PhysZone z) const {
   return {zn.base, zn.size};
 }
 
-// Removes [start, start+len) from the free range that contains it.
+uint32_t PhysLayout::find_range(const Zone& zn, uint64_t addr) {
+  // The last range starting at or before addr.
+  const Range* end = zn.free + zn.nfree;
+  const Range* it = std::upper_bound(zn.free + 0, end, addr,
+                                     [](uint64_t a, const Range& r) { return a < r.start; });
+  if (it == zn.free) return zn.nfree;
+  --it;
+  return addr < it->start + it->len ? static_cast<uint32_t>(it - zn.free) : zn.nfree;
+}
+
+// Removes [start, start+len) from the free range that contains it. The
+// caller has checked there is room for one more range (a split).
 void PhysLayout::take(Zone& zn, uint64_t start, uint64_t len) {
-  auto it = std::prev(zn.free.upper_bound(start));
-  const uint64_t fs = it->first, fl = it->second;
-  zn.free.erase(it);
-  if (start > fs) zn.free[fs] = start - fs;
-  if (start + len < fs + fl) zn.free[start + len] = fs + fl - (start + len);
+  const uint32_t i = find_range(zn, start);
+  const Range r = zn.free[i];
+  const bool head = start > r.start, tail = start + len < r.start + r.len;
+  if (head && tail) {
+    std::memmove(&zn.free[i + 2], &zn.free[i + 1], (zn.nfree - i - 1) * sizeof(Range));
+    zn.nfree++;
+    zn.free[i] = {r.start, start - r.start};
+    zn.free[i + 1] = {start + len, r.start + r.len - (start + len)};
+  } else if (head) {
+    zn.free[i].len = start - r.start;
+  } else if (tail) {
+    zn.free[i] = {start + len, r.start + r.len - (start + len)};
+  } else {
+    std::memmove(&zn.free[i], &zn.free[i + 1], (zn.nfree - i - 1) * sizeof(Range));
+    zn.nfree--;
+  }
   zn.used += len;
   zn.peak = std::max(zn.peak, zn.used);
 }
 
 // Returns [start, start+len) to the free list, merging with its neighbours.
+// Never needs more room than the extent it returns took.
 void PhysLayout::give(Zone& zn, uint64_t start, uint64_t len) {
-  auto next = zn.free.lower_bound(start);
-  if (next != zn.free.end() && next->first == start + len) {
-    len += next->second;
-    next = zn.free.erase(next);
+  Range* end = zn.free + zn.nfree;
+  const uint32_t next = static_cast<uint32_t>(
+      std::lower_bound(zn.free + 0, end, start,
+                       [](const Range& r, uint64_t a) { return r.start < a; }) -
+      zn.free);
+  const bool merge_next = next < zn.nfree && zn.free[next].start == start + len;
+  const bool merge_prev = next > 0 && zn.free[next - 1].start + zn.free[next - 1].len == start;
+  if (merge_prev && merge_next) {
+    zn.free[next - 1].len += len + zn.free[next].len;
+    std::memmove(&zn.free[next], &zn.free[next + 1], (zn.nfree - next - 1) * sizeof(Range));
+    zn.nfree--;
+  } else if (merge_prev) {
+    zn.free[next - 1].len += len;
+  } else if (merge_next) {
+    zn.free[next] = {start, len + zn.free[next].len};
+  } else if (zn.nfree < kMaxFreeRanges) {
+    std::memmove(&zn.free[next + 1], &zn.free[next], (zn.nfree - next) * sizeof(Range));
+    zn.free[next] = {start, len};
+    zn.nfree++;
   }
-  if (next != zn.free.begin()) {
-    auto prev = std::prev(next);
-    if (prev->first + prev->second == start) {
-      prev->second += len;
-      return;
-    }
-  }
-  zn.free[start] = len;
 }
 
 bool PhysLayout::alloc_single(PhysZone z, uint64_t size, uint64_t align, uint64_t limit,
                               PhysExtent* out) {
   if (z == PhysZone::None || size == 0) return false;
   Zone& zn = zone(z);
+  if (zn.nfree >= kMaxFreeRanges) return false;  // no room for a split
   size = align_up(size, kPage);
   align = std::max(align, kPage);
-  for (const auto& [fs, fl] : zn.free) {
+  for (uint32_t i = 0; i < zn.nfree; i++) {
+    const uint64_t fs = zn.free[i].start, fl = zn.free[i].len;
     const uint64_t s = align_up(fs, align);
     if (s + size > fs + fl) continue;
     if (s + size - 1 > limit) return false;  // ranges only go up from here
@@ -89,10 +124,11 @@ bool PhysLayout::alloc_scattered(PhysZone z, uint64_t size, uint64_t max_extent,
   size = align_up(size, kPage);
   align = std::max(align, kPage);
   max_extent = std::max<uint64_t>(kPage, max_extent & ~(kPage - 1));
-  // Plan on a copy of the free list, so failure changes nothing.
+  // Plan first, so failure changes nothing.
   std::vector<PhysExtent> plan;
   uint64_t left = size;
-  for (const auto& [fs, fl] : zn.free) {
+  for (uint32_t i = 0; i < zn.nfree; i++) {
+    const uint64_t fs = zn.free[i].start, fl = zn.free[i].len;
     uint64_t s = align_up(fs, align);
     while (left && s < fs + fl) {
       uint64_t len = std::min({left, max_extent, fs + fl - s});
@@ -107,6 +143,8 @@ bool PhysLayout::alloc_scattered(PhysZone z, uint64_t size, uint64_t max_extent,
     if (max_extents && plan.size() > max_extents) return false;
   }
   if (left || (max_extents && plan.size() > max_extents)) return false;
+  // Each take splits at most one range in two.
+  if (zn.nfree + plan.size() > kMaxFreeRanges) return false;
   for (const PhysExtent& e : plan) take(zn, e.addr, e.size);
   *out = std::move(plan);
   return true;
@@ -126,13 +164,38 @@ uint64_t PhysLayout::peak_bytes(PhysZone z) const { return z == PhysZone::None ?
 
 uint64_t PhysLayout::largest_free(PhysZone z) const {
   if (z == PhysZone::None) return 0;
+  const Zone& zn = zone(z);
   uint64_t best = 0;
-  for (const auto& [s, l] : zone(z).free) best = std::max(best, l);
+  for (uint32_t i = 0; i < zn.nfree; i++) best = std::max(best, zn.free[i].len);
   return best;
 }
 
 void PhysLayout::reset_peaks() {
   for (Zone* z : {&normal_, &dma32_, &cma_}) z->peak = z->used;
+}
+
+size_t PhysLayout::rebuild(std::vector<UsedExtent> used) {
+  for (Zone* z : {&normal_, &dma32_, &cma_}) {
+    const uint64_t peak = z->peak;
+    init_zone(*z, z->base, z->size);
+    z->peak = peak;
+  }
+  std::sort(used.begin(), used.end(),
+            [](const UsedExtent& a, const UsedExtent& b) { return a.e.addr < b.e.addr; });
+  size_t dropped = 0;
+  for (const UsedExtent& u : used) {
+    if (u.zone == PhysZone::None || u.e.size == 0) continue;
+    Zone& zn = zone(u.zone);
+    const uint32_t i = find_range(zn, u.e.addr);
+    // Whole inside one free range (so inside the zone, overlapping nothing kept).
+    if (i == zn.nfree || u.e.addr + u.e.size > zn.free[i].start + zn.free[i].len ||
+        zn.nfree >= kMaxFreeRanges) {
+      dropped++;
+      continue;
+    }
+    take(zn, u.e.addr, u.e.size);
+  }
+  return dropped;
 }
 
 }  // namespace wsys::sim

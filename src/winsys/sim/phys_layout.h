@@ -11,10 +11,17 @@
 //   - NORMAL: above 4 GiB, extents as DMA32.
 // Page granular (4 KiB). Not thread-safe: its owner (SharedAllocator)
 // serialises.
+//
+// Fixed-size and free of pointers, so it can live in the file several
+// processes map (alloc_state.h): each zone's free ranges are a sorted array
+// of kMaxFreeRanges entries. A zone holding k allocated extents has at most
+// k + 1 free ranges, so a layout whose owner never holds more than
+// kMaxFreeRanges - 1 extents (the allocator's extent pool) never runs out;
+// a layout used on its own refuses an allocation that would overflow it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 namespace wsys::sim {
@@ -63,13 +70,32 @@ class PhysLayout {
   uint64_t largest_free(PhysZone z) const;
   void reset_peaks();
 
+  // Recomputes every zone's free ranges and usage from the extents in use
+  // (after another process died in the middle of an update, alloc_state.h).
+  // An extent that lies outside its zone or overlaps one kept already is
+  // dropped; returns how many were.
+  struct UsedExtent {
+    PhysZone zone;
+    PhysExtent e;
+  };
+  size_t rebuild(std::vector<UsedExtent> used);
+
+  static constexpr uint32_t kMaxFreeRanges = 8193;
+
  private:
+  struct Range {
+    uint64_t start, len;
+  };
   struct Zone {
     uint64_t base = 0, size = 0, used = 0, peak = 0;
-    std::map<uint64_t, uint64_t> free;  // start -> length, coalesced
+    uint32_t nfree = 0;
+    Range free[kMaxFreeRanges];  // sorted by start, coalesced
   };
   Zone& zone(PhysZone z);
   const Zone& zone(PhysZone z) const;
+  static void init_zone(Zone& z, uint64_t base, uint64_t size);
+  // The index of the free range containing `addr`, or nfree.
+  static uint32_t find_range(const Zone& zn, uint64_t addr);
   static void take(Zone& zn, uint64_t start, uint64_t len);
   static void give(Zone& zn, uint64_t start, uint64_t len);
 

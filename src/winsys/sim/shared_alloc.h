@@ -25,18 +25,31 @@
 // until FREE or close; every attachment holds one (GEM imports hold theirs
 // in the SimBo). The model cannot see close() of a plain dma-buf fd, so an
 // fd alone does not keep the placement (it keeps the memfd's pages).
+//
+// Several processes: the state (buffer records, attachments, placements,
+// the physical layout, counters, log) is a fixed-size table set
+// (alloc_state.h) in private memory or in a file every process of one
+// "system" maps (alloc_system.h, WSYS_SIM_SYSTEM). One code path serves
+// both. A SharedBuffer here is this process's view of a record: the first
+// view of a record in a process is one reference of it (its pid among the
+// holders), made when the process creates the buffer or finds it behind a
+// dma-buf fd it received. The placement goes with the last reference of
+// any process; a process that dies loses its references and attachments
+// (AllocState::sweep_dead). The memory budget is this process's: a
+// placement is charged to the GPU devices of the process that placed it,
+// until that process lets go of the buffer.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "winsys/sim/alloc_state.h"
 #include "winsys/sim/dma_constraints.h"
 #include "winsys/sim/phys_layout.h"
 
@@ -46,7 +59,7 @@ class SharedAllocator;
 class SharedBuffer;
 using SharedBufferPtr = std::shared_ptr<SharedBuffer>;
 
-// One device's attachment. Detaches when destroyed.
+// One device's attachment (a record in the tables). Detaches when destroyed.
 class SharedAttachment {
  public:
   ~SharedAttachment();
@@ -55,7 +68,6 @@ class SharedAttachment {
   const SharedBufferPtr& buffer() const { return buf_; }
   uint32_t domain() const { return domain_; }
   const DmaConstraints& constraints() const { return c_; }
-  int map_count() const { return map_count_; }
 
  private:
   SharedAttachment(SharedBufferPtr buf, uint32_t domain, const DmaConstraints& c)
@@ -63,7 +75,8 @@ class SharedAttachment {
   SharedBufferPtr buf_;
   uint32_t domain_;
   DmaConstraints c_;
-  int map_count_ = 0;  // guarded by the allocator's lock
+  uint32_t slot_ = kNoIndex, gen_ = 0;  // the record
+  pid_t pid_ = 0;                       // who made it (a forked copy does not own it)
   friend class SharedAllocator;
 };
 using SharedAttachmentPtr = std::shared_ptr<SharedAttachment>;
@@ -78,7 +91,7 @@ class SharedBuffer {
   int memfd() const { return memfd_; }  // -1 for a bookkeeping-only buffer
   SharedAllocator& allocator() const { return *alloc_; }
 
-  // A snapshot under the allocator's lock.
+  // A snapshot under the allocator's lock (every process's attachments).
   struct State {
     bool finalized = false, mapped = false, cpu_used = false;
     Placement placement;
@@ -93,47 +106,52 @@ class SharedBuffer {
   uint64_t size_;
   uint32_t uses_;
   int memfd_;
-  ino_t inode_ = 0;
-  // All below guarded by the allocator's lock.
-  bool upfront_ = false;  // finalized at creation by the ION-style policy: never migrates
-  bool finalized_ = false;
-  bool cpu_used_ = false;
-  Placement placement_;
-  std::vector<SharedAttachment*> attachments_;
-  uint32_t last_unmet_ = 0, migrations_ = 0;
-  bool cpu_dirty_ = false, device_wrote_ = false;
-  // The GPU devices whose memory budget its placement is charged to.
+  uint32_t slot_ = kNoIndex, gen_ = 0;      // the record
+  pid_t pid_ = 0;                           // the holder this view is
+  std::pair<uint64_t, uint64_t> id_{0, 0};  // the memfd's (dev, inode)
+  // The GPU devices of this process whose memory budget the placement is
+  // charged to; guarded by the allocator's lock.
   std::vector<class SimDevice*> charged_;
   friend class SharedAllocator;
-  friend class SharedAttachment;
-};
-
-struct SharedAllocStats {
-  uint64_t cma_size = 0, cma_used = 0, cma_peak = 0, cma_largest_free = 0;
-  uint64_t cache_flushes = 0, cache_invalidates = 0, cache_ops_avoided = 0;
-  uint64_t migrations = 0, finalize_failures = 0, refused_attaches = 0;
 };
 
 class SharedAllocator {
  public:
+  // An allocator of its own, in private memory (tests, benches).
   explicit SharedAllocator(const PhysLayoutConfig& cfg);
+  // An allocator over the system file at `path` (alloc_system.h), shared
+  // with every process that maps it; null with *why set on failure.
+  static std::unique_ptr<SharedAllocator> open_system(const std::string& path,
+                                                      const PhysLayoutConfig& cfg,
+                                                      std::string* why);
   ~SharedAllocator();
   SharedAllocator(const SharedAllocator&) = delete;
   SharedAllocator& operator=(const SharedAllocator&) = delete;
 
-  // The process-wide allocator of the model (never destroyed). Its CMA
-  // region is WSYS_SIM_CMA_SIZE bytes (suffix K/M/G; default 128M).
+  // The process-wide allocator of the model (never destroyed): the system
+  // WSYS_SIM_SYSTEM selects (alloc_system.h), private by default; if the
+  // system cannot be mapped, a message on stderr names the file and why,
+  // and the allocator is private. A new system's CMA region is
+  // WSYS_SIM_CMA_SIZE bytes (suffix K/M/G; default 128M); a system made
+  // already keeps the size it was made with.
   static SharedAllocator& model();
+
+  // The system file, or "" when private.
+  const std::string& system_path() const { return path_; }
 
   // A new buffer of `size` bytes (page-rounded). With `memfd_out` a model
   // dma-buf memfd is made (the caller gets its own O_CLOEXEC fd); without,
   // the buffer is bookkeeping only (benches). `upfront`: the ION-style
   // baseline, finalized now from `uses` (-ENOMEM if the heap is full).
+  // -ENOSPC when the tables are full.
   int create(uint64_t size, uint32_t uses, bool upfront, SharedBufferPtr* out, int* memfd_out);
-  // The buffer behind a dma-buf fd, or null.
-  SharedBufferPtr find(int fd);
+  // The buffer behind a dma-buf fd (made by any process of the system), or
+  // null: *err (if given) is 0 for an fd that is no shared buffer, else
+  // -ENOSPC (no room to reference it) or -ENOMEM.
+  SharedBufferPtr find(int fd, int* err = nullptr);
 
-  // 0, -EINVAL with *unmet set, or -ENOMEM (a needed migration had no room).
+  // 0, -EINVAL with *unmet set, -ENOMEM (a needed migration had no room)
+  // or -ENOSPC (the attachment table is full).
   int attach(const SharedBufferPtr& buf, uint32_t domain, const DmaConstraints& c,
              SharedAttachmentPtr* out, uint32_t* unmet);
   // A device maps the buffer for DMA: the first use finalizes. -ENOMEM.
@@ -153,21 +171,27 @@ class SharedAllocator {
   std::vector<std::string> log_lines() const;
 
  private:
+  SharedAllocator(AllocState* s, std::string path);
+  // The state's lock; in a system, also registers this process and drops
+  // what dead processes left. Null (nothing held) if the lock is unusable.
+  class Locked;
+  SharedAllocStats& counters() { return s_->counters; }
   int finalize_locked(SharedBuffer& b);
   // The memory budget (WSYS_SIM_MEMORY_BUDGET) of every model GPU device:
   // see shared_alloc.cpp. False (nothing charged) when a device is full.
   bool charge_locked(SharedBuffer& b);
   void uncharge_locked(SharedBuffer& b);
   DmaConstraints union_locked(const SharedBuffer& b, const DmaConstraints* extra) const;
+  bool mapped_locked(const SharedBuffer& b) const;
   void log_locked(std::string line);
+  SharedBufferPtr view_locked(uint32_t slot, uint64_t size, uint32_t uses, int memfd, int* err);
   void detach(SharedAttachment* a);
   void release(SharedBuffer* b);
 
-  mutable std::mutex mu_;
-  PhysLayout layout_;
-  std::map<ino_t, std::weak_ptr<SharedBuffer>> by_inode_;
-  std::deque<std::string> log_;
-  SharedAllocStats counters_;
+  AllocState* s_;
+  std::string path_;  // "" when private
+  // This process's views by memfd identity, guarded by the state's lock.
+  std::map<std::pair<uint64_t, uint64_t>, std::weak_ptr<SharedBuffer>> views_;
   friend class SharedBuffer;
   friend class SharedAttachment;
 };

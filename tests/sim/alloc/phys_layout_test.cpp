@@ -4,6 +4,9 @@
 // counting.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "drm-uapi/wsys_sim_alloc.h"
 #include "winsys/sim/dma_constraints.h"
 #include "winsys/sim/phys_layout.h"
@@ -39,6 +42,35 @@ TEST(PhysLayout, FreedRangesCoalesce) {
   EXPECT_EQ(l.largest_free(PhysZone::Cma), 16 * kMiB);
   EXPECT_EQ(l.used_bytes(PhysZone::Cma), 0u);
   EXPECT_EQ(l.peak_bytes(PhysZone::Cma), 16 * kMiB);
+}
+
+// The free ranges are a fixed array (the layout lives in a file several
+// processes map): when it is full an allocation that could split a range
+// is refused and changes nothing; a free that merges makes room again.
+TEST(PhysLayout, AFullFreeRangeTableRefusesInsteadOfOverflowing) {
+  PhysLayoutConfig c = small();
+  c.cma_size = 128 * kMiB;  // 32768 pages
+  auto l = std::make_unique<PhysLayout>(c);
+  std::vector<PhysExtent> pages;
+  PhysExtent e;
+  while (l->alloc_single(PhysZone::Cma, PhysLayout::kPage, PhysLayout::kPage, ~0ull, &e))
+    pages.push_back(e);
+  ASSERT_EQ(pages.size(), 32768u);
+  // Every other page freed: one free range each, up to the table's size.
+  for (uint32_t i = 0; i < PhysLayout::kMaxFreeRanges; i++)
+    l->free(PhysZone::Cma, {pages[2 * i + 1]});
+  const uint64_t used = l->used_bytes(PhysZone::Cma);
+  EXPECT_EQ(used, (32768u - PhysLayout::kMaxFreeRanges) * PhysLayout::kPage);
+  EXPECT_FALSE(l->alloc_single(PhysZone::Cma, PhysLayout::kPage, PhysLayout::kPage, ~0ull, &e));
+  std::vector<PhysExtent> ex;
+  EXPECT_FALSE(l->alloc_scattered(PhysZone::Cma, 2 * PhysLayout::kPage, PhysLayout::kPage, 0,
+                                  PhysLayout::kPage, ~0ull, 0, &ex));
+  EXPECT_EQ(l->used_bytes(PhysZone::Cma), used);
+  // Page 2 freed joins the ranges of pages 1 and 3: one range fewer.
+  l->free(PhysZone::Cma, {pages[2]});
+  EXPECT_EQ(l->largest_free(PhysZone::Cma), 3 * PhysLayout::kPage);
+  ASSERT_TRUE(l->alloc_single(PhysZone::Cma, 2 * PhysLayout::kPage, PhysLayout::kPage, ~0ull, &e));
+  EXPECT_EQ(e.addr, pages[1].addr);
 }
 
 TEST(PhysLayout, TheContiguousRegionFragments) {
