@@ -160,6 +160,24 @@ class ShardsAndMerge(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "cannot merge"):
             results.merge([a, c])
 
+    def test_pin_adds_only_the_thresholds_not_set(self):
+        self.assertEqual(malloc_env.pin({})["GLIBC_TUNABLES"],
+                         "glibc.malloc.mmap_threshold=33554432:"
+                         "glibc.malloc.trim_threshold=1073741824")
+        env = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536:"}
+        self.assertEqual(malloc_env.pin(env)["GLIBC_TUNABLES"],
+                         "glibc.malloc.mmap_threshold=65536:"
+                         "glibc.malloc.trim_threshold=1073741824")
+
+    def test_merge_keeps_the_heap_thresholds_and_says_when_shards_differ(self):
+        a = results.new("deqp-vk", "lavapipe", ["sim:panthor"], (1, 2))
+        b = results.new("deqp-vk", "lavapipe", ["sim:panthor"], (2, 2))
+        a["malloc"] = b["malloc"] = "glibc.malloc.mmap_threshold=1"
+        self.assertEqual(results.merge([a, b])["malloc"], "glibc.malloc.mmap_threshold=1")
+        b["malloc"] = "glibc defaults"
+        self.assertEqual(results.merge([a, b])["malloc"],
+                         "mixed: glibc defaults / glibc.malloc.mmap_threshold=1")
+
 
 class FakeRuns(unittest.TestCase):
     """Whole runs of the runner as a user runs it, on the fakes."""
