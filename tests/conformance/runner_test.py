@@ -17,7 +17,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "conformance"))
-from wsysconf import compare, expectations, results  # noqa: E402
+from wsysconf import compare, expectations, malloc_env, results  # noqa: E402
 from wsysconf import verdicts as V  # noqa: E402
 
 RUNNER = os.path.join(ROOT, "tools", "conformance", "wsys-conformance")
@@ -172,6 +172,24 @@ class ShardsAndMerge(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "cannot merge"):
             results.merge([a, c])
 
+    def test_pin_adds_only_the_thresholds_not_set(self):
+        self.assertEqual(malloc_env.pin({})["GLIBC_TUNABLES"],
+                         "glibc.malloc.mmap_threshold=33554432:"
+                         "glibc.malloc.trim_threshold=1073741824")
+        env = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536:"}
+        self.assertEqual(malloc_env.pin(env)["GLIBC_TUNABLES"],
+                         "glibc.malloc.mmap_threshold=65536:"
+                         "glibc.malloc.trim_threshold=1073741824")
+
+    def test_merge_keeps_the_heap_thresholds_and_says_when_shards_differ(self):
+        a = results.new("deqp-vk", "lavapipe", ["sim:panthor"], (1, 2))
+        b = results.new("deqp-vk", "lavapipe", ["sim:panthor"], (2, 2))
+        a["malloc"] = b["malloc"] = "glibc.malloc.mmap_threshold=1"
+        self.assertEqual(results.merge([a, b])["malloc"], "glibc.malloc.mmap_threshold=1")
+        b["malloc"] = "glibc defaults"
+        self.assertEqual(results.merge([a, b])["malloc"],
+                         "mixed: glibc defaults / glibc.malloc.mmap_threshold=1")
+
 
 class FakeRuns(unittest.TestCase):
     """Whole runs of the runner as a user runs it, on the fakes."""
@@ -267,6 +285,31 @@ class FakeRuns(unittest.TestCase):
         self.assertEqual(sum(sizes), 15)
         self.assertNotIn("dEQP-VK.fake.a.hangs", res["tests"])
         self.assertIn("dEQP-VK.fake.b.wsysfail", p.stdout)
+
+    def tunables(self):
+        with open(os.path.join(self.state, "tunables"), encoding="utf-8") as f:
+            return [ln.rstrip("\n").split(" ", 1) for ln in f]
+
+    def test_deqp_runs_every_side_with_the_same_fixed_heap_thresholds(self):
+        out = os.path.join(self.tmp, "r")
+        self.deqp(out)
+        seen = self.tunables()
+        self.assertEqual({side for side, _ in seen}, {"baseline", "sim:panthor"})
+        for side, t in seen:
+            self.assertEqual(sorted(t.split(":")), ["glibc.malloc.mmap_threshold=33554432",
+                                                    "glibc.malloc.trim_threshold=1073741824"],
+                             side)
+        self.assertIn("mmap_threshold=33554432", results.load(out)["malloc"])
+
+    def test_deqp_malloc_defaults_and_a_users_own_thresholds_are_left_alone(self):
+        self.deqp(os.path.join(self.tmp, "r1"), "--malloc-defaults")
+        self.assertEqual({t for _, t in self.tunables()}, {""})
+        os.unlink(os.path.join(self.state, "tunables"))
+        self.env["GLIBC_TUNABLES"] = "glibc.malloc.trim_threshold=4096:glibc.malloc.tcache_count=0"
+        self.deqp(os.path.join(self.tmp, "r2"))
+        for _, t in self.tunables():
+            self.assertEqual(t, "glibc.malloc.trim_threshold=4096:glibc.malloc.tcache_count=0:"
+                                "glibc.malloc.mmap_threshold=33554432")
 
     def test_deqp_without_a_binary_says_so(self):
         p = self.runner("deqp-vk", "--wsys-manifest", self.manifest, "--results",

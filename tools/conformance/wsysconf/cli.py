@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 
-from . import compare, deqp, expectations, piglit, results, zink_env
+from . import compare, deqp, expectations, malloc_env, piglit, results, zink_env
 from . import verdicts as V
 
 DEFAULT_DEVICES = ["sim:panthor", "sim:panfrost"]
@@ -34,12 +34,15 @@ class Config:
     """One side of the comparison: lavapipe alone, or the wsys ICD on one
     wsys device."""
 
-    def __init__(self, name, manifest, wsys_device=None):
+    def __init__(self, name, manifest, wsys_device=None, pin_malloc=False):
         self.name, self.manifest, self.wsys_device = name, manifest, wsys_device
+        self.pin_malloc = pin_malloc
 
     def vulkan_env(self):
         env = dict(os.environ)
         env.pop("MALLOC_PERTURB_", None)  # see zink_env.environment
+        if self.pin_malloc:  # the same heap thresholds on every side (malloc_env.py)
+            malloc_env.pin(env)
         env["VK_DRIVER_FILES"] = self.manifest
         env["VK_ICD_FILENAMES"] = self.manifest
         if self.wsys_device:
@@ -99,6 +102,10 @@ def build_parser():
                    "'dEQP-VK.memory.*' (repeatable)")
     d.add_argument("--caselist", help="file of case names or patterns, one a line")
     d.add_argument("--batch", type=int, default=100, help="cases per process (default 100)")
+    d.add_argument("--malloc-defaults", action="store_true",
+                   help="leave glibc's heap thresholds to its own adjustment instead of fixing "
+                        "them on every side (timing then depends on whether the driver's "
+                        "memory is malloc'd: wsysconf/malloc_env.py)")
     m = sub.add_parser("merge", help="join shard results into one summary")
     m.add_argument("--results", required=True, help="directory for the merged results")
     m.add_argument("--expectations", help="expectations directory (as for the runs)")
@@ -117,9 +124,10 @@ def _read_lines(path):
 
 
 def _configs(args, lavapipe_manifest):
-    cfgs = [Config(BASELINE, lavapipe_manifest)]
+    pin = args.mode == "deqp-vk" and not args.malloc_defaults
+    cfgs = [Config(BASELINE, lavapipe_manifest, pin_malloc=pin)]
     if not args.baseline_only:
-        cfgs += [Config(d, args.wsys_manifest, d) for d in args.devices]
+        cfgs += [Config(d, args.wsys_manifest, d, pin_malloc=pin) for d in args.devices]
     return cfgs
 
 
@@ -209,6 +217,8 @@ def run_deqp(args, exps, lavapipe_manifest, outdir, running):
     names = results.select_shard(names, results.parse_shard(args.shard))
     res = results.new("deqp-vk", BASELINE, [c.name for c in cfgs[1:]],
                       results.parse_shard(args.shard))
+    # Which heap thresholds the processes ran with (malloc_env.py).
+    res["malloc"] = cfgs[0].vulkan_env().get("GLIBC_TUNABLES") or "glibc defaults"
     per_cfg = {}
     for c in cfgs:
         exp = exps.get(c.name)

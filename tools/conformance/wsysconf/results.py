@@ -5,6 +5,7 @@ results.json:
   {"format": 1, "suite": "piglit" | "deqp-vk", "baseline": "lavapipe",
    "devices": ["sim:panthor", ...], "shard": [K, N],
    "wall_seconds": {config: seconds},
+   "malloc": the programs' GLIBC_TUNABLES (deqp-vk; malloc_env.py),
    "tests": {name: {config: outcome}}}
 An outcome is verdicts.make()'s dict, with "retry" holding the outcome of the
 second run when there was one. Statuses are not stored: they are judged from
@@ -88,6 +89,10 @@ def merge(parts):
         for c, n in (p.get("exit_crashes") or {}).items():
             ec = out.setdefault("exit_crashes", {})
             ec[c] = ec.get(c, 0) + n
+        if p.get("malloc"):  # shards run with different thresholds time differently
+            m = out.setdefault("malloc", p["malloc"])
+            if m != p["malloc"]:
+                out["malloc"] = "mixed: " + " / ".join(sorted({m, p["malloc"]}))
     return out
 
 
@@ -132,6 +137,8 @@ def report(results, statuses, stale, out):
     if results["wall_seconds"]:
         print("%-*s" % (w, "wall seconds") + "".join(
             " %*.1f" % (w, results["wall_seconds"].get(c, 0.0)) for c in cfgs), file=out)
+    if results.get("malloc"):
+        print("heap thresholds (every side): %s" % results["malloc"], file=out)
     for c, n in sorted((results.get("exit_crashes") or {}).items()):
         print("%s: %d batch process(es) died after their last case (a crash at exit; their "
               "cases' verdicts stand)" % (c, n), file=out)
