@@ -142,6 +142,7 @@ class Bo {
   int8_t label_slot_ = -1;
   uint64_t gpu_va_ = 0;
   uint32_t va_block_ = UINT32_MAX;  // VaAllocation record (panthor)
+  uintptr_t host_addr_ = 0;         // a backed host import's range start
   std::atomic<void*> cpu_{nullptr};
 
   mutable std::mutex lock_;  // guards the fields below

@@ -378,6 +378,16 @@ void Device::destroy_bo(Bo* bo) {
            static_cast<unsigned long long>(bo->gpu_va()));
   if (void* p = bo->cpu_.exchange(nullptr)) (void)kdev_->bo_munmap(*bo->kbo_, p);
   DeviceVa::unmap(*this, *bo);
+  if (bo->host_addr_) {
+    std::lock_guard<std::mutex> g(impl_->host_lock);
+    auto [first, last] = impl_->host_live.equal_range(bo->host_addr_);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == bo->host_addr_ + bo->size()) {
+        impl_->host_live.erase(it);
+        break;
+      }
+    }
+  }
   delete bo;  // drops the kmod Bo: GEM_CLOSE once nothing else holds it
   impl_->bo_destroys.fetch_add(1, std::memory_order_relaxed);
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -49,6 +50,11 @@ struct Device::Impl {
   // imported ones. import() of one of them returns the same Bo.
   std::mutex share_lock;
   std::unordered_map<uint32_t, Bo*> shared;
+
+  // Live backed host imports (start -> end of the application's range): a
+  // new import spanning several mappings must not remap their pages.
+  std::mutex host_lock;
+  std::multimap<uintptr_t, uintptr_t> host_live;
 
   // The shared scratch pool (Device::scratch_pool), held weakly.
   std::mutex scratch_lock;

@@ -60,6 +60,38 @@ bool find_host_range(uintptr_t addr, HostRange* out) {
   return found;
 }
 
+// Whether [addr, addr + size) is covered, without a gap, by writable
+// mappings that remap_shared may replace: private ones, and the memfds of
+// earlier shared imports (left shared when those were freed: the
+// application's heap then mixes them with its private pages, and a new
+// import can span both). A file's shared mapping never qualifies.
+bool remappable_span(uintptr_t addr, uint64_t size) {
+  FILE* fp = std::fopen("/proc/self/maps", "re");
+  if (!fp) return false;
+  char line[4096];
+  uintptr_t next = addr;
+  const uintptr_t end = addr + size;
+  bool ok = true;
+  while (ok && next < end && std::fgets(line, sizeof line, fp)) {
+    unsigned long start = 0, stop = 0;
+    unsigned long long off = 0;
+    char perms[5] = {};
+    int name_at = 0;
+    if (std::sscanf(line, "%lx-%lx %4s %llx %*s %*s%n", &start, &stop, perms, &off, &name_at) < 4)
+      continue;
+    if (stop <= next) continue;
+    if (start > next) break;  // a gap
+    const char* name = line + name_at;
+    while (*name == ' ') ++name;
+    const bool writable = perms[0] == 'r' && perms[1] == 'w';
+    const bool ours = std::strncmp(name, "/memfd:wsys-host-shared", 23) == 0;
+    ok = writable && (perms[3] == 'p' || ours);
+    next = stop;
+  }
+  std::fclose(fp);
+  return ok && next >= end;
+}
+
 // Shared of private memory: the CPU MMU cannot alias private pages, so the
 // range becomes a shared mapping first, in place: a memfd gets the contents
 // (one copy) and is mapped over the range at the same address. The
@@ -118,14 +150,25 @@ Result<BoRef> Device::import_host(void* ptr, uint64_t size, HostMemoryMode mode,
 
   std::shared_ptr<kmod::Bo> kb;
   HostImportPath path = HostImportPath::Copy;
+  uintptr_t host_range = 0;  // a backed import's start: tracked while it lives
   int err = 0;
   if (mode == HostMemoryMode::Shared) {
     if (!aligned) return Error(-EINVAL);
     if (info_.host_import) {
       path = HostImportPath::Backed;
       HostRange hr;
-      if (!find_host_range(addr, &hr) || addr + size > hr.end) return Error(-EFAULT);
-      if (!hr.shared) {
+      if (!find_host_range(addr, &hr)) return Error(-EFAULT);
+      if (addr + size > hr.end) {
+        // Several mappings (an earlier import's left-over memfd beside
+        // private heap pages): one new memfd over the whole range, unless
+        // that would take pages from under a live import.
+        if (!remappable_span(addr, size)) return Error(-EFAULT);
+        std::lock_guard<std::mutex> g(impl_->host_lock);
+        for (const auto& [start, end] : impl_->host_live)
+          if (start < addr + size && addr < end) return Error(-EINVAL);
+        if (int e = remap_shared(ptr, size)) return Error(e);
+        path = HostImportPath::BackedRemap;
+      } else if (!hr.shared) {
         if (!hr.writable) return Error(-EFAULT);
         if (int e = remap_shared(ptr, size)) return Error(e);
         path = HostImportPath::BackedRemap;
@@ -133,6 +176,7 @@ Result<BoRef> Device::import_host(void* ptr, uint64_t size, HostMemoryMode mode,
       auto r = kdev_->bo_import_host(ptr, size, kmod::HostImportMode::Backed);
       if (!r.ok()) return Error(r.error());
       kb = std::move(*r);
+      host_range = addr;
     } else if (info_.udmabuf) {
       // udmabuf takes the memfd itself: reach it through the mapping.
       HostRange hr;
@@ -186,6 +230,11 @@ Result<BoRef> Device::import_host(void* ptr, uint64_t size, HostMemoryMode mode,
     return Error(r.error());
   }
   bo->device_ref_ = shared_from_this();
+  if (host_range) {
+    std::lock_guard<std::mutex> g(impl_->host_lock);
+    impl_->host_live.emplace(host_range, host_range + size);
+    bo->host_addr_ = host_range;
+  }
   const char* label = kPathLabels[static_cast<int>(path)];
   (void)bo->set_label(label);
   // Not in peak_bytes_live: the pages were the application's first.
