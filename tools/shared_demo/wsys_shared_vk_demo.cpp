@@ -27,7 +27,7 @@
 #include <cstring>
 #include <vector>
 
-#include "scale_add.spv.h"  // kScaleAddSpv (tests/vulkan/shaders/scale_add.comp)
+#include "vk_common/scale_add_compute.h"
 #include "vulkan/wsys_vk.h"
 
 namespace {
@@ -59,17 +59,7 @@ struct Frame {  // a buffer bound to dma-buf memory, and its allocator side
 };
 
 struct Demo {
-  VkInstance instance = VK_NULL_HANDLE;
-  VkPhysicalDevice physical = VK_NULL_HANDLE;
-  VkDevice device = VK_NULL_HANDLE;
-  VkQueue queue = VK_NULL_HANDLE;
-  uint32_t family = 0;
-  VkCommandPool pool = VK_NULL_HANDLE;
-  VkShaderModule module = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
-  VkPipelineLayout layout = VK_NULL_HANDLE;
-  VkPipeline pipeline = VK_NULL_HANDLE;
-  VkDescriptorPool dpool = VK_NULL_HANDLE;
+  wsys::tools::ScaleAddCompute vk{"wsys-shared-vk-demo"};  // destroyed after the frames
   WsysVkSharedFns fns{};
   uint32_t memory_type = UINT32_MAX;
   std::vector<Frame> cam{3}, disp{2};
@@ -82,122 +72,28 @@ struct Demo {
   void print_placements();
 };
 
-bool has_extension(VkPhysicalDevice pd, const char* name) {
-  uint32_t n = 0;
-  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
-  std::vector<VkExtensionProperties> v(n);
-  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, v.data());
-  for (const auto& e : v)
-    if (std::strcmp(e.extensionName, name) == 0) return true;
-  return false;
-}
-
 bool Demo::init() {
-  VkApplicationInfo app{};
-  app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
-  app.pApplicationName = "wsys-shared-vk-demo";
-  app.apiVersion = VK_API_VERSION_1_1;
-  VkInstanceCreateInfo ici{};
-  ici.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
-  ici.pApplicationInfo = &app;
-  CHECK(vkCreateInstance(&ici, nullptr, &instance));
-  uint32_t n = 1;
-  VkResult er = vkEnumeratePhysicalDevices(instance, &n, &physical);
-  if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || n == 0) {
-    std::fprintf(stderr, "wsys-shared-vk-demo: no Vulkan device\n");
-    return false;
-  }
-  VkPhysicalDeviceProperties props{};
-  vkGetPhysicalDeviceProperties(physical, &props);
-  std::printf("device: %s\n", props.deviceName);
-  if (!has_extension(physical, "VK_EXT_external_memory_dma_buf")) {
+  using wsys::tools::VkSetup;
+  if (vk.open("wsys-shared-vk-demo") != VkSetup::kOk) return false;
+  std::printf("device: %s\n", vk.props.deviceName);
+  if (!vk.has_device_extension("VK_EXT_external_memory_dma_buf")) {
     std::fprintf(stderr,
                  "wsys-shared-vk-demo: no VK_EXT_external_memory_dma_buf (the wsys ICD on the "
                  "kernel model offers it with its central allocator, a model extension)\n");
     no_allocator = true;
     return false;
   }
-  uint32_t qn = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(physical, &qn, nullptr);
-  std::vector<VkQueueFamilyProperties> qf(qn);
-  vkGetPhysicalDeviceQueueFamilyProperties(physical, &qn, qf.data());
-  family = UINT32_MAX;
-  for (uint32_t i = 0; i < qn && family == UINT32_MAX; i++)
-    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = i;
-  if (family == UINT32_MAX) return false;
-  const float prio = 1.0f;
-  VkDeviceQueueCreateInfo qci{};
-  qci.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-  qci.queueFamilyIndex = family;
-  qci.queueCount = 1;
-  qci.pQueuePriorities = &prio;
-  const char* exts[] = {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, "VK_EXT_external_memory_dma_buf"};
-  VkDeviceCreateInfo dci{};
-  dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-  dci.queueCreateInfoCount = 1;
-  dci.pQueueCreateInfos = &qci;
-  dci.enabledExtensionCount = 2;
-  dci.ppEnabledExtensionNames = exts;
-  CHECK(vkCreateDevice(physical, &dci, nullptr, &device));
-  vkGetDeviceQueue(device, family, 0, &queue);
+  const char* const exts[] = {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+                              "VK_EXT_external_memory_dma_buf"};
+  if (vk.create(exts, 1, true) != VkSetup::kOk) return false;
   auto get = reinterpret_cast<PFN_vkGetWsysSharedFnsWSYS>(
-      vkGetDeviceProcAddr(device, "vkGetWsysSharedFnsWSYS"));
-  if (!get || get(device, &fns) != VK_SUCCESS) {
+      vkGetDeviceProcAddr(vk.device, "vkGetWsysSharedFnsWSYS"));
+  if (!get || get(vk.device, &fns) != VK_SUCCESS) {
     std::fprintf(stderr, "wsys-shared-vk-demo: not the wsys ICD on the kernel model\n");
     no_allocator = true;
     return false;
   }
-  VkPhysicalDeviceMemoryProperties mp{};
-  vkGetPhysicalDeviceMemoryProperties(physical, &mp);
-  for (uint32_t i = 0; i < mp.memoryTypeCount && memory_type == UINT32_MAX; i++)
-    if (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) memory_type = i;
-
-  VkCommandPoolCreateInfo pci{};
-  pci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-  pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pci.queueFamilyIndex = family;
-  CHECK(vkCreateCommandPool(device, &pci, nullptr, &pool));
-  VkShaderModuleCreateInfo smi{};
-  smi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  smi.codeSize = sizeof kScaleAddSpv;
-  smi.pCode = kScaleAddSpv;
-  CHECK(vkCreateShaderModule(device, &smi, nullptr, &module));
-  VkDescriptorSetLayoutBinding b[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    b[i].binding = i;
-    b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    b[i].descriptorCount = 1;
-    b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo dli{};
-  dli.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  dli.bindingCount = 2;
-  dli.pBindings = b;
-  CHECK(vkCreateDescriptorSetLayout(device, &dli, nullptr, &set_layout));
-  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t)};
-  VkPipelineLayoutCreateInfo pli{};
-  pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  pli.setLayoutCount = 1;
-  pli.pSetLayouts = &set_layout;
-  pli.pushConstantRangeCount = 1;
-  pli.pPushConstantRanges = &pcr;
-  CHECK(vkCreatePipelineLayout(device, &pli, nullptr, &layout));
-  VkComputePipelineCreateInfo cpi{};
-  cpi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  cpi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  cpi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  cpi.stage.module = module;
-  cpi.stage.pName = "main";
-  cpi.layout = layout;
-  CHECK(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &cpi, nullptr, &pipeline));
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
-  VkDescriptorPoolCreateInfo dpi{};
-  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dpi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-  dpi.maxSets = 1;
-  dpi.poolSizeCount = 1;
-  dpi.pPoolSizes = &ps;
-  CHECK(vkCreateDescriptorPool(device, &dpi, nullptr, &dpool));
+  memory_type = vk.memory_type(~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
 
   for (Frame& f : cam)
     if (!make_frame(f, true)) return false;
@@ -225,7 +121,7 @@ bool Demo::make_frame(Frame& f, bool camera) {
   bci.pNext = &ebi;
   bci.size = kBytes;
   bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-  CHECK(vkCreateBuffer(device, &bci, nullptr, &f.buffer));
+  CHECK(vkCreateBuffer(vk.device, &bci, nullptr, &f.buffer));
   uint32_t refusal = 0;
   if (camera && fns.attach(f.shared, dev, kPitch, kHeight, &f.attachment, &refusal) != 0) {
     std::fprintf(stderr, "camera attach refused: %s\n", fns.refusal_name(refusal));
@@ -244,19 +140,19 @@ bool Demo::make_frame(Frame& f, bool camera) {
   mai.pNext = camera ? static_cast<const void*>(&imp) : &exp;
   mai.allocationSize = kBytes;
   mai.memoryTypeIndex = memory_type;
-  VkResult r = vkAllocateMemory(device, &mai, nullptr, &f.memory);
+  VkResult r = vkAllocateMemory(vk.device, &mai, nullptr, &f.memory);
   if (r != VK_SUCCESS && imp.fd >= 0) close(imp.fd);
   CHECK(r);
-  CHECK(vkBindBufferMemory(device, f.buffer, f.memory, 0));
+  CHECK(vkBindBufferMemory(vk.device, f.buffer, f.memory, 0));
   if (camera) return true;
   auto get_fd =
-      reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(device, "vkGetMemoryFdKHR"));
+      reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(vk.device, "vkGetMemoryFdKHR"));
   VkMemoryGetFdInfoKHR gi{};
   gi.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR;
   gi.memory = f.memory;
   gi.handleType = kDmaBuf;
   int fd = -1;
-  CHECK(get_fd(device, &gi, &fd));
+  CHECK(get_fd(vk.device, &gi, &fd));
   int rc = fns.from_fd(fd, &f.shared);
   close(fd);
   if (rc) return false;
@@ -275,11 +171,11 @@ bool Demo::run_frame(int n, int* bad) {
 
   VkDescriptorSetAllocateInfo dai{};
   dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  dai.descriptorPool = dpool;
+  dai.descriptorPool = vk.descriptor_pool;
   dai.descriptorSetCount = 1;
-  dai.pSetLayouts = &set_layout;
+  dai.pSetLayouts = &vk.set_layout;
   VkDescriptorSet set = VK_NULL_HANDLE;
-  CHECK(vkAllocateDescriptorSets(device, &dai, &set));
+  CHECK(vkAllocateDescriptorSets(vk.device, &dai, &set));
   VkDescriptorBufferInfo bi[2] = {{c.buffer, 0, VK_WHOLE_SIZE}, {d.buffer, 0, VK_WHOLE_SIZE}};
   VkWriteDescriptorSet w[2] = {};
   for (uint32_t i = 0; i < 2; i++) {
@@ -290,32 +186,33 @@ bool Demo::run_frame(int n, int* bad) {
     w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     w[i].pBufferInfo = &bi[i];
   }
-  vkUpdateDescriptorSets(device, 2, w, 0, nullptr);
+  vkUpdateDescriptorSets(vk.device, 2, w, 0, nullptr);
   VkCommandBufferAllocateInfo cai{};
   cai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  cai.commandPool = pool;
+  cai.commandPool = vk.pool;
   cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   cai.commandBufferCount = 1;
   VkCommandBuffer cb = VK_NULL_HANDLE;
-  CHECK(vkAllocateCommandBuffers(device, &cai, &cb));
+  CHECK(vkAllocateCommandBuffers(vk.device, &cai, &cb));
   VkCommandBufferBeginInfo cbi{};
   cbi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   cbi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   CHECK(vkBeginCommandBuffer(cb, &cbi));
-  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nullptr);
+  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.pipeline);
+  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.pipeline_layout, 0, 1, &set, 0,
+                          nullptr);
   const uint32_t pc[3] = {3, 5, kWords};
-  vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, pc);
+  vkCmdPushConstants(cb, vk.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, pc);
   vkCmdDispatch(cb, (kWords + 63) / 64, 1, 1);
   CHECK(vkEndCommandBuffer(cb));
   VkSubmitInfo si{};
   si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
-  CHECK(vkQueueSubmit(queue, 1, &si, VK_NULL_HANDLE));  // the GPU's first use, frame 0
-  CHECK(vkQueueWaitIdle(queue));
-  vkFreeCommandBuffers(device, pool, 1, &cb);
-  vkFreeDescriptorSets(device, dpool, 1, &set);
+  CHECK(vkQueueSubmit(vk.queue, 1, &si, VK_NULL_HANDLE));  // the GPU's first use, frame 0
+  CHECK(vkQueueWaitIdle(vk.queue));
+  vkFreeCommandBuffers(vk.device, vk.pool, 1, &cb);
+  vkFreeDescriptorSets(vk.device, vk.descriptor_pool, 1, &set);
 
   // The display maps its buffer once (after the GPU placed it), then scans out.
   if (n < static_cast<int>(disp.size()) &&
@@ -352,23 +249,14 @@ void Demo::print_placements() {
 }
 
 Demo::~Demo() {
-  if (device) {
-    vkDeviceWaitIdle(device);
-    for (auto* ring : {&cam, &disp})
-      for (Frame& f : *ring) {
-        if (f.shared) fns.destroy(f.shared);
-        vkDestroyBuffer(device, f.buffer, nullptr);
-        vkFreeMemory(device, f.memory, nullptr);
-      }
-    vkDestroyDescriptorPool(device, dpool, nullptr);
-    vkDestroyPipeline(device, pipeline, nullptr);
-    vkDestroyPipelineLayout(device, layout, nullptr);
-    vkDestroyDescriptorSetLayout(device, set_layout, nullptr);
-    vkDestroyShaderModule(device, module, nullptr);
-    vkDestroyCommandPool(device, pool, nullptr);
-    vkDestroyDevice(device, nullptr);
-  }
-  if (instance) vkDestroyInstance(instance, nullptr);
+  if (!vk.device) return;
+  vkDeviceWaitIdle(vk.device);
+  for (auto* ring : {&cam, &disp})
+    for (Frame& f : *ring) {
+      if (f.shared) fns.destroy(f.shared);
+      vkDestroyBuffer(vk.device, f.buffer, nullptr);
+      vkFreeMemory(vk.device, f.memory, nullptr);
+    }
 }
 
 }  // namespace

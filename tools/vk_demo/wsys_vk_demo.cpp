@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "scale_add.spv.h"
+#include "vk_common/scale_add_compute.h"
 #include "vulkan/wsys_vk.h"
 
 namespace {
@@ -96,7 +96,7 @@ class Demo {
   // Runs one frame of `elements` uint32s; false on a wrong result.
   bool frame(uint32_t index, uint32_t elements);
   void print_report();
-  std::string device_name() const { return props_.deviceName; }
+  std::string device_name() const { return vk_.props.deviceName; }
 
  private:
   uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const;
@@ -104,136 +104,42 @@ class Demo {
   void destroy_buffer(Buffer& b);
 
   Options opt_;
-  VkInstance instance_ = VK_NULL_HANDLE;
-  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
-  VkPhysicalDeviceProperties props_{};
-  VkPhysicalDeviceMemoryProperties memory_{};
-  VkDevice device_ = VK_NULL_HANDLE;
-  VkQueue queue_ = VK_NULL_HANDLE;
-  uint32_t family_ = 0;
-  VkCommandPool pool_ = VK_NULL_HANDLE;
+  wsys::tools::ScaleAddCompute vk_{"wsys-vk-demo"};  // destroyed after the members below
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
   VkDescriptorSet set_ = VK_NULL_HANDLE;
-  VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
-  VkShaderModule shader_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
 };
 
 Demo::~Demo() {
-  if (device_) {
-    vkDeviceWaitIdle(device_);
-    vkDestroyPipeline(device_, pipeline_, nullptr);
-    vkDestroyShaderModule(device_, shader_, nullptr);
-    vkDestroyPipelineLayout(device_, pipeline_layout_, nullptr);
-    vkDestroyDescriptorPool(device_, descriptor_pool_, nullptr);
-    vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
-    vkDestroyFence(device_, fence_, nullptr);
-    vkDestroyCommandPool(device_, pool_, nullptr);
-    vkDestroyDevice(device_, nullptr);  // the ICD prints its report here with WSYS_VK_REPORT
+  if (vk_.device) {
+    vkDeviceWaitIdle(vk_.device);
+    vkDestroyFence(vk_.device, fence_, nullptr);  // the rest goes with vk_
   }
-  if (instance_) vkDestroyInstance(instance_, nullptr);
 }
 
 bool Demo::init() {
-  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
-  app.pApplicationName = "wsys-vk-demo";
-  app.apiVersion = VK_API_VERSION_1_1;
-  VkInstanceCreateInfo ici{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
-  ici.pApplicationInfo = &app;
-  VkResult r = vkCreateInstance(&ici, nullptr, &instance_);
-  if (r == VK_ERROR_INCOMPATIBLE_DRIVER) return false;
-  CHECK(r);
-  uint32_t n = 1;
-  r = vkEnumeratePhysicalDevices(instance_, &n, &physical_);
-  if ((r != VK_SUCCESS && r != VK_INCOMPLETE) || n == 0) return false;
-  vkGetPhysicalDeviceProperties(physical_, &props_);
-  vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
-
-  uint32_t families = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &families, nullptr);
-  std::vector<VkQueueFamilyProperties> fp(families);
-  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &families, fp.data());
-  family_ = UINT32_MAX;
-  for (uint32_t i = 0; i < families && family_ == UINT32_MAX; i++)
-    if (fp[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family_ = i;
-  if (family_ == UINT32_MAX) {
-    std::fprintf(stderr, "wsys-vk-demo: %s has no compute queue\n", props_.deviceName);
-    return false;
-  }
-  float priority = 1.0f;
-  VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-  qci.queueFamilyIndex = family_;
-  qci.queueCount = 1;
-  qci.pQueuePriorities = &priority;
-  VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-  dci.queueCreateInfoCount = 1;
-  dci.pQueueCreateInfos = &qci;
-  CHECK(vkCreateDevice(physical_, &dci, nullptr, &device_));
-  vkGetDeviceQueue(device_, family_, 0, &queue_);
-
-  VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pci.queueFamilyIndex = family_;
-  CHECK(vkCreateCommandPool(device_, &pci, nullptr, &pool_));
+  using wsys::tools::VkSetup;
+  VkSetup st = vk_.open("wsys-vk-demo");
+  if (st == VkSetup::kOk) st = vk_.create({}, 1, false);
+  if (st == VkSetup::kFailed) std::exit(1);  // printed
+  if (st == VkSetup::kNoDevice) return false;
   VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  cai.commandPool = pool_;
+  cai.commandPool = vk_.pool;
   cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   cai.commandBufferCount = 1;
-  CHECK(vkAllocateCommandBuffers(device_, &cai, &cmd_));
+  CHECK(vkAllocateCommandBuffers(vk_.device, &cai, &cmd_));
   VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  CHECK(vkCreateFence(device_, &fci, nullptr, &fence_));
-
-  VkDescriptorSetLayoutBinding bindings[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    bindings[i].binding = i;
-    bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    bindings[i].descriptorCount = 1;
-    bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo lci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  lci.bindingCount = 2;
-  lci.pBindings = bindings;
-  CHECK(vkCreateDescriptorSetLayout(device_, &lci, nullptr, &set_layout_));
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
-  VkDescriptorPoolCreateInfo dpci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  dpci.maxSets = 1;
-  dpci.poolSizeCount = 1;
-  dpci.pPoolSizes = &ps;
-  CHECK(vkCreateDescriptorPool(device_, &dpci, nullptr, &descriptor_pool_));
+  CHECK(vkCreateFence(vk_.device, &fci, nullptr, &fence_));
   VkDescriptorSetAllocateInfo dsai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  dsai.descriptorPool = descriptor_pool_;
+  dsai.descriptorPool = vk_.descriptor_pool;
   dsai.descriptorSetCount = 1;
-  dsai.pSetLayouts = &set_layout_;
-  CHECK(vkAllocateDescriptorSets(device_, &dsai, &set_));
-
-  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t)};
-  VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  plci.setLayoutCount = 1;
-  plci.pSetLayouts = &set_layout_;
-  plci.pushConstantRangeCount = 1;
-  plci.pPushConstantRanges = &pcr;
-  CHECK(vkCreatePipelineLayout(device_, &plci, nullptr, &pipeline_layout_));
-  VkShaderModuleCreateInfo smci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  smci.codeSize = sizeof kScaleAddSpv;
-  smci.pCode = kScaleAddSpv;
-  CHECK(vkCreateShaderModule(device_, &smci, nullptr, &shader_));
-  VkComputePipelineCreateInfo cpci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  cpci.stage.module = shader_;
-  cpci.stage.pName = "main";
-  cpci.layout = pipeline_layout_;
-  CHECK(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_));
+  dsai.pSetLayouts = &vk_.set_layout;
+  CHECK(vkAllocateDescriptorSets(vk_.device, &dsai, &set_));
   return true;
 }
 
 uint32_t Demo::memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
-  for (uint32_t i = 0; i < memory_.memoryTypeCount; i++)
-    if ((bits & (1u << i)) && (memory_.memoryTypes[i].propertyFlags & want) == want) return i;
-  return UINT32_MAX;
+  return vk_.memory_type(bits, want);
 }
 
 Buffer Demo::make_buffer(VkDeviceSize size, VkBufferUsageFlags usage, bool host) {
@@ -241,9 +147,9 @@ Buffer Demo::make_buffer(VkDeviceSize size, VkBufferUsageFlags usage, bool host)
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = size;
   bci.usage = usage;
-  CHECK(vkCreateBuffer(device_, &bci, nullptr, &b.buffer));
+  CHECK(vkCreateBuffer(vk_.device, &bci, nullptr, &b.buffer));
   VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(device_, b.buffer, &req);
+  vkGetBufferMemoryRequirements(vk_.device, b.buffer, &req);
   VkMemoryPropertyFlags want = host ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                          VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
                                    : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
@@ -255,15 +161,15 @@ Buffer Demo::make_buffer(VkDeviceSize size, VkBufferUsageFlags usage, bool host)
   mai.pNext = &dedicated;
   mai.allocationSize = req.size;
   mai.memoryTypeIndex = type;
-  CHECK(vkAllocateMemory(device_, &mai, nullptr, &b.memory));
-  CHECK(vkBindBufferMemory(device_, b.buffer, b.memory, 0));
-  if (host) CHECK(vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped));
+  CHECK(vkAllocateMemory(vk_.device, &mai, nullptr, &b.memory));
+  CHECK(vkBindBufferMemory(vk_.device, b.buffer, b.memory, 0));
+  if (host) CHECK(vkMapMemory(vk_.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped));
   return b;
 }
 
 void Demo::destroy_buffer(Buffer& b) {
-  vkDestroyBuffer(device_, b.buffer, nullptr);
-  vkFreeMemory(device_, b.memory, nullptr);  // unmaps too
+  vkDestroyBuffer(vk_.device, b.buffer, nullptr);
+  vkFreeMemory(vk_.device, b.memory, nullptr);  // unmaps too
   b = Buffer{};
 }
 
@@ -292,7 +198,7 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  vkUpdateDescriptorSets(device_, 2, writes, 0, nullptr);
+  vkUpdateDescriptorSets(vk_.device, 2, writes, 0, nullptr);
 
   const uint32_t params[3] = {3 + index % 7, 1000 + index, elements};
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
@@ -305,10 +211,11 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
   barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
   vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        0, 1, &barrier, 0, nullptr, 0, nullptr);
-  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout_, 0, 1, &set_, 0,
+  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, vk_.pipeline);
+  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, vk_.pipeline_layout, 0, 1, &set_, 0,
                           nullptr);
-  vkCmdPushConstants(cmd_, pipeline_layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, params);
+  vkCmdPushConstants(cmd_, vk_.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params,
+                     params);
   vkCmdDispatch(cmd_, (elements + 63) / 64, 1, 1);
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
@@ -323,9 +230,9 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd_;
-  CHECK(vkQueueSubmit(queue_, 1, &si, fence_));
-  CHECK(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX));
-  CHECK(vkResetFences(device_, 1, &fence_));
+  CHECK(vkQueueSubmit(vk_.queue, 1, &si, fence_));
+  CHECK(vkWaitForFences(vk_.device, 1, &fence_, VK_TRUE, UINT64_MAX));
+  CHECK(vkResetFences(vk_.device, 1, &fence_));
 
   const auto* out = static_cast<const uint32_t*>(readback.mapped);
   bool ok = true;
@@ -346,15 +253,15 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
 
 void Demo::print_report() {
   auto report = reinterpret_cast<PFN_vkGetWsysMemoryReportWSYS>(
-      vkGetDeviceProcAddr(device_, "vkGetWsysMemoryReportWSYS"));
+      vkGetDeviceProcAddr(vk_.device, "vkGetWsysMemoryReportWSYS"));
   if (!report) {
-    std::printf("(%s is not the wsys ICD: no wsys memory report)\n", props_.deviceName);
+    std::printf("(%s is not the wsys ICD: no wsys memory report)\n", vk_.props.deviceName);
     return;
   }
   size_t size = 0;
-  if (report(device_, &size, nullptr) != VK_SUCCESS) return;
+  if (report(vk_.device, &size, nullptr) != VK_SUCCESS) return;
   std::string text(size, '\0');
-  if (report(device_, &size, text.data()) != VK_SUCCESS) return;
+  if (report(vk_.device, &size, text.data()) != VK_SUCCESS) return;
   text.resize(size ? size - 1 : 0);
   std::fputs(text.c_str(), stdout);
 }
