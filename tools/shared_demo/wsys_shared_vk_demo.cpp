@@ -176,17 +176,7 @@ bool Demo::run_frame(int n, int* bad) {
   dai.pSetLayouts = &vk.set_layout;
   VkDescriptorSet set = VK_NULL_HANDLE;
   CHECK(vkAllocateDescriptorSets(vk.device, &dai, &set));
-  VkDescriptorBufferInfo bi[2] = {{c.buffer, 0, VK_WHOLE_SIZE}, {d.buffer, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet w[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w[i].dstSet = set;
-    w[i].dstBinding = i;
-    w[i].descriptorCount = 1;
-    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w[i].pBufferInfo = &bi[i];
-  }
-  vkUpdateDescriptorSets(vk.device, 2, w, 0, nullptr);
+  vk.bind_buffers(set, c.buffer, d.buffer);
   VkCommandBufferAllocateInfo cai{};
   cai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
   cai.commandPool = vk.pool;

@@ -58,6 +58,20 @@ bool ScaleAddCompute::has_device_extension(const char* name) const {
   return false;
 }
 
+void ScaleAddCompute::bind_buffers(VkDescriptorSet set, VkBuffer in, VkBuffer out) const {
+  const VkDescriptorBufferInfo infos[2] = {{in, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
+  VkWriteDescriptorSet writes[2] = {};
+  for (uint32_t i = 0; i < 2; i++) {
+    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    writes[i].dstSet = set;
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  vkUpdateDescriptorSets(device, 2, writes, 0, nullptr);
+}
+
 uint32_t ScaleAddCompute::memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
   for (uint32_t i = 0; i < memory.memoryTypeCount; i++)
     if ((bits & (1u << i)) && (memory.memoryTypes[i].propertyFlags & want) == want) return i;

@@ -38,6 +38,8 @@ class ScaleAddCompute {
   // pipeline and a descriptor pool for `sets` sets of two storage buffers
   // (`free_sets`: sets may be freed one by one).
   VkSetup create(std::span<const char* const> device_extensions, uint32_t sets, bool free_sets);
+  // Points `set` (from descriptor_pool) at `in` and `out`, whole.
+  void bind_buffers(VkDescriptorSet set, VkBuffer in, VkBuffer out) const;
   // The first memory type in `bits` with every flag of `want`, else UINT32_MAX.
   uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const;
 

@@ -187,18 +187,7 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
   for (uint32_t i = 0; i < elements; i++) in[i] = i * 2654435761u + index;
   std::memset(readback.mapped, 0xa5, bytes);
 
-  VkDescriptorBufferInfo infos[2] = {{input.buffer, 0, VK_WHOLE_SIZE},
-                                     {output.buffer, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet writes[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    writes[i].dstSet = set_;
-    writes[i].dstBinding = i;
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
-  }
-  vkUpdateDescriptorSets(vk_.device, 2, writes, 0, nullptr);
+  vk_.bind_buffers(set_, input.buffer, output.buffer);
 
   const uint32_t params[3] = {3 + index % 7, 1000 + index, elements};
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
