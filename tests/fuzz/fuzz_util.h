@@ -62,6 +62,13 @@ inline uint32_t edge_u32(FuzzedDataProvider& p) {
   return static_cast<uint32_t>(edge_u64(p));
 }
 
+// A small value (0..max, times unit: counts, indices, page multiples) or,
+// as often, an edge value: the two halves of most fields' interesting
+// space. Consumes a bool first, then the value, as the fuzzers always did.
+inline uint32_t small_or_edge(FuzzedDataProvider& p, uint32_t max, uint32_t unit = 1) {
+  return p.ConsumeBool() ? p.ConsumeIntegralInRange<uint32_t>(0, max) * unit : edge_u32(p);
+}
+
 // A value near `base`: base itself, base +/- a page or a byte, or an edge.
 inline uint64_t near(FuzzedDataProvider& p, uint64_t base) {
   switch (p.ConsumeIntegralInRange<int>(0, 5)) {

@@ -280,7 +280,7 @@ void op_prime_import(State& s) {
 
 void op_syncobj_create(State& s) {
   drm_syncobj_create c{};
-  c.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 1) : edge_u32(s.p);
+  c.flags = small_or_edge(s.p, 1);
   if (call(s, s.file(), DRM_IOCTL_SYNCOBJ_CREATE, &c) == 0) s.syncobjs.push_back(c.handle);
 }
 
@@ -294,7 +294,7 @@ void op_syncobj_destroy(State& s) {
 void op_syncobj_to_fd(State& s) {
   drm_syncobj_handle h{};
   h.handle = pick(s.p, s.syncobjs);
-  h.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 1) : edge_u32(s.p);
+  h.flags = small_or_edge(s.p, 1);
   h.fd = -1;
   h.pad = s.p.ConsumeIntegralInRange<int>(0, 7) == 0;
   if (call(s, s.file(), DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h) == 0) s.add_fd(h.fd);
@@ -302,7 +302,7 @@ void op_syncobj_to_fd(State& s) {
 
 void op_syncobj_from_fd(State& s) {
   drm_syncobj_handle h{};
-  h.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 1) : edge_u32(s.p);
+  h.flags = small_or_edge(s.p, 1);
   h.handle = (h.flags & 1) ? pick(s.p, s.syncobjs) : (s.p.ConsumeBool() ? 0 : edge_u32(s.p));
   h.fd = s.fd();
   h.pad = s.p.ConsumeIntegralInRange<int>(0, 7) == 0;
@@ -485,8 +485,8 @@ uint32_t pad_or_junk(State& s) {
 
 void op_dev_query(State& s) {
   drm_panthor_dev_query q{};
-  q.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 5) : edge_u32(s.p);
-  q.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 160) : edge_u32(s.p);
+  q.type = small_or_edge(s.p, 5);
+  q.size = small_or_edge(s.p, 160);
   unsigned char* b = s.buf(256);
   q.pointer = user_ptr(s.p, b, q.size > 256 ? 256 : q.size);
   if (q.pointer == reinterpret_cast<uintptr_t>(b) && q.size > 256) q.size = 256;
@@ -524,7 +524,7 @@ drm_panthor_obj_array sync_ops(State& s) {
 void op_vm_bind(State& s) {
   drm_panthor_vm_bind b{};
   b.vm_id = pick(s.p, s.vms);
-  b.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 1) : edge_u32(s.p);
+  b.flags = small_or_edge(s.p, 1);
   b.ops.count = s.count();
   b.ops.stride = s.stride(sizeof(drm_panthor_vm_bind_op));
   b.ops.array = s.array<drm_panthor_vm_bind_op>(b.ops.count, b.ops.stride,
@@ -555,7 +555,7 @@ void op_panthor_bo_create(State& s) {
   drm_panthor_bo_create c{};
   c.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 64) * 4096 : edge_u64(s.p);
   if (c.size > (64u << 20) && s.p.ConsumeBool()) c.size = 64u << 20;
-  c.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
+  c.flags = small_or_edge(s.p, 3);
   c.exclusive_vm_id = s.p.ConsumeBool() ? 0 : pick(s.p, s.vms);
   c.pad = pad_or_junk(s);
   if (call(s, s.file(), DRM_IOCTL_PANTHOR_BO_CREATE, &c) == 0) s.bos.push_back(c.handle);
@@ -604,9 +604,9 @@ void op_group_submit(State& s) {
   g.queue_submits.stride = s.stride(sizeof(drm_panthor_queue_submit));
   g.queue_submits.array = s.array<drm_panthor_queue_submit>(
       g.queue_submits.count, g.queue_submits.stride, [&](drm_panthor_queue_submit& q) {
-        q.queue_index = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
+        q.queue_index = small_or_edge(s.p, 3);
         q.stream_addr = s.p.ConsumeBool() ? s.va() & ~63ull : s.va();
-        q.stream_size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 64) * 8 : edge_u32(s.p);
+        q.stream_size = small_or_edge(s.p, 64, 8);
         q.latest_flush = s.p.ConsumeIntegral<uint32_t>();
         q.pad = pad_or_junk(s);
         q.syncs = sync_ops(s);
@@ -632,7 +632,7 @@ void op_tiler_heap_create(State& s) {
   drm_panthor_tiler_heap_create h{};
   h.vm_id = pick(s.p, s.vms);
   h.chunk_size = s.p.ConsumeBool() ? (128u << 10) << s.p.ConsumeIntegralInRange<int>(0, 7) : edge_u32(s.p);
-  h.max_chunks = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 8) : edge_u32(s.p);
+  h.max_chunks = small_or_edge(s.p, 8);
   // A few chunks, or the edges around max_chunks when that is small: like
   // the kernel, the model allocates every initial chunk up front (until
   // the memory budget says no), which is right and takes seconds for
@@ -697,7 +697,7 @@ void op_panthor_bo_sync(State& s) {
   b.ops.array =
       s.array<drm_panthor_bo_sync_op>(b.ops.count, b.ops.stride, [&](drm_panthor_bo_sync_op& o) {
         o.handle = pick(s.p, s.bos);
-        o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+        o.type = small_or_edge(s.p, 2);
         o.offset =
             s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint64_t>(0, 16) << 12 : edge_u64(s.p);
         o.size =
@@ -717,9 +717,9 @@ void op_panthor_bo_query_info(State& s) {
 
 void op_panfrost_create_bo(State& s) {
   drm_panfrost_create_bo c{};
-  c.size = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 64) * 4096 : edge_u32(s.p);
+  c.size = small_or_edge(s.p, 64, 4096);
   if (c.size > (64u << 20) && s.p.ConsumeBool()) c.size = 64u << 20;
-  c.flags = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 7) : edge_u32(s.p);
+  c.flags = small_or_edge(s.p, 7);
   c.pad = pad_or_junk(s);
   if (call(s, s.file(), DRM_IOCTL_PANFROST_CREATE_BO, &c) == 0) {
     s.bos.push_back(c.handle);
@@ -736,7 +736,7 @@ void op_panfrost_mmap_bo(State& s) {
 
 void op_panfrost_get_param(State& s) {
   drm_panfrost_get_param g{};
-  g.param = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 50) : edge_u32(s.p);
+  g.param = small_or_edge(s.p, 50);
   g.pad = pad_or_junk(s);
   call(s, s.file(), DRM_IOCTL_PANFROST_GET_PARAM, &g);
 }
@@ -751,7 +751,7 @@ void op_panfrost_get_bo_offset(State& s) {
 void op_panfrost_madvise(State& s) {
   drm_panfrost_madvise m{};
   m.handle = pick(s.p, s.bos);
-  m.madv = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
+  m.madv = small_or_edge(s.p, 2);
   if (call(s, s.file(), DRM_IOCTL_PANFROST_MADVISE, &m) == 0 && m.madv != PANFROST_MADV_WILLNEED)
     s.purge_possible = true;
 }
@@ -772,7 +772,7 @@ void op_panfrost_submit(State& s) {
   j.out_sync = s.p.ConsumeBool() ? 0 : pick(s.p, s.syncobjs);
   j.bo_handle_count = s.count();
   j.bo_handles = s.array<uint32_t>(j.bo_handle_count, 4, [&](uint32_t& h) { h = pick(s.p, s.bos); });
-  j.requirements = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
+  j.requirements = small_or_edge(s.p, 3);
   switch (s.p.ConsumeIntegralInRange<int>(0, 3)) {
     case 0:
       j.jm_ctx_handle = edge_u32(s.p);
@@ -802,7 +802,7 @@ void op_panfrost_wait_bo(State& s) {
 // Job contexts (1.5): submissions name them (op_panfrost_submit).
 void op_panfrost_jm_ctx_create(State& s) {
   drm_panfrost_jm_ctx_create c{};
-  c.priority = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 3) : edge_u32(s.p);
+  c.priority = small_or_edge(s.p, 3);
   if (s.p.ConsumeIntegralInRange<int>(0, 7) == 0) c.handle = edge_u32(s.p);  // ignored on input
   if (call(s, s.file(), DRM_IOCTL_PANFROST_JM_CTX_CREATE, &c) == 0) s.jm_ctxs.push_back(c.handle);
 }
@@ -822,11 +822,9 @@ void op_panfrost_sync_bo(State& s) {
   b.ops = s.array<drm_panfrost_bo_sync_op>(
       b.op_count, sizeof(drm_panfrost_bo_sync_op), [&](drm_panfrost_bo_sync_op& o) {
         o.handle = pick(s.p, s.bos);
-        o.type = s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 2) : edge_u32(s.p);
-        o.offset =
-            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
-        o.size =
-            s.p.ConsumeBool() ? s.p.ConsumeIntegralInRange<uint32_t>(0, 16) << 12 : edge_u32(s.p);
+        o.type = small_or_edge(s.p, 2);
+        o.offset = small_or_edge(s.p, 16, 4096);
+        o.size = small_or_edge(s.p, 16, 4096);
       });
   b.pad = pad_or_junk(s);
   call(s, s.file(), DRM_IOCTL_PANFROST_SYNC_BO, &b);
