@@ -8,7 +8,9 @@ case; any other program counts once. A program that meson saw fail but whose
 cases all passed (a crash, a sanitizer report at exit, a timeout) counts as
 one more failure, so nothing is lost.
 
-Prints one line per build directory and, last, the plain total:
+For each failed program, the last lines of its output come first (CI keeps
+only this script's output, so a failure must be diagnosable from it); then
+one line per build directory and, last, the plain total:
     N passed, N failed[, N skipped]
 Exit status 0 only if nothing failed and at least one test ran.
 """
@@ -18,6 +20,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 FAIL_RESULTS = {"FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"}
+LOG_TAIL_LINES = 40
+
+
+def log_tail(t):
+    """The last lines of a meson test's captured output."""
+    text = (t.get("stdout") or "") + (t.get("stderr") or "")
+    return text.splitlines()[-LOG_TAIL_LINES:]
 
 
 def gtest_cases(junit_path, project):
@@ -49,9 +58,9 @@ def summarise(build_dir, project="wsys"):
     logs = os.path.join(build_dir, "meson-logs")
     json_path = os.path.join(logs, "testlog.json")
     passed = failed = skipped = 0
-    failures = []
+    failures = []  # (message, last lines of its output)
     if not os.path.exists(json_path):
-        return 0, 1, 0, [f"{build_dir}: no test log (build or setup failed)"]
+        return 0, 1, 0, [(f"{build_dir}: no test log (build or setup failed)", [])]
     cases = gtest_cases(os.path.join(logs, "testlog.junit.xml"), project)
     with open(json_path) as f:
         for line in f:
@@ -66,17 +75,18 @@ def summarise(build_dir, project="wsys"):
                 failed += c[1]
                 skipped += c[2]
                 if c[1]:
-                    failures.append(f"{name}: {c[1]} case(s) failed")
+                    failures.append((f"{name}: {c[1]} case(s) failed", log_tail(t)))
                 elif result in FAIL_RESULTS:
                     failed += 1
-                    failures.append(f"{name}: {result} outside any test case (crash or sanitizer report)")
+                    failures.append((f"{name}: {result} outside any test case (crash or sanitizer report)",
+                                     log_tail(t)))
             elif result == "SKIP":
                 skipped += 1
             elif result in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             else:
                 failed += 1
-                failures.append(f"{name}: {result}")
+                failures.append((f"{name}: {result}", log_tail(t)))
     return passed, failed, skipped, failures
 
 
@@ -92,9 +102,15 @@ def main(argv):
         print("usage: test-summary.py BUILD_DIR [BUILD_DIR...]", file=sys.stderr)
         return 2
     tp = tf = ts = 0
-    for d in argv[1:]:
-        p, f, s, failures = summarise(d)
-        for msg in failures:
+    results = [(d, summarise(d)) for d in argv[1:]]
+    for d, (_, _, _, failures) in results:
+        for msg, tail in failures:
+            if tail:
+                print(f"---- [{os.path.basename(d)}] {msg}: last {len(tail)} lines of its output")
+                for line in tail:
+                    print(f"  | {line}")
+    for d, (p, f, s, failures) in results:
+        for msg, _ in failures:
             print(f"FAILED [{os.path.basename(d)}] {msg}")
         print(f"[{os.path.basename(d)}] {fmt(p, f, s)}")
         tp, tf, ts = tp + p, tf + f, ts + s

@@ -1,8 +1,12 @@
 // A small core program for the observability tests: allocations, binds, a
 // trim and a heap on the kernel model, each frame inside a frontend
-// wsys::trace::Span, for --seconds S (default: --frames N, 50).
+// wsys::trace::Span, for --seconds S (default: --frames N, 50). SIGTERM ends
+// the loop early and the program exits normally (so its statistics segment
+// is removed the way a normal exit removes it): a test that watches it can
+// keep it running as long as a slow configuration needs, then stop it.
 //   observe_workload [--frames N | --seconds S] [--device SPEC]
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +21,13 @@
 
 using namespace wsys;
 
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void on_sigterm(int) {
+  g_stop = 1;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   int frames = 50;
   double seconds = 0;
@@ -26,6 +37,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--device")) spec = argv[i + 1];
   }
+  std::signal(SIGTERM, on_sigterm);
   std::string why;
   auto d = Device::open(spec, {}, &why);
   if (!d.ok()) {
@@ -42,7 +54,7 @@ int main(int argc, char** argv) {
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  for (int f = 0; seconds > 0 ? elapsed() < seconds : f < frames; f++) {
+  for (int f = 0; !g_stop && (seconds > 0 ? elapsed() < seconds : f < frames); f++) {
     wsys::trace::Span frame("app frame");
     std::vector<BoRef> bos;
     const uint64_t size = (uint64_t{64} << 10) * (1 + f % 4);

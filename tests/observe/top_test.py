@@ -35,10 +35,13 @@ def samples(d, *args):
 with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, WSYS_STATS_DIR=d)
     env.pop("WSYS_TRACE", None)
-    p = subprocess.Popen([workload, "--seconds", "8"], env=env, stdout=subprocess.DEVNULL)
+    # It runs until this test stops it (SIGTERM: a normal exit), however slow
+    # the configuration (ASan on a loaded 2-core machine took longer than a
+    # fixed 8 s run left for the checks below).
+    p = subprocess.Popen([workload, "--seconds", "600"], env=env, stdout=subprocess.DEVNULL)
     try:
         # Wait for its segment.
-        deadline = time.time() + 20
+        deadline = time.time() + 60
         mine = []
         while time.time() < deadline and not mine:
             mine = [x for x in samples(d, "--once")[0]["devices"] if x["pid"] == p.pid]
@@ -68,7 +71,7 @@ with tempfile.TemporaryDirectory() as d:
         if pid == 0:
             os.execv(top, [top, "--dir", d, "-d", "0.3"])
         out = b""
-        deadline = time.time() + 15
+        deadline = time.time() + 60
         while time.time() < deadline and str(p.pid).encode() not in out:
             if select.select([fd], [], [], 0.5)[0]:
                 try:
@@ -79,7 +82,7 @@ with tempfile.TemporaryDirectory() as d:
         check(b"\x1b[2J" in out, "the pty view redraws the screen")
         os.write(fd, b"q")
         status = None
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline:
             wpid, st = os.waitpid(pid, os.WNOHANG)
             if wpid:
@@ -97,6 +100,7 @@ with tempfile.TemporaryDirectory() as d:
               "q quits cleanly (%s)" % status)
         os.close(fd)
     finally:
+        p.send_signal(signal.SIGTERM)
         p.wait(timeout=60)
     check(p.returncode == 0, "workload exit %d" % p.returncode)
     gone = [x for x in samples(d, "--once")[0]["devices"] if x["pid"] == p.pid]
@@ -104,7 +108,7 @@ with tempfile.TemporaryDirectory() as d:
     check(not [f for f in os.listdir(d) if f.startswith("%d-" % p.pid)], "its file removed")
 
     # A segment left by a dead process: ignored and removed.
-    q = subprocess.Popen([workload, "--seconds", "30"], env=env, stdout=subprocess.DEVNULL)
+    q = subprocess.Popen([workload, "--seconds", "600"], env=env, stdout=subprocess.DEVNULL)
     deadline = time.time() + 20
     while time.time() < deadline and not [f for f in os.listdir(d) if f.startswith("%d-" % q.pid)]:
         time.sleep(0.1)
