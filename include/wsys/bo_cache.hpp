@@ -234,6 +234,7 @@ class BoCache {
 
   Backend& backend_;
   const uint64_t page_size_;
+  const unsigned page_shift_;  // log2(page_size_): sizes are divided on every call
   const uint32_t class_count_;   // classes up to kMaxBoSizeLimit
   BoCacheConfig config_;
   // Copies of the two limits for round_size() / cacheable(), lock-free.

@@ -111,7 +111,8 @@ struct BoCache::Class {
 BoCache::BoCache(Backend& backend, uint64_t page_size, BoCacheConfig config)
     : backend_(backend),
       page_size_(normalize_page_size(page_size)),
-      class_count_(class_index_for_pages(kMaxBoSizeLimit / page_size_) + 1),
+      page_shift_(static_cast<unsigned>(std::countr_zero(page_size_))),
+      class_count_(class_index_for_pages(kMaxBoSizeLimit >> page_shift_) + 1),
       config_(normalize_config(config)),
       max_bo_size_(config_.max_bo_size),
       max_cached_bytes_(config_.max_cached_bytes),
@@ -142,7 +143,7 @@ BoCache::~BoCache() {
 uint64_t BoCache::round_size(uint64_t size) const {
   if (size == 0) size = page_size_;
   if (size > UINT64_MAX - (page_size_ - 1)) return UINT64_MAX;
-  const uint64_t pages = (size + page_size_ - 1) / page_size_;
+  const uint64_t pages = (size + page_size_ - 1) >> page_shift_;
   const uint64_t page_rounded = pages * page_size_;
   const uint64_t max = max_bo_size_.load(std::memory_order_relaxed);
   if (page_rounded > max) return page_rounded;
@@ -153,10 +154,10 @@ uint64_t BoCache::round_size(uint64_t size) const {
 
 bool BoCache::cacheable(uint64_t size, uint32_t flags) const {
   (void)flags;  // every flag set has its pool
-  if (size < page_size_ || size % page_size_ != 0) return false;
+  if (size < page_size_ || (size & (page_size_ - 1)) != 0) return false;
   if (size > max_bo_size_.load(std::memory_order_relaxed)) return false;
   if (size > max_cached_bytes_.load(std::memory_order_relaxed)) return false;
-  const uint64_t pages = size / page_size_;
+  const uint64_t pages = size >> page_shift_;
   return class_pages(class_index_for_pages(pages)) == pages;
 }
 
@@ -169,14 +170,14 @@ BoCache::Class& BoCache::lists_of(const BoCacheHook& e) {
 bool BoCache::accepts_locked(const BoCacheHook& e) const {
   if (e.shared) return false;
   const uint64_t s = e.size;
-  if (s < page_size_ || s % page_size_ != 0) return false;
+  if (s < page_size_ || (s & (page_size_ - 1)) != 0) return false;
   if (s > config_.max_bo_size || s > config_.max_cached_bytes) return false;
-  const uint64_t pages = s / page_size_;
+  const uint64_t pages = s >> page_shift_;
   return class_pages(class_index_for_pages(pages)) == pages;
 }
 
 void BoCache::link_locked(BoCacheHook& e, bool busy, uint64_t now) {
-  e.class_index = static_cast<uint16_t>(class_index_for_pages(e.size / page_size_));
+  e.class_index = static_cast<uint16_t>(class_index_for_pages(e.size >> page_shift_));
   e.pool = static_cast<uint8_t>(e.flags & kPoolFlagMask);
   e.put_ns = now;  // now >= every put_ns in the LRU (age_locked's clock)
   e.in_pending = busy;
@@ -338,7 +339,7 @@ BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
       std::lock_guard<std::mutex> g(lock_);
       // Checked under the lock: set_config may have lowered a limit.
       if (rounded > config_.max_bo_size || rounded > config_.max_cached_bytes) return nullptr;
-      const uint32_t ci = class_index_for_pages(rounded / page_size_);
+      const uint32_t ci = class_index_for_pages(rounded >> page_shift_);
       if (class_pages(ci) * page_size_ != rounded) return nullptr;  // not a class
       age_locked(now);
       decay_evict_locked(chain);
