@@ -280,52 +280,12 @@ VkResult make_buffer_with(const Instance& inst, const Device& dev, VkDeviceSize 
 ScaleAdd::~ScaleAdd() {
   if (!device_) return;
   vkDestroyDescriptorPool(device_, pool_, nullptr);
-  vkDestroyPipeline(device_, pipeline_, nullptr);
-  vkDestroyPipelineLayout(device_, layout_, nullptr);
-  vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
-  vkDestroyShaderModule(device_, module_, nullptr);
+  pipeline_.destroy(device_);
 }
 
 VkResult ScaleAdd::init(VkDevice device, const uint32_t* spirv, size_t bytes) {
   device_ = device;
-  VkShaderModuleCreateInfo smi{};
-  smi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  smi.codeSize = bytes;
-  smi.pCode = spirv;
-  if (VkResult r = vkCreateShaderModule(device, &smi, nullptr, &module_); r != VK_SUCCESS) return r;
-  VkDescriptorSetLayoutBinding binds[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    binds[i].binding = i;
-    binds[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    binds[i].descriptorCount = 1;
-    binds[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo dli{};
-  dli.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  dli.bindingCount = 2;
-  dli.pBindings = binds;
-  if (VkResult r = vkCreateDescriptorSetLayout(device, &dli, nullptr, &set_layout_);
-      r != VK_SUCCESS)
-    return r;
-  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t)};
-  VkPipelineLayoutCreateInfo pli{};
-  pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  pli.setLayoutCount = 1;
-  pli.pSetLayouts = &set_layout_;
-  pli.pushConstantRangeCount = 1;
-  pli.pPushConstantRanges = &pcr;
-  if (VkResult r = vkCreatePipelineLayout(device, &pli, nullptr, &layout_); r != VK_SUCCESS)
-    return r;
-  VkComputePipelineCreateInfo cpi{};
-  cpi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  cpi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  cpi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  cpi.stage.module = module_;
-  cpi.stage.pName = "main";
-  cpi.layout = layout_;
-  if (VkResult r = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &cpi, nullptr, &pipeline_);
-      r != VK_SUCCESS)
-    return r;
+  if (VkResult r = pipeline_.create(device, spirv, bytes); r != VK_SUCCESS) return r;
   VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
   VkDescriptorPoolCreateInfo dpi{};
   dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
@@ -337,30 +297,16 @@ VkResult ScaleAdd::init(VkDevice device, const uint32_t* spirv, size_t bytes) {
   dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
   dai.descriptorPool = pool_;
   dai.descriptorSetCount = 1;
-  dai.pSetLayouts = &set_layout_;
+  dai.pSetLayouts = &pipeline_.set_layout;
   return vkAllocateDescriptorSets(device, &dai, &set_);
 }
 
 void ScaleAdd::set_buffers(VkBuffer in, VkBuffer out) {
-  VkDescriptorBufferInfo dbi[2] = {{in, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet w[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w[i].dstSet = set_;
-    w[i].dstBinding = i;
-    w[i].descriptorCount = 1;
-    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w[i].pBufferInfo = &dbi[i];
-  }
-  vkUpdateDescriptorSets(device_, 2, w, 0, nullptr);
+  wsys::tools::write_scale_add_buffers(device_, set_, in, out);
 }
 
 void ScaleAdd::record(VkCommandBuffer cb, uint32_t mul, uint32_t add, uint32_t n) const {
-  const uint32_t params[3] = {mul, add, n};
-  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
-  vkCmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, params);
-  vkCmdDispatch(cb, (n + 63) / 64, 1, 1);
+  pipeline_.record(cb, set_, mul, add, n);
 }
 
 }  // namespace wsys::vktest

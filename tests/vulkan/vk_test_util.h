@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "scale_add_pipeline.h"  // tools/vk_common
 #include "vulkan/wsys_vk.h"
 
 namespace wsys::vktest {
@@ -108,7 +109,8 @@ struct Buffer {
 };
 
 // The scale_add compute shader (tests/vulkan/shaders/scale_add.comp:
-// out[i] = in[i] * mul + add + i for i < n) with its pipeline and one
+// out[i] = in[i] * mul + add + i for i < n) with its pipeline
+// (tools/vk_common's ScaleAddPipeline, which the demos use too) and one
 // descriptor set, for the tests that compute on wsys memory.
 class ScaleAdd {
  public:
@@ -126,10 +128,7 @@ class ScaleAdd {
 
  private:
   VkDevice device_ = VK_NULL_HANDLE;
-  VkShaderModule module_ = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  wsys::tools::ScaleAddPipeline pipeline_;
   VkDescriptorPool pool_ = VK_NULL_HANDLE;
   VkDescriptorSet set_ = VK_NULL_HANDLE;
 };

@@ -173,7 +173,7 @@ bool Demo::run_frame(int n, int* bad) {
   dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
   dai.descriptorPool = vk.descriptor_pool;
   dai.descriptorSetCount = 1;
-  dai.pSetLayouts = &vk.set_layout;
+  dai.pSetLayouts = &vk.scale_add.set_layout;
   VkDescriptorSet set = VK_NULL_HANDLE;
   CHECK(vkAllocateDescriptorSets(vk.device, &dai, &set));
   vk.bind_buffers(set, c.buffer, d.buffer);
@@ -188,12 +188,7 @@ bool Demo::run_frame(int n, int* bad) {
   cbi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   cbi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   CHECK(vkBeginCommandBuffer(cb, &cbi));
-  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.pipeline);
-  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.pipeline_layout, 0, 1, &set, 0,
-                          nullptr);
-  const uint32_t pc[3] = {3, 5, kWords};
-  vkCmdPushConstants(cb, vk.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, pc);
-  vkCmdDispatch(cb, (kWords + 63) / 64, 1, 1);
+  vk.scale_add.record(cb, set, 3, 5, kWords);
   CHECK(vkEndCommandBuffer(cb));
   VkSubmitInfo si{};
   si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;

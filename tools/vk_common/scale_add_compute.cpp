@@ -17,11 +17,8 @@ bool ScaleAddCompute::ok(VkResult r, const char* what) {
 ScaleAddCompute::~ScaleAddCompute() {
   if (device) {
     vkDeviceWaitIdle(device);
-    vkDestroyPipeline(device, pipeline, nullptr);
-    vkDestroyShaderModule(device, shader, nullptr);
-    vkDestroyPipelineLayout(device, pipeline_layout, nullptr);
+    scale_add.destroy(device);
     vkDestroyDescriptorPool(device, descriptor_pool, nullptr);
-    vkDestroyDescriptorSetLayout(device, set_layout, nullptr);
     vkDestroyCommandPool(device, pool, nullptr);
     vkDestroyDevice(device, nullptr);  // the wsys ICD prints its report here (WSYS_VK_REPORT)
   }
@@ -59,17 +56,7 @@ bool ScaleAddCompute::has_device_extension(const char* name) const {
 }
 
 void ScaleAddCompute::bind_buffers(VkDescriptorSet set, VkBuffer in, VkBuffer out) const {
-  const VkDescriptorBufferInfo infos[2] = {{in, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet writes[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    writes[i].dstSet = set;
-    writes[i].dstBinding = i;
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
-  }
-  vkUpdateDescriptorSets(device, 2, writes, 0, nullptr);
+  write_scale_add_buffers(device, set, in, out);
 }
 
 uint32_t ScaleAddCompute::memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
@@ -111,18 +98,8 @@ VkSetup ScaleAddCompute::create(std::span<const char* const> device_extensions, 
   if (!ok(vkCreateCommandPool(device, &pci, nullptr, &pool), "vkCreateCommandPool"))
     return VkSetup::kFailed;
 
-  VkDescriptorSetLayoutBinding bindings[2] = {};
-  for (uint32_t i = 0; i < 2; i++) {
-    bindings[i].binding = i;
-    bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    bindings[i].descriptorCount = 1;
-    bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo lci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  lci.bindingCount = 2;
-  lci.pBindings = bindings;
-  if (!ok(vkCreateDescriptorSetLayout(device, &lci, nullptr, &set_layout),
-          "vkCreateDescriptorSetLayout"))
+  const char* failed = "the scale-add pipeline";
+  if (!ok(scale_add.create(device, kScaleAddSpv, sizeof kScaleAddSpv, &failed), failed))
     return VkSetup::kFailed;
   VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * sets};
   VkDescriptorPoolCreateInfo dpci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
@@ -134,29 +111,6 @@ VkSetup ScaleAddCompute::create(std::span<const char* const> device_extensions, 
           "vkCreateDescriptorPool"))
     return VkSetup::kFailed;
 
-  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t)};
-  VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  plci.setLayoutCount = 1;
-  plci.pSetLayouts = &set_layout;
-  plci.pushConstantRangeCount = 1;
-  plci.pPushConstantRanges = &pcr;
-  if (!ok(vkCreatePipelineLayout(device, &plci, nullptr, &pipeline_layout),
-          "vkCreatePipelineLayout"))
-    return VkSetup::kFailed;
-  VkShaderModuleCreateInfo smci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  smci.codeSize = sizeof kScaleAddSpv;
-  smci.pCode = kScaleAddSpv;
-  if (!ok(vkCreateShaderModule(device, &smci, nullptr, &shader), "vkCreateShaderModule"))
-    return VkSetup::kFailed;
-  VkComputePipelineCreateInfo cpci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  cpci.stage.module = shader;
-  cpci.stage.pName = "main";
-  cpci.layout = pipeline_layout;
-  if (!ok(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline),
-          "vkCreateComputePipelines"))
-    return VkSetup::kFailed;
   return VkSetup::kOk;
 }
 

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <span>
 
+#include "scale_add_pipeline.h"
+
 namespace wsys::tools {
 
 enum class VkSetup {
@@ -51,11 +53,8 @@ class ScaleAddCompute {
   VkQueue queue = VK_NULL_HANDLE;
   uint32_t family = 0;
   VkCommandPool pool = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
-  VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
-  VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
-  VkShaderModule shader = VK_NULL_HANDLE;
-  VkPipeline pipeline = VK_NULL_HANDLE;
+  VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;  // sets of scale_add.set_layout
+  ScaleAddPipeline scale_add;
 
  private:
   bool ok(VkResult r, const char* what);

@@ -133,7 +133,7 @@ bool Demo::init() {
   VkDescriptorSetAllocateInfo dsai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
   dsai.descriptorPool = vk_.descriptor_pool;
   dsai.descriptorSetCount = 1;
-  dsai.pSetLayouts = &vk_.set_layout;
+  dsai.pSetLayouts = &vk_.scale_add.set_layout;
   CHECK(vkAllocateDescriptorSets(vk_.device, &dsai, &set_));
   return true;
 }
@@ -200,12 +200,7 @@ bool Demo::frame(uint32_t index, uint32_t elements) {
   barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
   vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        0, 1, &barrier, 0, nullptr, 0, nullptr);
-  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, vk_.pipeline);
-  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, vk_.pipeline_layout, 0, 1, &set_, 0,
-                          nullptr);
-  vkCmdPushConstants(cmd_, vk_.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params,
-                     params);
-  vkCmdDispatch(cmd_, (elements + 63) / 64, 1, 1);
+  vk_.scale_add.record(cmd_, set_, params[0], params[1], params[2]);
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
   vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
