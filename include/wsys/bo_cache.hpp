@@ -219,6 +219,8 @@ class BoCache {
   };
 
   Class& lists_of(const BoCacheHook& e);
+  // The pool's lists, made on first use (nullptr: out of memory).
+  Class* pool_lists(uint32_t pool);
   bool accepts_locked(const BoCacheHook& e) const;
   void link_locked(BoCacheHook& e, bool busy, uint64_t now);
   bool link_put_locked(BoCacheHook& e, bool busy, uint64_t now, bool lazy, Chain& chain);
@@ -241,7 +243,11 @@ class BoCache {
   std::atomic<uint64_t> max_bo_size_;
   std::atomic<uint64_t> max_cached_bytes_;
   mutable std::mutex lock_;
-  std::vector<Class> classes_;   // kPoolCount * class_count_, pool-major
+  // Per pool, class_count_ lists, made by the pool's first take() or put()
+  // outside the lock (a device uses a few of the 16 pools; all of them up
+  // front was 74 KiB to clear at every open). A buffer is put after its
+  // take() in every Device path, so a put() does not allocate there.
+  std::atomic<Class*> pools_[kPoolCount] = {};
   std::vector<BoCacheClassStats> class_stats_;  // per class, all pools
   BoCacheHook lru_head_;         // sentinel: lru_next = oldest
   BoCacheHook* young_head_ = nullptr;  // oldest entry still in its grace

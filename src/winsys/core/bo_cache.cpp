@@ -3,7 +3,7 @@
 // and docs/bo-cache.md; this file only says how it is kept.
 //
 // Data structures (all under lock_):
-//  - classes_[pool * class_count_ + class]: two doubly linked lists through
+//  - pools_[pool][class]: two doubly linked lists through
 //    class_prev/class_next: `idle` (appended at the tail, taken from the
 //    tail: LIFO) and `pending` (appended at the tail, probed at the head).
 //  - one circular LRU through lru_prev/lru_next with lru_head_ as sentinel,
@@ -22,6 +22,7 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <new>
 
 namespace wsys {
 
@@ -116,7 +117,6 @@ BoCache::BoCache(Backend& backend, uint64_t page_size, BoCacheConfig config)
       config_(normalize_config(config)),
       max_bo_size_(config_.max_bo_size),
       max_cached_bytes_(config_.max_cached_bytes),
-      classes_(size_t{kPoolCount} * class_count_),
       class_stats_(class_count_),
       lazy_madvise_(config_.lazy_madvise) {
   for (uint32_t i = 0; i < class_count_; ++i) class_stats_[i].class_size = class_pages(i) * page_size_;
@@ -136,6 +136,7 @@ BoCache::~BoCache() {
     backend_.destroy(*e);
     e = next;
   }
+  for (std::atomic<Class*>& p : pools_) delete[] p.load(std::memory_order_relaxed);
 }
 
 // --- sizes -------------------------------------------------------------------
@@ -164,11 +165,24 @@ bool BoCache::cacheable(uint64_t size, uint32_t flags) const {
 // --- locked helpers ------------------------------------------------------------
 
 BoCache::Class& BoCache::lists_of(const BoCacheHook& e) {
-  return classes_[size_t{e.pool} * class_count_ + e.class_index];
+  // Linked entries only: their pool's lists exist (accepts_locked).
+  return pools_[e.pool].load(std::memory_order_relaxed)[e.class_index];
+}
+
+BoCache::Class* BoCache::pool_lists(uint32_t pool) {
+  Class* lists = pools_[pool].load(std::memory_order_acquire);
+  if (lists) return lists;
+  Class* fresh = new (std::nothrow) Class[class_count_];
+  if (!fresh) return nullptr;
+  if (pools_[pool].compare_exchange_strong(lists, fresh, std::memory_order_acq_rel)) return fresh;
+  delete[] fresh;  // another take() made it first
+  return lists;
 }
 
 bool BoCache::accepts_locked(const BoCacheHook& e) const {
   if (e.shared) return false;
+  // put() made the pool's lists before it locked, unless out of memory.
+  if (!pools_[e.flags & kPoolFlagMask].load(std::memory_order_relaxed)) return false;
   const uint64_t s = e.size;
   if (s < page_size_ || (s & (page_size_ - 1)) != 0) return false;
   if (s > config_.max_bo_size || s > config_.max_cached_bytes) return false;
@@ -329,6 +343,8 @@ void BoCache::destroy_chain(Chain& chain) {
 BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
   const uint64_t rounded = round_size(size);
   const uint32_t pool = flags & kPoolFlagMask;
+  Class* const lists = pool_lists(pool);
+  if (!lists) return nullptr;  // no memory for the pool's lists: a miss the caller handles
   const uint64_t now = backend_.now_ns();
   bool probed = false;  // at most one busy() probe per take
   for (;;) {
@@ -343,7 +359,7 @@ BoCacheHook* BoCache::take(uint64_t size, uint32_t flags) {
       if (class_pages(ci) * page_size_ != rounded) return nullptr;  // not a class
       age_locked(now);
       decay_evict_locked(chain);
-      Class& c = classes_[size_t{pool} * class_count_ + ci];
+      Class& c = lists[ci];
       if (c.idle_tail) {
         e = c.idle_tail;
         take_locked(*e);
@@ -427,6 +443,7 @@ bool BoCache::link_put_locked(BoCacheHook& e, bool busy, uint64_t now, bool lazy
 }
 
 bool BoCache::put(BoCacheHook& e) {
+  (void)pool_lists(e.flags & kPoolFlagMask);  // none: refused below (accepts_locked)
   // With lazy madvise nothing is asked of the kernel at put but busy():
   // asked first, without the lock, then one lock section links the entry
   // (the hot path of a cache hit's free: issue 21). An entry the limits
