@@ -503,6 +503,8 @@ int ioctl_panfrost_sync_bo(SimFile& f, void* data) {
   if (a->pad) return -EINVAL;
   if (!a->op_count) return 0;
   if (uint64_t{a->op_count} * sizeof(drm_panfrost_bo_sync_op) > INT_MAX) return -ENOMEM;
+  if (!user_range_ends_readable(a->ops, a->op_count * sizeof(drm_panfrost_bo_sync_op)))
+    return -EFAULT;
   std::vector<drm_panfrost_bo_sync_op> ops;
   try {
     ops.resize(a->op_count);

@@ -41,14 +41,18 @@ constexpr uint64_t kKvmallocMax = INT_MAX;
 // Copies `count` u32 handles in, as the kernel's kvmalloc_array +
 // copy_from_user: -ENOMEM when the kernel's largest array for them
 // (`kernel_elem_bytes` per entry) passes kvmalloc's limit, -EFAULT for a bad
-// pointer. Nothing is zero-filled first (the copy writes every element or
-// fails), so a count the user lied about costs no memory it did not copy.
+// pointer (checked at both ends before the allocation:
+// user_range_ends_readable). Nothing is zero-filled first (the copy writes
+// every element or fails), so a count the user lied about costs no memory
+// it did not copy.
 int copy_handles_in(uint64_t user, uint32_t count, size_t kernel_elem_bytes,
                     std::unique_ptr<uint32_t[]>* out) {
   if (uint64_t{count} * kernel_elem_bytes > kKvmallocMax) return -ENOMEM;
+  const size_t bytes = size_t{count} * sizeof(uint32_t);
+  if (!user_range_ends_readable(user, bytes)) return -EFAULT;
   out->reset(new (std::nothrow) uint32_t[count]);
   if (!*out) return -ENOMEM;
-  return copy_from_user(out->get(), user, size_t{count} * sizeof(uint32_t));
+  return copy_from_user(out->get(), user, bytes);
 }
 constexpr int kSlots = 2;
 

@@ -48,6 +48,7 @@ int get_obj_array(const drm_panthor_obj_array& a, uint32_t min_stride, std::vect
   if (a.stride < min_stride) return -EINVAL;
   uint64_t bytes = static_cast<uint64_t>(a.count) * sizeof(T);
   if (bytes > INT_MAX) return -ENOMEM;  // kvmalloc_array's limit
+  if (!user_range_ends_readable(a.array, static_cast<uint64_t>(a.count) * a.stride)) return -EFAULT;
   try {
     out->resize(a.count);
   } catch (const std::bad_alloc&) {

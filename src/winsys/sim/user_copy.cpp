@@ -118,6 +118,12 @@ int vm_copy(void* local, uint64_t remote, size_t n, bool write) {
 
 int copy_from_user(void* dst, uint64_t user_src, size_t n) { return vm_copy(dst, user_src, n, false); }
 
+bool user_range_ends_readable(uint64_t user, size_t n) {
+  if (n == 0 || user + (n - 1) < user) return false;
+  unsigned char byte;
+  return copy_from_user(&byte, user, 1) == 0 && copy_from_user(&byte, user + (n - 1), 1) == 0;
+}
+
 int copy_to_user(uint64_t user_dst, const void* src, size_t n) {
   return vm_copy(const_cast<void*>(src), user_dst, n, true);
 }

@@ -643,7 +643,11 @@ TEST_F(Exec, SubmitValidation) {
 // u32s, drm_gem_objects_lookup's an object pointer per BO) before it reads
 // the user's pointer, then copy_from_user fails with -EFAULT. Found by the
 // fuzzer: the model allocated and zeroed count elements first (16 GiB for
-// a count of 2^32 - 1), which crashed or ran out of memory.
+// a count of 2^32 - 1), which crashed or ran out of memory. Found again by
+// a long run: under the limit, the model still allocated up to 1 GiB for a
+// short buffer before the copy failed (seconds per call under ASan); it now
+// checks both ends of the user's range first (user_range_ends_readable),
+// with the kernel's answer, -EFAULT.
 // Copies `n` bytes to the end of a readable page followed by a PROT_NONE
 // one, so a copy of more than `n` bytes from the result faults there.
 const void* guard_tail(const void* src, size_t n) {
@@ -678,6 +682,8 @@ TEST_F(Exec, SubmitWithHugeArrayCounts) {
       {"bo_handles of 2^32 - 1", 0, 0xffffffffu, -ENOMEM},
       {"bo_handles: pointers above INT_MAX bytes", 0, 1u << 28, -ENOMEM},
       {"bo_handles under the limit, short buffer", 0, (1u << 28) - 1, -EFAULT},
+      {"both under the limit, short buffers", 1000, 1000, -EFAULT},
+      {"both of one element", 1, 1, -ENOENT},  // the checks pass: handle 0 is no syncobj
   };
   for (const Case& c : cases) {
     drm_panfrost_submit a{};
