@@ -19,13 +19,15 @@ namespace wsys::sim {
 int copy_from_user(void* dst, uint64_t user_src, size_t n);
 int copy_to_user(uint64_t user_dst, const void* src, size_t n);
 
-// Whether the first and the last byte of [user, user + n) can be read (n >
-// 0; a range that wraps cannot). The model asks before it allocates its copy
+// Whether the first and the last byte of [user, user + n) can be read (a
+// range that wraps cannot). The model asks before it allocates its copy
 // of a large user array, so a count the caller lied about, with a short or
 // bad pointer, costs no memory: the kernel allocates first and then fails
 // the copy with -EFAULT, the answer the model gives here without the
 // allocation (a libFuzzer run found 1 GiB allocations of that kind taking
 // seconds each under ASan).
+// Ranges of at most kUserRangeProbeMin bytes are not probed (true).
+inline constexpr size_t kUserRangeProbeMin = size_t{64} << 10;
 bool user_range_ends_readable(uint64_t user, size_t n);
 
 // strndup_user(): reads a NUL-terminated string of at most `max_bytes`
