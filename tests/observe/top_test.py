@@ -119,5 +119,17 @@ with tempfile.TemporaryDirectory() as d:
     check(not stale, "a dead process is not listed")
     check(not [f for f in os.listdir(d) if f.startswith("%d-" % q.pid)], "its stale file removed")
 
+    # A process killed after creating its file but before publishing the
+    # segment (the magic is stored last) leaves a file that never becomes
+    # valid: removed too. Made deterministic here with a dead pid's name.
+    t = subprocess.Popen(["true"])
+    t.wait()
+    for name, body in (("%d-0.stats" % t.pid, b""), ("%d-1.stats" % t.pid, b"\0" * 4096)):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(body)
+    samples(d, "--once")
+    check(not [f for f in os.listdir(d) if f.startswith("%d-" % t.pid)],
+          "an unpublished file of a dead process removed")
+
 print("%d failure(s)" % len(fails))
 sys.exit(1 if fails else 0)

@@ -83,6 +83,18 @@ uint64_t ld(const wsys::stats::Counter& c) { return c.load(std::memory_order_rel
 // Reads one segment file; false if it is not (or no longer) a live one.
 bool read_segment(const std::string& dir, const std::string& name, Dev* d, Sample* s) {
   const std::string path = dir + "/" + name;
+  // Staleness is decided by the pid in the name, before the contents: a
+  // process killed between creating its file and publishing the magic leaves
+  // a file that never becomes valid, and it must go too.
+  int name_pid = 0;
+  unsigned name_index = 0;
+  char tail[16] = {0};
+  if (std::sscanf(name.c_str(), "%d-%u.%15s", &name_pid, &name_index, tail) == 3 &&
+      std::strcmp(tail, "stats") == 0 && name_pid > 0 && kill(name_pid, 0) != 0 &&
+      errno == ESRCH) {
+    unlink(path.c_str());
+    return false;
+  }
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
