@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 
 namespace wsys::core {
@@ -67,7 +68,11 @@ StatsPublisher::StatsPublisher() {
   if (publish) {
     std::string dir = directory(true);
     if (!dir.empty()) {
-      remove_stale(dir);
+      // Once per process: files of dead processes do not appear while it
+      // runs often enough to pay a directory scan on every Device (wsys-top
+      // removes them too).
+      static std::once_flag swept;
+      std::call_once(swept, [&] { remove_stale(dir); });
       std::string p = dir + "/" + std::to_string(getpid()) + "-" + std::to_string(index) + ".stats";
       int fd = open(p.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd >= 0) {
@@ -93,10 +98,14 @@ StatsPublisher::StatsPublisher() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   seg_->created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+  // Read on every Device (a process may rename itself), with plain
+  // open/read: stdio's buffer and fstat cost more than the read.
   char comm[32] = "";
-  if (FILE* c = std::fopen("/proc/self/comm", "r")) {
-    if (std::fgets(comm, sizeof comm, c)) comm[std::strcspn(comm, "\n")] = 0;
-    std::fclose(c);
+  if (int c = open("/proc/self/comm", O_RDONLY | O_CLOEXEC); c >= 0) {
+    ssize_t n = read(c, comm, sizeof comm - 1);
+    comm[n > 0 ? n : 0] = 0;
+    comm[std::strcspn(comm, "\n")] = 0;
+    close(c);
   }
   copy_name(seg_->process, sizeof seg_->process, comm);
 }
