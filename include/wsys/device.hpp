@@ -79,8 +79,9 @@ struct DeviceOptions {
   uint64_t host_steal_min_bytes = kHostStealCrossoverBytes;
   // Apply WSYS_BO_CACHE_* environment overrides on top of `cache`.
   bool cache_from_env = true;
-  // A background thread that decays the cache and reclaims deferred VAs
-  // while there is anything to do. Off: call Device::maintain().
+  // Cache decay and deferred VA reclaim on the process's background thread
+  // (one for every Device, started when a buffer is first cached) while
+  // there is anything to do. Off: call Device::maintain().
   bool maintenance_thread = true;
   // Free cached buffers before the kernel would have to reclaim memory
   // (where it cannot purge them for free: no madvise, e.g. panthor, whose

@@ -1,5 +1,5 @@
 // wsys::Device: opening, buffer allocation through the cache, import,
-// release, statistics and the maintenance thread. The device VM's
+// release, statistics and its maintenance pass (run by maintenance.cpp). The device VM's
 // addresses are in device_va.cpp.
 #include <sys/mman.h>
 #include <time.h>
@@ -171,27 +171,23 @@ Result<void> Device::init(const DeviceOptions& options) {
   impl_->counter_name = "memory (device " + std::to_string(impl_->seg.device_index) + ")";
 
   if (options.maintenance_thread) {
-    impl_->maint = std::thread([this] {
-      std::unique_lock<std::mutex> lk(impl_->maint_lock);
-      while (!impl_->maint_stop) {
-        const bool work = cache_->bytes_cached() > 0 || DeviceVa::pending(*this);
-        if (work) {
-          impl_->maint_idle.store(false, std::memory_order_relaxed);
-          uint64_t hl = cache_->config().decay_half_life_ns;
-          // A quarter of a half-life: the curve is followed in small steps.
-          auto period = std::chrono::nanoseconds(
-              std::clamp<uint64_t>(hl / 4, 10'000'000ull, 1'000'000'000ull));
-          impl_->maint_cv.wait_for(lk, period);
-        } else {
-          impl_->maint_idle.store(true, std::memory_order_relaxed);
-          impl_->maint_cv.wait(lk);
-        }
-        if (impl_->maint_stop) break;
-        lk.unlock();
-        maintain();
-        lk.lock();
-      }
-    });
+    // A pass: maintain(), then again after a quarter of a half-life (the
+    // curve followed in small steps) while anything is cached or a VA is
+    // parked; otherwise idle until a release caches something. `idle` is
+    // stored before the last look, so a release that misses it left its
+    // buffer where this look sees it.
+    impl_->maint.run = [this]() -> std::chrono::nanoseconds {
+      maintain();
+      impl_->maint.idle.store(true, std::memory_order_seq_cst);
+      if (cache_->bytes_cached() == 0 && !DeviceVa::pending(*this)) return {};
+      impl_->maint.idle.store(false, std::memory_order_relaxed);
+      const uint64_t hl = cache_->config().decay_half_life_ns;
+      return std::chrono::nanoseconds(
+          std::clamp<uint64_t>(hl / 4, 10'000'000ull, 1'000'000'000ull));
+    };
+    impl_->maint.idle.store(true, std::memory_order_relaxed);
+    core::maintenance_add(&impl_->maint);
+    impl_->maint_registered = true;
   }
   WSYS_LOG(Bo, "device %s: %s %d.%d va [0x%llx, 0x%llx) madvise=%d", info_.node.c_str(),
            info_.driver.c_str(), info_.driver_major, info_.driver_minor,
@@ -201,14 +197,7 @@ Result<void> Device::init(const DeviceOptions& options) {
 }
 
 Device::~Device() {
-  if (impl_->maint.joinable()) {
-    {
-      std::lock_guard<std::mutex> g(impl_->maint_lock);
-      impl_->maint_stop = true;
-    }
-    impl_->maint_cv.notify_all();
-    impl_->maint.join();
-  }
+  if (impl_->maint_registered) core::maintenance_remove(&impl_->maint);
   cache_.reset();  // destroys every cached buffer (their VAs unmapped)
   DeviceVa::fini(*this);
 }
@@ -369,7 +358,9 @@ void Device::release(Bo* bo) {
     span.end({{"size", size}, {"cached", true}});
     impl_->note_memory();
   }
-  if (impl_->maint_idle.load(std::memory_order_relaxed)) impl_->maint_cv.notify_one();
+  if (impl_->maint.idle.load(std::memory_order_relaxed) &&
+      impl_->maint.idle.exchange(false, std::memory_order_relaxed))
+    core::maintenance_wake(&impl_->maint);
 }
 
 void Device::destroy_bo(Bo* bo) {

@@ -1,5 +1,5 @@
 // core::Device internals shared by device.cpp (lifetime, allocation, the
-// cache backend, the maintenance thread), device_va.cpp (the device VM's
+// cache backend, the maintenance registration), device_va.cpp (the device VM's
 // addresses and deferred reclaim) and bo.cpp.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "winsys/core/maintenance.h"
 #include "winsys/core/stats_publish.h"
 #include "winsys/kmod/kmod.h"
 #include "wsys/device.hpp"
@@ -103,14 +104,11 @@ struct Device::Impl {
   uint64_t cache_cap_before = 0;   // uq_lock: restored with the last queue
   std::atomic<uint64_t> uq_cache_trims{0}, uq_cache_trimmed_bytes{0};
 
-  // Maintenance thread.
-  std::thread maint;
-  std::mutex maint_lock;
-  std::condition_variable maint_cv;
-  bool maint_stop = false;
-  // Sleeping without a timeout. False until the thread says so: without a
-  // maintenance thread nobody is woken (no futex call on every release).
-  std::atomic<bool> maint_idle{false};
+  // Registration with the process's maintenance thread (maintenance.h).
+  // Its `idle` stays false without one: nobody is woken (no lock on every
+  // release).
+  core::MaintenanceClient maint;
+  bool maint_registered = false;
 };
 
 // A buffer's address in the device VM (device_va.cpp), through the Device's
