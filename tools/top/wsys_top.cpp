@@ -86,12 +86,7 @@ bool read_segment(const std::string& dir, const std::string& name, Dev* d, Sampl
   // Staleness is decided by the pid in the name, before the contents: a
   // process killed between creating its file and publishing the magic leaves
   // a file that never becomes valid, and it must go too.
-  int name_pid = 0;
-  unsigned name_index = 0;
-  char tail[16] = {0};
-  if (std::sscanf(name.c_str(), "%d-%u.%15s", &name_pid, &name_index, tail) == 3 &&
-      std::strcmp(tail, "stats") == 0 && name_pid > 0 && kill(name_pid, 0) != 0 &&
-      errno == ESRCH) {
+  if (wsys::core::stats_file_is_stale(name.c_str())) {
     unlink(path.c_str());
     return false;
   }

@@ -34,19 +34,22 @@ void copy_name(char* dst, size_t cap, std::string_view s) {
 void remove_stale(const std::string& dir) {
   DIR* d = opendir(dir.c_str());
   if (!d) return;
-  while (dirent* e = readdir(d)) {
-    int pid = 0;
-    unsigned idx = 0;
-    char tail[16] = {0};
-    if (std::sscanf(e->d_name, "%d-%u.%15s", &pid, &idx, tail) != 3 ||
-        std::strcmp(tail, "stats") != 0 || pid <= 0)
-      continue;
-    if (kill(pid, 0) != 0 && errno == ESRCH) unlinkat(dirfd(d), e->d_name, 0);
-  }
+  while (dirent* e = readdir(d))
+    if (stats_file_is_stale(e->d_name)) unlinkat(dirfd(d), e->d_name, 0);
   closedir(d);
 }
 
 }  // namespace
+
+bool stats_file_is_stale(const char* name) {
+  int pid = 0;
+  unsigned idx = 0;
+  char tail[16] = {0};
+  if (std::sscanf(name, "%d-%u.%15s", &pid, &idx, tail) != 3 || std::strcmp(tail, "stats") != 0 ||
+      pid <= 0)
+    return false;
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 std::string StatsPublisher::directory(bool create) {
   std::string dir;

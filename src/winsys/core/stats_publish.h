@@ -35,4 +35,9 @@ class StatsPublisher {
   std::string path_;
 };
 
+// Whether `name` is a segment file (`PID-INDEX.stats`) of a process that no
+// longer exists: such a file is stale whatever it holds (its owner may have
+// died before publishing it). Shared by the sweep here and wsys-top.
+bool stats_file_is_stale(const char* name);
+
 }  // namespace wsys::core
