@@ -223,9 +223,8 @@ class SparseBuffer : public std::enable_shared_from_this<SparseBuffer> {
   SparseBindBatch own_;
   std::mutex submit_lock_;  // a submission touching this buffer, destroy()
   mutable std::mutex state_lock_;  // the tracking below
-  std::vector<uint64_t> resident_;  // one bit per block
-  std::vector<BoRef> block_bo_;     // the Bo bound at each block
-  uint64_t resident_count_ = 0;
+  struct Blocks;                   // residency and the Bo bound at each block
+  std::unique_ptr<Blocks> blocks_table_;
 };
 
 }  // namespace wsys

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model_jobs.h"
+#include "winsys/core/sparse_blocks.h"
 #include "winsys/sim/cmdstream.h"
 #include "winsys/sim/sim_drm_file.h"
 #include "winsys/sim/sim_file.h"
@@ -898,6 +899,137 @@ TEST_F(SparseModel, ConcurrentBindsQueriesAndBuffers) {
     EXPECT_TRUE(all_zero(v, t * kPer * kPage, kPer / 2 * kPage));
     EXPECT_TRUE(from(v, t * kPer + kPer / 2, kPer / 2, 0xa, kPer / 2 * kPage));
   }
+}
+
+// The block table behind a SparseBuffer (src/winsys/core/sparse_blocks.h):
+// chunks exist only where something is bound, and the references follow
+// binds, rebinds and unbinds.
+TEST(SparseBlocks, ChunksExistOnlyWhereSomethingIsBound) {
+  auto dev = open_dev("panthor");
+  ASSERT_TRUE(dev);
+  auto a = dev->bo_alloc(kPage, 0);
+  auto b = dev->bo_alloc(kPage, 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  constexpr uint64_t kChunk = core::SparseBlocks::kChunkBlocks;
+  core::SparseBlocks t;
+  t.init(1ull << 20);  // a 64 GiB buffer
+  EXPECT_EQ(t.blocks(), 1ull << 20);
+  EXPECT_EQ(t.chunks_allocated(), 0u);
+  EXPECT_EQ(t.resident_count(), 0u);
+  EXPECT_FALSE(t.resident(0));
+  EXPECT_FALSE(t.resident(1ull << 20)) << "outside";
+
+  std::vector<BoRef> dropped;
+  dropped.reserve(1024);
+  // An unbind where nothing was ever bound: nothing to do, nothing made.
+  t.set(0, 3 * kChunk, BoRef(), dropped);
+  EXPECT_EQ(t.chunks_allocated(), 0u);
+  EXPECT_TRUE(dropped.empty());
+
+  // 600 blocks from block 1000 span chunks 1, 2 and 3.
+  ASSERT_TRUE(t.reserve(1000, 600));
+  EXPECT_EQ(t.chunks_allocated(), 3u);
+  t.set(1000, 600, *a, dropped);
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(t.resident_count(), 600u);
+  EXPECT_FALSE(t.resident(999));
+  EXPECT_TRUE(t.resident(1000));
+  EXPECT_TRUE(t.resident(1599));
+  EXPECT_FALSE(t.resident(1600));
+
+  // A rebind drops the references it replaces, and counts nothing twice.
+  ASSERT_TRUE(t.reserve(1200, 100));
+  t.set(1200, 100, *b, dropped);
+  EXPECT_EQ(dropped.size(), 100u);
+  for (const BoRef& r : dropped) EXPECT_EQ(r.get(), a->get());
+  dropped.clear();
+  EXPECT_EQ(t.resident_count(), 600u);
+
+  // An unbind frees the chunks it empties and keeps the others: chunk 1
+  // (blocks 512..1023) held only 1000..1023; chunk 2 keeps 1100..1535.
+  t.set(1000, 100, BoRef(), dropped);
+  EXPECT_EQ(dropped.size(), 100u);
+  dropped.clear();
+  t.release_empty(1000, 100);
+  EXPECT_EQ(t.chunks_allocated(), 2u);
+  EXPECT_EQ(t.resident_count(), 500u);
+  EXPECT_FALSE(t.resident(1099));
+  EXPECT_TRUE(t.resident(1100));
+
+  // The rest: every reference dropped, every chunk freed.
+  t.set(1100, 500, BoRef(), dropped);
+  EXPECT_EQ(dropped.size(), 500u);
+  size_t on_b = 0;
+  for (const BoRef& r : dropped) on_b += r.get() == b->get();
+  EXPECT_EQ(on_b, 100u);
+  dropped.clear();
+  EXPECT_EQ(t.resident_count(), 0u);
+  t.release_empty(1000, 600);
+  EXPECT_EQ(t.chunks_allocated(), 0u);
+  EXPECT_FALSE(t.resident(1300));
+}
+
+TEST(SparseBlocks, TakeMovesEveryReferenceOut) {
+  auto dev = open_dev("panthor");
+  ASSERT_TRUE(dev);
+  auto a = dev->bo_alloc(kPage, 0);
+  ASSERT_TRUE(a.ok());
+  core::SparseBlocks t;
+  t.init(4096);
+  std::vector<BoRef> dropped;
+  ASSERT_TRUE(t.reserve(10, 5) && t.reserve(4000, 96));
+  t.set(10, 5, *a, dropped);
+  t.set(4000, 96, *a, dropped);
+  core::SparseBlocks old = t.take();
+  EXPECT_EQ(t.resident_count(), 0u);
+  EXPECT_EQ(t.chunks_allocated(), 0u);
+  EXPECT_FALSE(t.resident(10));
+  EXPECT_EQ(old.resident_count(), 101u);
+  EXPECT_EQ(old.chunks_allocated(), 2u);
+  EXPECT_TRUE(old.resident(4095));
+  size_t n = 0;
+  old.for_each_bound([&](Bo& bo) {
+    EXPECT_EQ(&bo, a->get());
+    ++n;
+  });
+  EXPECT_EQ(n, 101u);
+}
+
+// An 8 GiB buffer (the model's VM under TSan has less room than 64 GiB)
+// with one block bound at each end: the tracking follows what is bound,
+// and so do the references (the Bo goes back to the cache only when its
+// last block is unbound).
+TEST_F(SparseModel, AHugeBufferTracksOnlyWhatIsBound) {
+  auto sb = SparseBuffer::create(dev, 8ull << 30);
+  ASSERT_TRUE(sb.ok()) << sb.error();
+  SparseBuffer& b = **sb;
+  const uint64_t last = b.block_count() - 1;
+  EXPECT_EQ(b.block_count(), 1ull << 17);
+  BoRef a = tagged_bo(*dev, kPage, 0xa);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b.bind(0, 1, *a, 0).ok());
+  ASSERT_TRUE(b.bind(last, 1, *a, 0).ok());
+  ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
+  EXPECT_EQ(b.resident_blocks(), 2u);
+  EXPECT_TRUE(b.is_resident(0));
+  EXPECT_TRUE(b.is_resident(last));
+  EXPECT_FALSE(b.is_resident(last / 2));
+  auto v = gpu_read(b, last, 1);
+  EXPECT_TRUE(from(v, 0, 1, 0xa, 0));
+  const uint32_t handle = a->handle();
+  a = BoRef();
+  ASSERT_TRUE(b.unbind(0, 1).ok());
+  ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
+  EXPECT_EQ(b.resident_blocks(), 1u);
+  auto x = dev->bo_alloc(kPage, 0);
+  ASSERT_TRUE(x.ok());
+  EXPECT_NE((*x)->handle(), handle) << "still bound at the last block";
+  ASSERT_TRUE(b.unbind(0, b.block_count()).ok());
+  ASSERT_TRUE(b.submit(BindMode::Immediate).ok());
+  EXPECT_EQ(b.resident_blocks(), 0u);
+  auto y = dev->bo_alloc(kPage, 0);
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ((*y)->handle(), handle) << "unbound everywhere: back in the cache";
 }
 
 }  // namespace

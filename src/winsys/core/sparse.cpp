@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "winsys/core/debug_log.h"
+#include "winsys/core/sparse_blocks.h"
 
 namespace wsys {
 
@@ -50,6 +51,9 @@ void for_each_dummy_chunk(uint64_t va, uint64_t size, F&& f) {
 }
 
 }  // namespace
+
+// The block table (sparse_blocks.h), kept out of the public header.
+struct SparseBuffer::Blocks : core::SparseBlocks {};
 
 // --- the per-device dummy -----------------------------------------------------
 
@@ -128,12 +132,67 @@ Result<void> SparseBindBatch::submit(BindMode mode, size_t* failed_op) {
 }
 
 Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
-  // Everything the tracking update needs is allocated before the ioctl:
-  // one slot per block whose old reference may be dropped.
-  uint64_t blocks = 0;
-  for (const Change& c : changes_) blocks += c.count;
+  // A buffer's state lock, taken once for a run of its changes (a batch is
+  // usually many single-block changes of one buffer).
+  SparseBuffer* held_buf = nullptr;
+  std::unique_lock<std::mutex> held;
+  auto lock_state = [&](SparseBuffer* b) {
+    if (held_buf == b) return;
+    if (held) held.unlock();
+    held = std::unique_lock<std::mutex>(b->state_lock_);
+    held_buf = b;
+  };
+  auto unlock_state = [&] {
+    if (held) held.unlock();
+    held_buf = nullptr;
+  };
+  // Frees the chunks left empty: only an unbind, or a bind the kernel did
+  // not do (its chunks were reserved for nothing), can leave one.
+  auto release_empty = [&](size_t ops_done) {
+    for (const Change& c : changes_) {
+      if (c.bo && c.op_last < ops_done) continue;
+      lock_state(c.buf);
+      c.buf->blocks_table_->release_empty(c.first, c.count);
+    }
+    unlock_state();
+  };
+
+  // Everything the tracking update needs is allocated before the ioctl: the
+  // block-table chunks the binds reach, and a slot for every reference the
+  // changes may drop (no more than each buffer has bound now plus what the
+  // batch's own binds add, and no more than the blocks a change covers).
+  struct Bound {
+    SparseBuffer* buf;
+    uint64_t limit;
+  };
+  std::vector<Bound> bound;
+  auto bound_of = [&](SparseBuffer* b) -> Bound& {
+    if (!bound.empty() && bound.back().buf == b) return bound.back();
+    auto it = std::find_if(bound.begin(), bound.end(), [&](const Bound& x) { return x.buf == b; });
+    if (it != bound.end()) return *it;
+    lock_state(b);
+    bound.push_back({b, b->blocks_table_->resident_count()});
+    return bound.back();
+  };
   std::vector<BoRef> dropped;
-  dropped.reserve(blocks);
+  try {
+    for (const Change& c : changes_) {
+      Bound& lim = bound_of(c.buf);
+      if (!c.bo) continue;
+      lim.limit += c.count;
+      lock_state(c.buf);
+      if (!c.buf->blocks_table_->reserve(c.first, c.count)) throw std::bad_alloc();
+    }
+    unlock_state();
+    uint64_t slots = 0;
+    for (const Change& c : changes_) slots += std::min(c.count, bound_of(c.buf).limit);
+    dropped.reserve(slots);
+  } catch (const std::bad_alloc&) {
+    unlock_state();
+    release_empty(0);
+    clear();
+    return Error(-ENOMEM);
+  }
 
   const size_t nops = ops_.op_count();
   size_t done = 0;
@@ -144,9 +203,11 @@ Result<void> SparseBindBatch::submit_locked(BindMode mode, size_t* failed_op) {
   if (failed_op) *failed_op = r.ok() ? nops : done;
 
   for (const Change& c : changes_) {
-    std::lock_guard<std::mutex> g(c.buf->state_lock_);
+    lock_state(c.buf);
     c.buf->apply(c, ops_done, dropped);
   }
+  unlock_state();
+  release_empty(ops_done);
   WSYS_LOG(Vm, "sparse submit: %zu changes, %zu ops, %zu done: %s", changes_.size(), nops,
            ops_done, r.ok() ? "ok" : std::strerror(-r.error()));
   // Whatever happened is tracked; the batch is spent either way.
@@ -237,8 +298,8 @@ Result<void> SparseBuffer::init(std::shared_ptr<Vm> vm, uint64_t size, SparseUnb
       vm_->alloc_va(size, std::max(kSparseBlockBytes, vm_->device().va_alignment_bytes(size)));
   if (!a.ok()) return Error(a.error());
   try {
-    resident_.assign((blocks_ + 63) / 64, 0);
-    block_bo_.resize(blocks_);
+    blocks_table_ = std::make_unique<Blocks>();
+    blocks_table_->init(blocks_);
   } catch (const std::bad_alloc&) {
     (void)vm_->free_va(*a);
     return Error(-ENOMEM);
@@ -385,30 +446,17 @@ void SparseBuffer::apply(const SparseBindBatch::Change& c, size_t ops_done,
       if (op++ < ops_done) count = (cva + csize - va0) / kSparseBlockBytes;
     });
   }
-  for (uint64_t p = first; p < first + count; ++p) {
-    if (block_bo_[p]) dropped.push_back(std::move(block_bo_[p]));
-    uint64_t& word = resident_[p / 64];
-    const uint64_t bit = 1ull << (p % 64);
-    if (c.bo) {
-      block_bo_[p] = c.bo;
-      if (!(word & bit)) ++resident_count_;
-      word |= bit;
-    } else {
-      if (word & bit) --resident_count_;
-      word &= ~bit;
-    }
-  }
+  blocks_table_->set(first, count, c.bo, dropped);
 }
 
 bool SparseBuffer::is_resident(uint64_t block) const {
   std::lock_guard<std::mutex> g(state_lock_);
-  if (block >= blocks_) return false;
-  return (resident_[block / 64] >> (block % 64)) & 1;
+  return blocks_table_ && blocks_table_->resident(block);
 }
 
 uint64_t SparseBuffer::resident_blocks() const {
   std::lock_guard<std::mutex> g(state_lock_);
-  return resident_count_;
+  return blocks_table_ ? blocks_table_->resident_count() : 0;
 }
 
 Result<void> SparseBuffer::destroy(std::optional<SyncPoint> after) {
@@ -421,19 +469,18 @@ Result<void> SparseBuffer::destroy(std::optional<SyncPoint> after) {
   // Bos stay referenced until the buffer object goes.
   destroyed_.store(true, std::memory_order_release);
   if (!r.ok()) return r;
-  std::vector<BoRef> refs;
+  core::SparseBlocks refs;  // the references, dropped after the lock
   {
     std::lock_guard<std::mutex> g(state_lock_);
-    refs.swap(block_bo_);
-    std::fill(resident_.begin(), resident_.end(), 0);
-    resident_count_ = 0;
+    refs = blocks_table_->take();
   }
   if (after && after->syncobj) {
     // The unmap runs once `after` signals: no bound Bo may be handed out by
     // the cache before that (the use is added to the Bo's own pending ones).
     std::vector<Bo*> distinct;
-    for (const BoRef& b : refs)
-      if (b && (distinct.empty() || distinct.back() != b.get())) distinct.push_back(b.get());
+    refs.for_each_bound([&](Bo& b) {
+      if (distinct.empty() || distinct.back() != &b) distinct.push_back(&b);
+    });
     std::sort(distinct.begin(), distinct.end(), std::less<Bo*>());
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
     for (Bo* b : distinct) b->mark_used(after->syncobj, after->point);
