@@ -18,6 +18,7 @@ namespace wsys::core {
 // work the kernel will finish or time out on its own (a job timeout is a
 // few seconds), so hitting one means the GPU is wedged and wsys goes on.
 inline constexpr int64_t kPollDeadline = 0;  // an absolute deadline of 0 polls
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 // A VM's own unmaps before it goes, the last resort of a full VA space,
 // an unmap whose async form the kernel refused.
 inline constexpr int64_t kGpuTeardownWaitNs = 10'000'000'000;
@@ -26,6 +27,15 @@ inline constexpr int64_t kGpuTeardownWaitNs = 10'000'000'000;
 inline constexpr int64_t kSubmitWaitNs = 1'000'000'000;
 // A heap's last use before it is destroyed or rebuilt.
 inline constexpr int64_t kHeapIdleWaitNs = 5'000'000'000;
+#else
+// The fuzz build (meson -Dfuzz=true) takes the same paths with a
+// hundredth of the time: its inputs mark uses on points nobody ever
+// submits, single-threaded, so every such wait runs to its end, and at
+// the real lengths the C API fuzzer spent half its wall time asleep.
+inline constexpr int64_t kGpuTeardownWaitNs = 100'000'000;
+inline constexpr int64_t kSubmitWaitNs = 10'000'000;
+inline constexpr int64_t kHeapIdleWaitNs = 50'000'000;
+#endif
 
 // Waits for each use until `abs_deadline_ns`. `on_done(use, wait)` is
 // called for every use found signalled (or Unknown: a syncobj nothing can
