@@ -82,7 +82,11 @@ std::shared_ptr<SimBo> SimBo::create(SimDevice* dev, uint64_t size_bytes, int* e
   }
   int fd = memfd_create(kMemfdName, MFD_CLOEXEC);
   if (fd < 0) {
-    *err = -errno;
+    // The kernel's shmem object takes no file descriptor: running out of
+    // them (the process's or the system's) is the model's own limit, and a
+    // kernel that cannot make an object says -ENOMEM (a tiler heap with
+    // tens of thousands of initial chunks returned -EMFILE here).
+    *err = errno == EMFILE || errno == ENFILE ? -ENOMEM : -errno;
     if (!lazy) dev->uncharge(size_bytes);
     return nullptr;
   }

@@ -1,6 +1,10 @@
 // Accounting: per object, VM, file and device figures match what was
 // created, marked and purged; fdinfo text; the budget variable's parser.
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include <string>
+#include <vector>
 
 #include "mem_test_util.h"
 
@@ -144,6 +148,46 @@ TEST(Budget, BadEnvironmentValueNamesTheVariable) {
   EXPECT_TRUE(memory_budget_from_env(&v, &why));
   EXPECT_GE(v, 16ull << 30) << "generous default";
   if (old) setenv("WSYS_SIM_MEMORY_BUDGET", saved.c_str(), 1);
+}
+
+// The model backs each object with a memfd, but the kernel's objects take
+// no file descriptor: with the process out of them, creation fails the way
+// the kernel's does (-ENOMEM), charges nothing, and works again once there
+// is room.
+TEST(HostLimits, OutOfFileDescriptorsIsENOMEM) {
+  auto f = open_model_file("panfrost");
+  ASSERT_TRUE(f);
+  SimDevice* dev = panfrost_device(*f);
+  const SimDeviceUsage before = sim_device_usage(*dev);
+  int open_fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++open_fds;
+    closedir(d);
+  }
+  ASSERT_GT(open_fds, 0);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(open_fds) + 8;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<uint32_t> made;
+  int r = 0;
+  for (int i = 0; i < 64 && r == 0; ++i) {
+    uint32_t h = 0;
+    r = pf_create(*f, 64 * kKiB, &h);
+    if (r == 0) made.push_back(h);
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_EQ(r, -ENOMEM) << "not -EMFILE: the kernel has no such limit";
+  EXPECT_LT(made.size(), 64u);
+  EXPECT_EQ(sim_file_usage(f->file()).total, made.size() * 64 * kKiB);
+  EXPECT_EQ(sim_device_usage(*dev).charged, before.charged + made.size() * 64 * kKiB)
+      << "the failure charged nothing";
+  for (uint32_t h : made) EXPECT_EQ(gem_close(*f, h), 0);
+  uint32_t h = 0;
+  EXPECT_EQ(pf_create(*f, 64 * kKiB, &h), 0);
+  EXPECT_EQ(gem_close(*f, h), 0);
+  EXPECT_EQ(sim_device_usage(*dev).total, before.total);
 }
 
 }  // namespace
