@@ -107,7 +107,7 @@ int prepare_op(SimFile& f, SimVm& vm, const drm_panthor_vm_bind_op& op, VmOpPtr*
     case kTypeUnmap:
       if (op.flags & ~kTypeMask) return -EINVAL;
       if (op.bo_handle || op.bo_offset) return -EINVAL;
-      return vm.prepare_unmap(op.va, op.size, out);
+      return vm.prepare_user_unmap(op.va, op.size, out);
     case kTypeSyncOnly:
       if (op.flags & ~kTypeMask) return -EINVAL;
       if (op.bo_handle || op.bo_offset) return -EINVAL;

@@ -251,6 +251,12 @@ int SimVm::prepare_unmap(uint64_t va, uint64_t size, VmOpPtr* out) {
   return 0;
 }
 
+int SimVm::prepare_user_unmap(uint64_t va, uint64_t size, VmOpPtr* out) {
+  const uint64_t end = va + size;
+  if (end < va || end > cfg_.user_va_end) return -EINVAL;
+  return prepare_unmap(va, size, out);
+}
+
 VmOpPtr SimVm::prepare_sync_only() {
   auto op = std::make_unique<VmOp>();
   op->vm = this;

@@ -189,6 +189,10 @@ class SimVm : public std::enable_shared_from_this<SimVm> {
   int prepare_map(const SimBoPtr& bo, uint64_t bo_offset, uint64_t va, uint64_t size,
                   uint32_t flags, VmOpPtr* out);
   int prepare_unmap(uint64_t va, uint64_t size, VmOpPtr* out);
+  // An UNMAP from VM_BIND: as prepare_unmap, and -EINVAL for a range that
+  // reaches the kernel's part of the VA space (drm_gpuvm_range_valid: it
+  // would unmap the tiler heaps' contexts and chunks under the kernel).
+  int prepare_user_unmap(uint64_t va, uint64_t size, VmOpPtr* out);
   VmOpPtr prepare_sync_only();
   // Applies a prepared op. `async`: a failure marks the VM unusable. MAPs
   // fail with -EINVAL on an unusable VM; UNMAPs still work.

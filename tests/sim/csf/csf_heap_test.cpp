@@ -85,7 +85,26 @@ TEST_F(HeapIoctl, UserBindsCannotReachTheKernelRange) {
   auto c = heap_args(vm_id);
   ASSERT_EQ(heap_create(*f, c), 0);
   uint32_t b = bo_create(*f, 4096);
-  EXPECT_EQ(map_sync(*f, vm_id, b, 0, c.tiler_heap_ctx_gpu_va & ~0xfffull, 4096), -EINVAL);
+  const uint64_t ctx_page = c.tiler_heap_ctx_gpu_va & ~0xfffull;
+  EXPECT_EQ(map_sync(*f, vm_id, b, 0, ctx_page, 4096), -EINVAL);
+  // Nor can an UNMAP take the kernel's mappings away (the capi fuzzer's
+  // finding: an unmap of the kernel range left the contexts unmapped and
+  // the next TILER_HEAP_CREATE wrote into nothing), whether it covers
+  // them or only straddles the boundary.
+  const uint64_t kernel_start = vm->user_va_end();
+  EXPECT_EQ(unmap_sync(*f, vm_id, ctx_page, 4096), -EINVAL);
+  EXPECT_EQ(unmap_sync(*f, vm_id, kernel_start, 1ull << 32), -EINVAL);
+  EXPECT_EQ(unmap_sync(*f, vm_id, kernel_start - 4096, 8192), -EINVAL);
+  EXPECT_EQ(unmap_sync(*f, vm_id, kernel_start - 4096, 4096), 0) << "the user range's last page";
+  // Still mapped: the context and the first chunk; another heap's context
+  // is written at creation.
+  uint64_t start = 0;
+  SimMapping m;
+  EXPECT_TRUE(vm->find_mapping(ctx_page, &start, &m));
+  EXPECT_TRUE(vm->find_mapping(c.first_heap_chunk_gpu_va, &start, &m));
+  auto c2 = heap_args(vm_id);
+  ASSERT_EQ(heap_create(*f, c2), 0);
+  EXPECT_EQ(u64_at(c.first_heap_chunk_gpu_va + 8), 0u) << "the chunk header reads";
 }
 
 TEST_F(HeapIoctl, InitialChunksAreLinkedInGpuMemory) {
