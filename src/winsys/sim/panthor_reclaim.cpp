@@ -38,6 +38,7 @@ struct Slot {
   std::atomic<uint64_t> ino{0};
   std::atomic<int> memfd{-1}, swapfd{-1};
   std::atomic<uint64_t> size{0}, swap_off{0};
+  std::atomic<uint64_t> data{0};  // bytes of the range the swap holds (pages that existed)
 };
 
 Slot g_slots[kReclaimSlots];
@@ -81,6 +82,38 @@ int copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_
   return 0;
 }
 
+// Copies what [in_off, in_off + size) of in_fd holds to out_fd at the same
+// relative offsets from out_off, skipping holes: a page never written
+// exists in neither file. This is what the kernel's shmem swap-out does (it
+// writes the pages the object has; one never touched costs no swap), and
+// what keeps the model's swap, which is memory, from turning a large idle
+// object nobody wrote into that many bytes of real memory. The destination
+// range must be a hole already (a fresh swap range, a truncated memfd).
+// Only lseek's result is used, never the shared file position, so a fault
+// restore interrupting this on another slot is harmless. Async-signal-safe.
+// The bytes copied, or -errno.
+int64_t copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t size) {
+  const uint64_t end = in_off + size;
+  uint64_t pos = in_off, copied = 0;
+  while (pos < end) {
+    off_t d = lseek(in_fd, static_cast<off_t>(pos), SEEK_DATA);
+    if (d < 0 && errno == ENXIO) break;  // nothing but holes from pos on
+    if (d < 0) {                         // no SEEK_DATA here: copy the rest as it is
+      int r = copy_range(in_fd, pos, out_fd, out_off + (pos - in_off), end - pos);
+      return r ? r : static_cast<int64_t>(copied + (end - pos));
+    }
+    const uint64_t from = static_cast<uint64_t>(d);
+    if (from >= end) break;
+    off_t h = lseek(in_fd, d, SEEK_HOLE);
+    if (h < 0) return -errno;
+    const uint64_t to = static_cast<uint64_t>(h) < end ? static_cast<uint64_t>(h) : end;
+    if (int r = copy_range(in_fd, from, out_fd, out_off + (from - in_off), to - from)) return r;
+    copied += to - from;
+    pos = to;
+  }
+  return static_cast<int64_t>(copied);
+}
+
 // Restores the object of slot `s` (state kSwapped -> kRestoring -> kFree).
 // The caller charged the size. Async-signal-safe: syscalls and atomics.
 // 0; -EAGAIN if the slot was not kSwapped; -errno (nothing lost: the slot
@@ -93,7 +126,11 @@ int slot_restore(Slot& s, bool from_fault) {
   const uint64_t size = s.size.load(), off = s.swap_off.load();
   int err = 0;
   if (ftruncate(memfd, static_cast<off_t>(size)) != 0) err = -errno;
-  if (!err) err = copy_range(swapfd, off, memfd, 0, size);
+  int64_t copied = 0;
+  if (!err) {
+    copied = copy_data(swapfd, off, memfd, 0, size);
+    if (copied < 0) err = static_cast<int>(copied);
+  }
   if (err) {
     (void)ftruncate(memfd, 0);
     s.state.store(kSwapped, std::memory_order_release);
@@ -104,9 +141,10 @@ int slot_restore(Slot& s, bool from_fault) {
   PanthorReclaim::Counters& c = s.owner.load()->counters();
   c.restores.fetch_add(1, std::memory_order_relaxed);
   if (from_fault) c.cpu_fault_restores.fetch_add(1, std::memory_order_relaxed);
-  c.in_bytes.fetch_add(size, std::memory_order_relaxed);
+  c.in_bytes.fetch_add(static_cast<uint64_t>(copied), std::memory_order_relaxed);
   c.swapped_objects.fetch_sub(1, std::memory_order_relaxed);
   c.swapped_bytes.fetch_sub(size, std::memory_order_relaxed);
+  c.swap_used.fetch_sub(s.data.load(), std::memory_order_relaxed);
   s.bo.load()->swap_slot.store(-1, std::memory_order_release);
   s.state.store(kFree, std::memory_order_release);
   g_busy_slots.fetch_sub(1, std::memory_order_release);
@@ -275,7 +313,8 @@ bool PanthorReclaim::reclaim_one(SimBo& bo) {
   s.swap_off.store(off);
   // From here on restore() and the export path wait for this slot.
   bo.swap_slot.store(static_cast<int>(i), std::memory_order_release);
-  if (copy_range(bo.memfd(), 0, swap_fd_, off, size) != 0) {
+  const int64_t copied = copy_data(bo.memfd(), 0, swap_fd_, off, size);
+  if (copied < 0) {
     (void)fallocate(swap_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                     static_cast<off_t>(off), static_cast<off_t>(size));
     bo.swap_slot.store(-1, std::memory_order_release);
@@ -288,7 +327,9 @@ bool PanthorReclaim::reclaim_one(SimBo& bo) {
   counters_.swapped_objects.fetch_add(1, std::memory_order_relaxed);
   counters_.swapped_bytes.fetch_add(size, std::memory_order_relaxed);
   counters_.reclaims.fetch_add(1, std::memory_order_relaxed);
-  counters_.out_bytes.fetch_add(size, std::memory_order_relaxed);
+  counters_.out_bytes.fetch_add(static_cast<uint64_t>(copied), std::memory_order_relaxed);
+  counters_.swap_used.fetch_add(static_cast<uint64_t>(copied), std::memory_order_relaxed);
+  s.data.store(static_cast<uint64_t>(copied));
   s.state.store(kSwapped, std::memory_order_release);
   shrinker_->uncharge(size);
   return true;
@@ -448,6 +489,7 @@ bool PanthorReclaim::forget(SimBo& bo) {
       PanthorReclaim::Counters& c = s.owner.load()->counters();
       c.swapped_objects.fetch_sub(1, std::memory_order_relaxed);
       c.swapped_bytes.fetch_sub(size, std::memory_order_relaxed);
+      c.swap_used.fetch_sub(s.data.load(), std::memory_order_relaxed);
       bo.swap_slot.store(-1, std::memory_order_release);
       s.state.store(kFree, std::memory_order_release);
       g_busy_slots.fetch_sub(1, std::memory_order_release);
@@ -470,6 +512,7 @@ ReclaimStats PanthorReclaim::stats() const {
   s.overcommit_bytes = c.overcommit.load();
   s.swapped_objects = c.swapped_objects.load();
   s.swapped_bytes = c.swapped_bytes.load();
+  s.swap_used_bytes = c.swap_used.load();
   s.preemptions = c.preemptions.load();
   return s;
 }

@@ -20,6 +20,11 @@
 //      ("wsys-sim-swap"), the object's range allocated by a bump pointer
 //      (offsets are never reused: a sparse file's unused offsets cost
 //      nothing) and punched out again when the object comes back or dies.
+//      Only the pages the object has are copied (SEEK_DATA/SEEK_HOLE), as
+//      the kernel's shmem swap-out writes only existing pages: an idle
+//      4 GiB object nobody wrote costs no swap (copying its holes made
+//      them real memory, unbounded by the budget: a fuzzer input took the
+//      host's memory that way).
 //      The copy is copy_file_range(2): kernel to kernel, no user buffer
 //      (measured against mmap of the source + pwrite to the swap: 1.2-1.5
 //      vs 0.5-0.9 GiB/s for 64 x 1 MiB on a loaded 2-core machine).
@@ -160,12 +165,13 @@ struct ReclaimStats {
   uint64_t reclaims = 0;            // objects swapped out so far
   uint64_t restores = 0;            // objects swapped in so far (all paths)
   uint64_t cpu_fault_restores = 0;  // of which by a CPU access fault
-  uint64_t swapped_out_bytes = 0;   // bytes written to swap so far
+  uint64_t swapped_out_bytes = 0;   // bytes written to swap so far (pages that existed)
   uint64_t swapped_in_bytes = 0;    // bytes read back so far
   uint64_t restore_failures = 0;    // restores refused (-ENOMEM)
   uint64_t overcommit_bytes = 0;    // charged over the budget by fault restores
   uint64_t swapped_objects = 0;     // objects in swap now
-  uint64_t swapped_bytes = 0;       // their bytes
+  uint64_t swapped_bytes = 0;       // their bytes (object sizes, as fdinfo counts them)
+  uint64_t swap_used_bytes = 0;     // what the swap holds for them: their written pages
   uint64_t preemptions = 0;         // VMs preempted through their eviction fence
 };
 
@@ -219,7 +225,7 @@ class PanthorReclaim {
   struct Counters {
     std::atomic<uint64_t> scans{0}, reclaims{0}, restores{0}, cpu_fault_restores{0};
     std::atomic<uint64_t> out_bytes{0}, in_bytes{0}, restore_failures{0}, overcommit{0};
-    std::atomic<uint64_t> swapped_objects{0}, swapped_bytes{0};
+    std::atomic<uint64_t> swapped_objects{0}, swapped_bytes{0}, swap_used{0};
     std::atomic<uint64_t> preemptions{0};  // VMs preempted (user queues suspended)
   };
   Counters& counters() { return counters_; }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -196,6 +197,48 @@ TEST_F(Reclaim, AJobOnAnEvictedVmComputesTheRightResult) {
   EXPECT_LE(dev->shrinker().stats().charged, dev->shrinker().budget());
   // The result: the new source's first half.
   EXPECT_EQ(checksum(vm->gpu_view(va(1) + size / 2), size / 2), want);
+}
+
+TEST_F(Reclaim, OnlyThePagesAnObjectHasGoToSwap) {
+  // A large object nobody wrote and one with a single written page: swap
+  // holds the one page (the kernel's shmem swap-out writes the pages that
+  // exist; copying holes made them real memory the budget never saw).
+  const uint64_t big_size = 64 * kMiB, part_size = 8 * kMiB, page_at = 4 * kMiB + 8192;
+  uint32_t untouched = bo_create(*f, big_size);
+  uint32_t part = bo_create(*f, part_size);
+  ASSERT_NE(untouched, 0u);
+  ASSERT_NE(part, 0u);
+  std::vector<uint8_t> want(part_size, 0);
+  fill(want.data() + page_at, 4096, 5);
+  uint8_t* p = bo_mmap(*f, part, part_size);
+  ASSERT_TRUE(p);
+  std::memcpy(p + page_at, want.data() + page_at, 4096);
+  munmap(p, part_size);
+
+  BudgetOverride budget(dev, 0);
+  uint32_t x = 0;
+  ASSERT_EQ(pressure(big_size + part_size, &x), 0);
+  ASSERT_TRUE(swapped(*f, untouched) && swapped(*f, part));
+  ReclaimStats s = rc->stats();
+  EXPECT_EQ(s.swapped_bytes - before.swapped_bytes, big_size + part_size) << "object sizes";
+  EXPECT_EQ(s.swap_used_bytes - before.swap_used_bytes, 4096u) << "what the swap holds";
+  EXPECT_EQ(s.swapped_out_bytes - before.swapped_out_bytes, 4096u);
+
+  // Back by a CPU access: the written page where it was, zeros elsewhere.
+  ASSERT_EQ(gem_close(*other, x), 0);
+  p = bo_mmap(*f, part, part_size);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(std::memcmp(p, want.data(), part_size), 0);
+  munmap(p, part_size);
+  ReclaimStats s2 = rc->stats();
+  EXPECT_FALSE(swapped(*f, part));
+  EXPECT_EQ(s2.swapped_in_bytes - s.swapped_in_bytes, 4096u);
+  EXPECT_EQ(s2.swap_used_bytes, before.swap_used_bytes);
+  // The untouched one dies in swap: nothing to give back, the count stays.
+  ASSERT_EQ(gem_close(*f, untouched), 0);
+  ReclaimStats s3 = rc->stats();
+  EXPECT_EQ(s3.swapped_objects, before.swapped_objects);
+  EXPECT_EQ(s3.swap_used_bytes, before.swap_used_bytes);
 }
 
 TEST_F(Reclaim, AnExportedObjectIsNeverReclaimed) {
