@@ -19,7 +19,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/ioctl.h>
+#include <sanitizer/common_interface_defs.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +41,8 @@
 #include "winsys/sim/accounting.h"
 #include "winsys/sim/cmdstream.h"
 #include "winsys/sim/executor.h"
+#include "winsys/sim/panthor_reclaim.h"
+#include "winsys/sim/shrinker.h"
 #include "winsys/sim/sim_device.h"
 #include "winsys/sim/sim_drm_file.h"
 #include "winsys/sim/syncobj_fd.h"
@@ -413,8 +417,59 @@ void op_mmap(State& s) {
   int prot = s.p.ConsumeIntegralInRange<int>(0, 7);  // READ, WRITE, EXEC
   int flags = s.p.ConsumeIntegralInRange<int>(0, 3) == 0 ? MAP_PRIVATE : MAP_SHARED;
   auto r = s.file().mmap(nullptr, len, prot, flags, off);
+  if (std::getenv("WSYS_FUZZ_TRACE"))
+    std::fprintf(stderr, "  mmap off 0x%llx len 0x%zx prot %d flags %d: %d\n",
+                 static_cast<unsigned long long>(off), len, prot, flags, r.ok() ? 0 : r.error());
   if (!r.ok()) return;
   s.maps.push_back({*r, len, (prot & PROT_WRITE) != 0});
+}
+
+// The mapping op_write_stream is writing to, for the report of a fatal
+// signal there (the CPU faults the model's handler did not resolve).
+struct WriteInProgress {
+  void* addr = nullptr;
+  size_t len = 0;
+};
+WriteInProgress g_writing;
+
+// ASan's death callback: if the process dies inside a write to a mapping,
+// says which mapping, what /proc/self/maps has there, the file's size now
+// (0: truncated, e.g. swapped out by panthor reclaim) and the reclaim
+// counters. Diagnostics only; it runs after the report.
+void report_write_death() {
+  if (!g_writing.addr) return;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(g_writing.addr);
+  std::fprintf(stderr, "sim_ioctl_fuzzer: died writing to the mapping at %p (+0x%zx)\n",
+               g_writing.addr, g_writing.len);
+  if (FILE* m = std::fopen("/proc/self/maps", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, m)) {
+      unsigned long lo = 0, hi = 0;
+      if (std::sscanf(line, "%lx-%lx", &lo, &hi) != 2 || a < lo || a >= hi) continue;
+      std::fprintf(stderr, "  maps: %s", line);
+      char path[96];
+      std::snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", lo, hi);
+      struct stat st;
+      if (stat(path, &st) == 0)
+        std::fprintf(stderr, "  file size now %lld, inode %llu\n",
+                     static_cast<long long>(st.st_size),
+                     static_cast<unsigned long long>(st.st_ino));
+    }
+    std::fclose(m);
+  }
+  if (SimDevice* dev = SimDevice::get(WSYS_FUZZ_DRIVER, nullptr))
+    if (PanthorReclaim* rc = dev->shrinker().reclaimer()) {
+      const ReclaimStats r = rc->stats();
+      std::fprintf(stderr,
+                   "  reclaim: %llu reclaims, %llu restores (%llu by CPU fault), %llu refused, "
+                   "%llu objects in swap, %llu busy slots\n",
+                   static_cast<unsigned long long>(r.reclaims),
+                   static_cast<unsigned long long>(r.restores),
+                   static_cast<unsigned long long>(r.cpu_fault_restores),
+                   static_cast<unsigned long long>(r.restore_failures),
+                   static_cast<unsigned long long>(r.swapped_objects),
+                   static_cast<unsigned long long>(reclaim_swapped_objects()));
+    }
 }
 
 // Writes a command stream into a writable mapping: structured commands
@@ -426,6 +481,10 @@ void op_write_stream(State& s) {
   size_t at = s.p.ConsumeIntegralInRange<size_t>(0, m.len / 8 - 1) * 8;
   auto* dst = static_cast<unsigned char*>(m.addr) + at;
   const size_t room = m.len - at;
+  g_writing = {m.addr, m.len};
+  struct Done {
+    ~Done() { g_writing = {}; }
+  } done;
   size_t used = 0;
   auto put = [&](const void* c, size_t n) {
     if (used + n > room) return false;
@@ -916,12 +975,24 @@ void run(FuzzedDataProvider& p) {
   const Op* drv = kPanthor ? kPanthorOps : kPanfrostOps;
   const size_t ndrv = kPanthor ? std::size(kPanthorOps) : std::size(kPanfrostOps);
   // Bounded: a long input must not run for seconds.
+  // WSYS_FUZZ_TRACE=1 (triage of a finding): each call's table and index.
+  static const bool trace = std::getenv("WSYS_FUZZ_TRACE") != nullptr;
   for (int i = 0; i < 64 && p.remaining_bytes() > 0; i++) {
     size_t k = p.ConsumeIntegralInRange<size_t>(0, std::size(kCore) + ndrv - 1);
+    if (trace)
+      std::fprintf(stderr, "call %d: %s[%zu]\n", i, k < std::size(kCore) ? "core" : "driver",
+                   k < std::size(kCore) ? k : k - std::size(kCore));
     if (k < std::size(kCore))
       kCore[k](s);
     else
       drv[k - std::size(kCore)](s);
+    if (trace) {
+      const SimDeviceUsage u = sim_device_usage(*SimDevice::get(WSYS_FUZZ_DRIVER, nullptr));
+      std::fprintf(
+          stderr, "  objects %llu charged 0x%llx swapped 0x%llx reclaims %llu\n",
+          static_cast<unsigned long long>(u.objects), static_cast<unsigned long long>(u.charged),
+          static_cast<unsigned long long>(u.swapped), static_cast<unsigned long long>(u.reclaims));
+    }
   }
 }
 
@@ -932,6 +1003,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // end of the input; the timeout only bounds jobs on a file still open.
   set_job_timeout_ms(100);
   GuardPages::get();
+  __sanitizer_set_death_callback(report_write_death);
   return 0;
 }
 
