@@ -432,10 +432,10 @@ struct WriteInProgress {
 };
 WriteInProgress g_writing;
 
-// ASan's death callback: if the process dies inside a write to a mapping,
-// says which mapping, what /proc/self/maps has there, the file's size now
-// (0: truncated, e.g. swapped out by panthor reclaim) and the reclaim
-// counters. Diagnostics only; it runs after the report.
+// Part of a sanitizer's report (below): if the process dies inside a
+// write to a mapping, says which mapping, what /proc/self/maps has there,
+// the file's size now (0: truncated, e.g. swapped out by panthor reclaim)
+// and the reclaim counters.
 void report_write_death() {
   if (!g_writing.addr) return;
   const uintptr_t a = reinterpret_cast<uintptr_t>(g_writing.addr);
@@ -998,12 +998,18 @@ void run(FuzzedDataProvider& p) {
 
 }  // namespace
 
+// The sanitizers' summary line goes through this weak hook, which
+// libFuzzer leaves alone (it takes the death callback for itself).
+extern "C" void __sanitizer_report_error_summary(const char* summary) {
+  std::fprintf(stderr, "%s\n", summary);
+  report_write_death();
+}
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // A job that hangs (or sleeps) is cancelled when its file closes at the
   // end of the input; the timeout only bounds jobs on a file still open.
   set_job_timeout_ms(100);
   GuardPages::get();
-  __sanitizer_set_death_callback(report_write_death);
   return 0;
 }
 
