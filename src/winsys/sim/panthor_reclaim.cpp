@@ -513,6 +513,8 @@ ReclaimStats PanthorReclaim::stats() const {
   s.swapped_objects = c.swapped_objects.load();
   s.swapped_bytes = c.swapped_bytes.load();
   s.swap_used_bytes = c.swap_used.load();
+  s.fault_restore_failures = c.fault_restore_failures.load();
+  s.last_fault_restore_error = c.last_fault_restore_error.load();
   s.preemptions = c.preemptions.load();
   return s;
 }
@@ -551,7 +553,11 @@ bool reclaim_cpu_fault(const void* addr) {
           break;
         }
         owner->shrinker()->uncharge(size);
-        if (r != -EAGAIN) break;  // cannot restore: the fault stands
+        if (r != -EAGAIN) {  // cannot restore: the fault stands
+          owner->counters().fault_restore_failures.fetch_add(1, std::memory_order_relaxed);
+          owner->counters().last_fault_restore_error.store(r, std::memory_order_relaxed);
+          break;
+        }
       }
     }
   }

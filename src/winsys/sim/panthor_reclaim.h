@@ -173,6 +173,8 @@ struct ReclaimStats {
   uint64_t swapped_bytes = 0;       // their bytes (object sizes, as fdinfo counts them)
   uint64_t swap_used_bytes = 0;     // what the swap holds for them: their written pages
   uint64_t preemptions = 0;         // VMs preempted through their eviction fence
+  uint64_t fault_restore_failures = 0;  // CPU faults a restore could not resolve
+  int last_fault_restore_error = 0;     // the last one's -errno
 };
 
 class PanthorReclaim {
@@ -227,6 +229,8 @@ class PanthorReclaim {
     std::atomic<uint64_t> out_bytes{0}, in_bytes{0}, restore_failures{0}, overcommit{0};
     std::atomic<uint64_t> swapped_objects{0}, swapped_bytes{0}, swap_used{0};
     std::atomic<uint64_t> preemptions{0};  // VMs preempted (user queues suspended)
+    std::atomic<uint64_t> fault_restore_failures{0};
+    std::atomic<int> last_fault_restore_error{0};
   };
   Counters& counters() { return counters_; }
   Shrinker* shrinker() const { return shrinker_; }

@@ -145,6 +145,7 @@ TEST_F(Reclaim, IdleObjectsAreSwappedOutUnderTheBudgetAndComeBackIntact) {
   for (unsigned i = 0; i < kCount; i++) EXPECT_EQ(sum_via_mmap(h[i], size), sum[i]) << i;
   ReclaimStats s2 = rc->stats();
   EXPECT_EQ(s2.cpu_fault_restores - s.cpu_fault_restores, out);
+  EXPECT_EQ(s2.fault_restore_failures, before.fault_restore_failures);
   EXPECT_EQ(s2.swapped_in_bytes - s.swapped_in_bytes, out * size);
   EXPECT_EQ(sim_file_usage(f->file()).swapped, 0u);
   for (unsigned i = 0; i < kCount; i++) EXPECT_FALSE(swapped(*f, h[i]));
