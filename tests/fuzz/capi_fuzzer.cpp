@@ -11,7 +11,6 @@
 // API can check: use a handle after its last release (the tables drop a
 // handle when the harness releases it), or block on something nothing will
 // signal (waits get short deadlines, wsys_vm_reclaim never blocks).
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -683,22 +682,6 @@ void op_strerror(State& s) {
 }
 
 using Op = void (*)(State&);
-
-// The fds the process has open (the model's BOs are memfds, its files and
-// syncobj exports fds too).
-std::vector<int> open_fds() {
-  std::vector<int> out;
-  DIR* d = opendir("/proc/self/fd");
-  if (!d) std::abort();
-  const int own = dirfd(d);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    int f = std::atoi(e->d_name);
-    if (f != own) out.push_back(f);
-  }
-  closedir(d);
-  return out;
-}
 
 // With every handle released and every fd the input got closed, wsys and the
 // model must hold no fd the input made them open: a BO, file or sync fd kept

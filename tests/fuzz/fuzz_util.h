@@ -6,6 +6,7 @@
 // pages this file maps once per process.
 #pragma once
 
+#include <dirent.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -40,6 +41,22 @@ class GuardPages {
   }
   unsigned char* base_;
 };
+
+// The fds the process has open now (the model's objects are memfds, its
+// files and exported syncobjs fds too): for the fuzzers' end-of-input checks.
+inline std::vector<int> open_fds() {
+  std::vector<int> out;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) std::abort();
+  const int own = dirfd(d);
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int f = std::atoi(e->d_name);
+    if (f != own) out.push_back(f);
+  }
+  closedir(d);
+  return out;
+}
 
 // An unsigned value: mostly one of the interesting ones (0, 1, powers of two
 // around the page and 2 MiB sizes, all-ones, the top bit), else raw bytes.

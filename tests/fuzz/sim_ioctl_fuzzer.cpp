@@ -16,7 +16,6 @@
 // the shrinker may have purged, waits that could legitimately never end,
 // and requests the kernel would also honour at great cost (thousands of
 // initial tiler-heap chunks; see count() for array counts).
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/ioctl.h>
 #include <sanitizer/common_interface_defs.h>
@@ -170,20 +169,6 @@ struct State {
   void close_lost_fds() {
     for (int f : open_fds())
       if (std::find(fds_before.begin(), fds_before.end(), f) == fds_before.end()) close(f);
-  }
-
-  static std::vector<int> open_fds() {
-    std::vector<int> out;
-    DIR* d = opendir("/proc/self/fd");
-    if (!d) std::abort();
-    const int own = dirfd(d);
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      int f = std::atoi(e->d_name);
-      if (f != own) out.push_back(f);
-    }
-    closedir(d);
-    return out;
   }
 
   // The device outlives the input (as a kernel device outlives its files),
