@@ -131,6 +131,9 @@ class SimBo {
   // panthor reclaim (panthor_reclaim.h): the swap-table slot while the
   // object is swapped out (or being swapped out), -1 while resident.
   std::atomic<int> swap_slot{-1};
+  // Set by a user mmap (sim_mmap): a mapping may outlive the object's last
+  // reference, so dying in swap brings the contents back for it first.
+  std::atomic<bool> user_mapped{false};
   bool swapped() const { return swap_slot.load(std::memory_order_acquire) >= 0; }
   // A tiler heap's chunk or context object (the kernel's heap-internal
   // objects): never reclaimed.

@@ -484,6 +484,13 @@ bool PanthorReclaim::forget(SimBo& bo) {
     if (s.bo.load() == &bo &&
         s.state.compare_exchange_strong(exp, kDropping, std::memory_order_acq_rel)) {
       const uint64_t size = s.size.load();
+      // A user mapping may outlive the object (the kernel's mmap would keep
+      // the object, and restore it on the fault): the contents go back into
+      // the memfd, which the mapping keeps until munmap. Best effort: if
+      // memory cannot be had the mapping faults, as before.
+      if (bo.user_mapped.load(std::memory_order_acquire) &&
+          ftruncate(s.memfd.load(), static_cast<off_t>(size)) == 0)
+        (void)copy_data(s.swapfd.load(), s.swap_off.load(), s.memfd.load(), 0, size);
       (void)fallocate(s.swapfd.load(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                       static_cast<off_t>(s.swap_off.load()), static_cast<off_t>(size));
       PanthorReclaim::Counters& c = s.owner.load()->counters();

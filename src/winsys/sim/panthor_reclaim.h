@@ -70,9 +70,11 @@
 //     refuses (the access stays a GPU fault): restore never runs there.
 //   - PRIME export restores first (exported objects are never reclaimed).
 //
-// Limits of the model: a swapped object whose last reference goes while a
-// user mapping of it lives is not brought back for that mapping (the
-// kernel's mmap holds the object; the model's does not). A CPU store that
+// Limits of the model: the model's mmap does not hold the object as the
+// kernel's does, so an object whose last reference goes while a user
+// mapping lives is gone for the budget (the mapping keeps its memfd). If it
+// was in swap, its contents are put back into the memfd first (a fuzzer
+// found the mapping faulting for good otherwise). A CPU store that
 // races with reclaim of the same object between the copy and the
 // truncation is lost (the kernel zaps the CPU mappings first and makes the
 // fault wait for the object's lock; the model cannot block a raw store).

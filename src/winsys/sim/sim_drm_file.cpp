@@ -57,6 +57,7 @@ Result<void*> sim_mmap(SimFile& file, void* addr, size_t length, int prot, int f
   }
   void* p = ::mmap(addr, length, prot, flags, bo->memfd(), static_cast<off_t>(bo->file_offset()));
   if (p == MAP_FAILED) return Error(-errno);
+  bo->user_mapped.store(true, std::memory_order_release);
   return p;
 }
 

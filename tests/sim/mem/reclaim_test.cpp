@@ -242,6 +242,31 @@ TEST_F(Reclaim, OnlyThePagesAnObjectHasGoToSwap) {
   EXPECT_EQ(s3.swap_used_bytes, before.swap_used_bytes);
 }
 
+TEST_F(Reclaim, AMappingOutlivesAnObjectClosedInSwap) {
+  // The kernel's mmap holds the object: closing its handle while it is in
+  // swap leaves the mapping working (a fault restores it). The model's
+  // mapping keeps only the memfd, so the contents go back into it when the
+  // object dies in swap (a fuzzer found the write faulting for good).
+  const uint64_t size = 2 * kMiB;
+  uint32_t h = bo_create(*f, size);
+  ASSERT_NE(h, 0u);
+  uint8_t* p = bo_mmap(*f, h, size);
+  ASSERT_TRUE(p);
+  fill(p, size, 31);
+  const uint64_t sum = checksum(p, size);
+  BudgetOverride budget(dev, 0);
+  uint32_t x = 0;
+  ASSERT_EQ(pressure(size, &x), 0);
+  ASSERT_TRUE(swapped(*f, h));
+  ASSERT_EQ(gem_close(*f, h), 0);
+  EXPECT_EQ(rc->stats().swapped_objects, before.swapped_objects) << "its slot is free";
+  EXPECT_EQ(checksum(p, size), sum) << "the mapping reads the old contents";
+  p[4096] ^= 0xff;  // and takes a store
+  EXPECT_EQ(rc->stats().fault_restore_failures, before.fault_restore_failures);
+  munmap(p, size);
+  ASSERT_EQ(gem_close(*other, x), 0);
+}
+
 TEST_F(Reclaim, AnExportedObjectIsNeverReclaimed) {
   const uint64_t size = 2 * kMiB;
   uint64_t sum_e = 0, sum_p = 0;
